@@ -1,0 +1,39 @@
+"""Apply Alembic migrations; every entry point calls this before serving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+
+from hams.db.session import Database
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+PG_MIGRATION_LOCK = 7_202_611  # advisory lock id: replicas starting together migrate one at a time
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def upgrade(db: Database) -> None:
+    """Bring the schema to the latest revision, safely when several processes start at once."""
+    config = _config()
+    with db.engine.begin() as conn:
+        if db.dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+def is_current(db: Database) -> bool:
+    """Whether the database is at the latest revision (for /ready)."""
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    with db.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision() == head

@@ -1,0 +1,132 @@
+"""Domain errors, rendered as the Hamsa envelope by one handler in ``app.py``.
+
+    HamsError                      500 INTERNAL_ERROR (base; never shown with internals)
+    ├── BadRequest                 400 BAD_REQUEST
+    │   ├── ValidationFailed       400 VALIDATION_ERROR (carries the fields at fault)
+    │   ├── UnsupportedLanguage    400 UNSUPPORTED_LANGUAGE
+    │   ├── UrlRefused             400 URL_REFUSED (SSRF guard, bad scheme)
+    │   └── MediaFetchFailed       400 MEDIA_FETCH_FAILED (404, timeout, connection error)
+    ├── Unauthorized               401 UNAUTHORIZED
+    ├── NotFound                   404 NOT_FOUND (also anything outside the caller's project)
+    ├── Conflict                   409 CONFLICT
+    │   └── IdempotencyKeyReused   409 IDEMPOTENCY_KEY_REUSED
+    ├── PayloadTooLarge            413 PAYLOAD_TOO_LARGE
+    ├── UnsupportedMedia           415 UNSUPPORTED_MEDIA (does not decode as audio)
+    ├── ServiceUnavailable         503 SERVICE_UNAVAILABLE
+    └── EngineUnavailable          503 ENGINE_UNAVAILABLE (a model that cannot load; says what
+                                       to configure)
+
+``retryable`` tells the worker whether a failure is worth another attempt: bad input is not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HamsError(Exception):
+    """Base of every error hams raises on purpose."""
+
+    status_code = 500
+    message_key = "INTERNAL_ERROR"
+    retryable = True
+
+    def __init__(self, message: str, *, message_key: str | None = None, data: Any = None):
+        super().__init__(message)
+        self.message = message
+        if message_key:
+            self.message_key = message_key
+        self.data = data
+
+
+class BadRequest(HamsError):
+    """The request cannot be served as sent."""
+
+    status_code = 400
+    message_key = "BAD_REQUEST"
+    retryable = False
+
+
+class ValidationFailed(BadRequest):
+    """A field is missing, of the wrong type or out of range."""
+
+    message_key = "VALIDATION_ERROR"
+
+
+class UnsupportedLanguage(BadRequest):
+    """The model asked for cannot transcribe the language asked for."""
+
+    message_key = "UNSUPPORTED_LANGUAGE"
+
+
+class UrlRefused(BadRequest):
+    """A URL the server would fetch or post to is not allowed (scheme, private address)."""
+
+    message_key = "URL_REFUSED"
+
+
+class MediaFetchFailed(BadRequest):
+    """The media URL could not be downloaded (HTTP error, timeout, connection refused)."""
+
+    message_key = "MEDIA_FETCH_FAILED"
+
+
+class Unauthorized(HamsError):
+    """No API key, or one that is unknown, revoked or expired."""
+
+    status_code = 401
+    message_key = "UNAUTHORIZED"
+    retryable = False
+
+
+class NotFound(HamsError):
+    """Nothing by that id in the caller's project."""
+
+    status_code = 404
+    message_key = "NOT_FOUND"
+    retryable = False
+
+
+class Conflict(HamsError):
+    """The resource is in a state that does not allow the operation."""
+
+    status_code = 409
+    message_key = "CONFLICT"
+    retryable = False
+
+
+class IdempotencyKeyReused(Conflict):
+    """The same Idempotency-Key was sent with a different body."""
+
+    message_key = "IDEMPOTENCY_KEY_REUSED"
+
+
+class PayloadTooLarge(HamsError):
+    """A body, upload or media file is over its configured limit."""
+
+    status_code = 413
+    message_key = "PAYLOAD_TOO_LARGE"
+    retryable = False
+
+
+class UnsupportedMedia(HamsError):
+    """The file does not decode as audio or video."""
+
+    status_code = 415
+    message_key = "UNSUPPORTED_MEDIA"
+    retryable = False
+
+
+class ServiceUnavailable(HamsError):
+    """A dependency (database, storage) is not reachable right now."""
+
+    status_code = 503
+    message_key = "SERVICE_UNAVAILABLE"
+
+
+class EngineUnavailable(HamsError):
+    """A model could not be loaded; the message says which setting to change."""
+
+    status_code = 503
+    message_key = "ENGINE_UNAVAILABLE"
+    retryable = False

@@ -1,0 +1,131 @@
+"""Every HAMS_* setting, in one class; nothing else in hams reads the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_STT_MODEL = "large-v3-turbo"
+BUNDLED_STT_MODEL = "bundled"
+PUBLIC_STT_MODELS = ("Hamsa-General-V2.0", "Hamsa-Conversational-V1.0")
+
+
+class Settings(BaseSettings):
+    """Server, worker and CLI configuration; built once at the entry point and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="HAMS_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Field(Path("./data"), description="Where SQLite, blobs and models live.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default SQLite at DATA_DIR/hams.db. PostgreSQL: "
+        "postgresql://user@host/db."
+    )
+    public_url: str | None = Field(
+        None, description="Base of the URLs the server hands out; default from the request."
+    )
+    secret_key: SecretStr | None = Field(
+        None, description="Signs preview links and media URLs; default a random key kept in "
+        "DATA_DIR/secret_key."
+    )
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    stt_model: str = Field(
+        DEFAULT_STT_MODEL,
+        description="faster-whisper model name (downloaded on first use) or a local CTranslate2 "
+        "model directory; 'bundled' = tiny.en from the offline extra.",
+    )
+    stt_model_general: str | None = Field(
+        None, description="Engine model for Hamsa-General-V2.0; default STT_MODEL."
+    )
+    stt_model_conversational: str | None = Field(
+        None, description="Engine model for Hamsa-Conversational-V1.0; default STT_MODEL."
+    )
+    stt_device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Inference device.")
+    stt_compute_type: str = Field(
+        "default", description="CTranslate2 compute type; default int8 on CPU, float16 on GPU."
+    )
+    stt_cpu_threads: int = Field(0, ge=0, description="CPU threads per model; 0 = library default.")
+    stt_vad: bool = Field(True, description="Skip silence with Silero VAD before decoding.")
+    stt_beam_size: int = Field(5, ge=1, le=20, description="Beam size for decoding.")
+    stt_price_per_minute: dict[str, float] = Field(
+        default_factory=dict,
+        description='Price per audio minute by public model, JSON: {"Hamsa-General-V2.0": 0.01}.',
+    )
+
+    allow_private_urls: bool = Field(
+        False, description="Let the server fetch from and post to loopback/private addresses "
+        "(development and tests only)."
+    )
+    url_allowlist: list[str] = Field(
+        default_factory=list,
+        description='JSON list of "host" or "host:port" exempt from the private-address check.',
+    )
+    media_max_bytes: int = Field(
+        500 * 1024 * 1024, gt=0, description="Largest media file fetched or uploaded, in bytes."
+    )
+    media_max_seconds: float = Field(
+        4 * 3600, gt=0, description="Longest media accepted, in seconds of audio."
+    )
+    media_fetch_timeout: float = Field(
+        300.0, gt=0, description="Total seconds allowed to download one media file."
+    )
+    max_body_bytes: int = Field(
+        1024 * 1024, gt=0, description="Largest JSON request body, in bytes."
+    )
+
+    lease_seconds: float = Field(
+        60.0, gt=0, description="Job lease length; a worker heartbeats at a third of it."
+    )
+    max_attempts: int = Field(3, ge=1, description="Attempts per job before it fails.")
+    retry_backoff_seconds: float = Field(
+        10.0, ge=0, description="First retry delay; doubles on each attempt."
+    )
+    worker_poll_seconds: float = Field(
+        0.5, gt=0, description="How often an idle worker looks for work."
+    )
+    shutdown_grace_seconds: float = Field(
+        30.0, ge=0, description="On SIGTERM, how long running jobs may finish before release."
+    )
+    sync_wait_seconds: float = Field(
+        300.0, ge=0, description="Longest a processingType=sync request waits for its job."
+    )
+
+    webhook_max_attempts: int = Field(10, ge=1, description="Delivery attempts per webhook.")
+    webhook_backoff_seconds: float = Field(
+        170.0, ge=0, description="First webhook retry delay; doubles each time (10 attempts span "
+        "about a day)."
+    )
+    webhook_timeout: float = Field(10.0, gt=0, description="Seconds per webhook POST.")
+
+    signed_url_seconds: int = Field(
+        24 * 3600, gt=0, description="Lifetime of preview and media links."
+    )
+    idempotency_hours: float = Field(24.0, gt=0, description="How long Idempotency-Key is kept.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.public_url:
+            self.public_url = self.public_url.rstrip("/")
+        if self.shutdown_grace_seconds > 3600:
+            raise ValueError("shutdown_grace_seconds above an hour would hold a deploy hostage")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, with the SQLite default and psycopg 3 as the PostgreSQL driver."""
+        url = self.database_url or f"sqlite:///{(self.data_dir / 'hams.db').resolve()}"
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix):]
+        return url
+
+    def engine_model_for(self, public_model: str) -> str:
+        """The configured engine model behind a public Hamsa model name."""
+        if public_model == "Hamsa-Conversational-V1.0" and self.stt_model_conversational:
+            return self.stt_model_conversational
+        if public_model == "Hamsa-General-V2.0" and self.stt_model_general:
+            return self.stt_model_general
+        return self.stt_model
