@@ -179,6 +179,15 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class ServerState(Base):
+    """Small server-wide values every replica must share (the signing secret)."""
+
+    __tablename__ = "server_state"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
 class Upload(Base):
     """A file sent to POST /v1/media, usable as mediaUrl by the project that uploaded it."""
 

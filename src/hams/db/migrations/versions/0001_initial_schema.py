@@ -17,6 +17,11 @@ depends_on = None
 
 def upgrade() -> None:
 
+    op.create_table('server_state',
+    sa.Column('key', sa.String(length=100), nullable=False),
+    sa.Column('value', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('key')
+    )
     op.create_table('projects',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -150,6 +155,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('server_state')
 
     with op.batch_alter_table('webhook_attempts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_webhook_attempts_delivery_id'))

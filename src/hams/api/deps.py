@@ -1,0 +1,57 @@
+"""Dependencies: the runtime, a database session, and the caller's project from the API key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from hams.runtime import Runtime
+from hams.services.keys import Principal, authenticate
+from hams.settings import Settings
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.runtime.settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.runtime.db.session() as session:
+        yield session
+
+
+def presented_key(request: Request) -> str | None:
+    """The key from ``Authorization: Token|Bearer <key>`` (or a bare key), or ``X-Api-Key``."""
+    header = request.headers.get("authorization", "").strip()
+    if header:
+        scheme, _, rest = header.partition(" ")
+        if rest and scheme.lower() in ("token", "bearer", "api-key", "apikey"):
+            return rest.strip()
+        if not rest:
+            return header
+    return request.headers.get("x-api-key") or None
+
+
+def get_principal(request: Request) -> Principal:
+    """Authenticate in a short transaction of its own, before the handler's session opens."""
+    with request.app.state.runtime.db.session() as session:
+        principal = authenticate(session, presented_key(request))
+    request.state.principal = principal
+    return principal
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def base_url(request: Request, settings: Settings) -> str:
+    """Where clients reach this server: HAMS_PUBLIC_URL, or the request's own base."""
+    return settings.public_url or str(request.base_url).rstrip("/")

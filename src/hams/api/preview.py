@@ -1,0 +1,58 @@
+"""The job preview page behind ``previewUrl``: opened in a browser with a signed link."""
+
+from __future__ import annotations
+
+from html import escape
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+
+from hams.api.deps import RuntimeDep
+from hams.db.models import Job
+from hams.errors import NotFound, Unauthorized
+from hams.services.links import verify_path
+
+router = APIRouter(tags=["Jobs"])
+
+
+@router.get("/v1/jobs/{job_id}/preview", response_class=HTMLResponse)
+def preview(job_id: str, runtime: RuntimeDep, expires: int | None = Query(None),
+            signature: str | None = Query(None)) -> HTMLResponse:
+    """An HTML page with the job's status, a media player and the timed transcript."""
+    if not verify_path(runtime.secret_key, f"/v1/jobs/{job_id}/preview", expires, signature):
+        raise Unauthorized("This preview link is invalid or has expired")
+    with runtime.db.session() as session:
+        job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound("Job not found")
+    return HTMLResponse(render_preview(job))
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes:02d}:{secs:02d}"
+
+
+def render_preview(job: Job) -> str:
+    response = job.job_response or {}
+    language = job.from_lng or response.get("language") or "ar"
+    direction = "rtl" if language == "ar" else "ltr"
+    rows = "".join(
+        f'<tr><td class="t">{_clock(s.get("start", 0))}–{_clock(s.get("end", 0))}</td>'
+        f"<td>{escape(str(s.get('text', '')).strip())}</td></tr>"
+        for s in response.get("segments") or [])
+    media = (f'<audio controls preload="none" src="{escape(job.media_url)}"></audio>'
+             if job.media_url and job.media_url.startswith(("http://", "https://")) else "")
+    error = f'<p class="error">{escape(job.error)}</p>' if job.error else ""
+    title = escape(job.title or job.id)
+    return f"""<!doctype html>
+<html lang="{escape(language)}" dir="{direction}"><head><meta charset="utf-8">
+<title>{title} — hams</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem}}
+.status{{font-weight:600}} .error{{color:#b00}} td{{padding:.25rem .5rem;vertical-align:top}}
+.t{{color:#666;white-space:nowrap;direction:ltr}}</style></head>
+<body><h1>{title}</h1>
+<p>Status: <span class="status">{escape(job.status)}</span> · {escape(job.type)} ·
+{escape(job.model or "")}</p>{error}{media}
+<table>{rows}</table>
+</body></html>"""

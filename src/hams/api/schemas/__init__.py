@@ -1,0 +1,1 @@
+"""Wire models (camelCase on the wire), named by role."""

@@ -1,0 +1,109 @@
+"""create_app(settings): routers, the envelope for every error, and the process lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hams import __version__
+from hams.api import health, jobs, media, preview, projects, transcription
+from hams.api.envelope import error_response
+from hams.errors import HamsError, PayloadTooLarge, ValidationFailed
+from hams.runtime import Runtime, build_runtime
+from hams.settings import Settings
+from hams.worker.runner import Worker
+
+log = logging.getLogger(__name__)
+STATUS_KEYS = {401: "UNAUTHORIZED", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
+               413: "PAYLOAD_TOO_LARGE"}
+
+
+def create_app(settings: Settings, *, workers: int = 0, runtime: Runtime | None = None) -> FastAPI:
+    """The ASGI app; ``workers`` > 0 runs that many job threads inside this process."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = app.state.runtime
+        worker = Worker(settings, rt.db, rt.storage, rt.models, workers) if workers else None
+        if worker:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker:
+                worker.stop()
+
+    app = FastAPI(title="hams", version=__version__, lifespan=lifespan,
+                  description="Self-hosted voice AI that speaks the Hamsa API")
+    app.state.runtime = runtime or build_runtime(settings, num_workers=max(1, workers))
+    for module in (health, transcription, jobs, preview, media, projects):
+        app.include_router(module.router)
+    _install_error_handlers(app)
+    app.add_middleware(BodyLimit, default_limit=settings.max_body_bytes,
+                       upload_limit=settings.media_max_bytes + 64 * 1024)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HamsError)
+    async def hams_error(_: Request, exc: HamsError):  # type: ignore[no-untyped-def]
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError):  # type: ignore[no-untyped-def]
+        fields = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"),
+                   "message": e["msg"]} for e in exc.errors()]
+        summary = "; ".join(f"{f['field'] or 'body'}: {f['message']}" for f in fields[:5])
+        return error_response(ValidationFailed(f"Invalid request: {summary}", data=fields))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException):  # type: ignore[no-untyped-def]
+        error = HamsError(str(exc.detail), message_key=STATUS_KEYS.get(exc.status_code, "ERROR"))
+        error.status_code = exc.status_code
+        return error_response(error)
+
+    @app.exception_handler(Exception)
+    async def internal_error(_: Request, exc: Exception):  # type: ignore[no-untyped-def]
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(HamsError("Internal server error"))
+
+
+class BodyLimit:
+    """Refuses bodies over the limit with 413 before they are read into memory."""
+
+    def __init__(self, app: ASGIApp, default_limit: int, upload_limit: int):
+        self.app = app
+        self.default_limit = default_limit
+        self.upload_limit = upload_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.upload_limit if scope["path"] == "/v1/media" else self.default_limit
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(limit)(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise PayloadTooLarge(f"The request body is larger than {limit} bytes")
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+def _too_large(limit: int) -> ASGIApp:
+    return error_response(PayloadTooLarge(
+        f"The request body is larger than the limit of {limit} bytes"))

@@ -1,0 +1,164 @@
+"""hams serve | worker | migrate | projects create | keys create/list/revoke."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from hams import __version__
+from hams.db.models import ApiKey, Project
+from hams.runtime import build_runtime
+from hams.services import keys
+from hams.services.jobs import iso
+from hams.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(settings, args) or 0
+    except Exception as exc:  # noqa: BLE001 - a CLI prints the reason, not a traceback
+        message = getattr(exc, "message", None) or str(exc)
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hams", description="Self-hosted Hamsa-compatible "
+                                     "voice AI server")
+    parser.add_argument("--version", action="version", version=f"hams {__version__}")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the API (and N in-process workers)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="job threads; 0 = API only")
+    serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run job workers only")
+    worker.add_argument("--concurrency", type=int, default=1)
+    worker.set_defaults(func=cmd_worker)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+
+    projects = sub.add_parser("projects", help="manage projects").add_subparsers(required=True)
+    create_project = projects.add_parser("create", help="create a project")
+    create_project.add_argument("name")
+    create_project.set_defaults(func=cmd_projects_create)
+
+    key_cmds = sub.add_parser("keys", help="manage API keys").add_subparsers(required=True)
+    create_key = key_cmds.add_parser("create", help="create a key; prints the secret once")
+    create_key.add_argument("--project", default="default")
+    create_key.add_argument("--name")
+    create_key.add_argument("--expires", help="ISO 8601 expiry time")
+    create_key.add_argument("--json", action="store_true")
+    create_key.set_defaults(func=cmd_keys_create)
+    key_cmds.add_parser("list", help="list keys").set_defaults(func=cmd_keys_list)
+    revoke = key_cmds.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("id")
+    revoke.set_defaults(func=cmd_keys_revoke)
+    return parser
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hams.app import create_app
+
+    runtime = build_runtime(settings, num_workers=max(1, args.workers))
+    with runtime.db.session() as session:
+        secret = keys.ensure_default_project(session)
+    if secret:
+        print("Created project 'default'. Its API key (shown once):", file=sys.stderr)
+        print(secret, flush=True)
+    app = create_app(settings, workers=args.workers, runtime=runtime)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level.lower(),
+                timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 5)
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from hams.worker.runner import Worker
+
+    runtime = build_runtime(settings, num_workers=args.concurrency)
+    worker = Worker(settings, runtime.db, runtime.storage, runtime.models, args.concurrency)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    worker.start()
+    logging.getLogger("hams").info("worker %s running %d job threads", worker.name,
+                                   args.concurrency)
+    stop.wait()
+    worker.stop()
+    return 0
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    build_runtime(settings)
+    print("database is up to date")
+    return 0
+
+
+def cmd_projects_create(settings: Settings, args: argparse.Namespace) -> int:
+    runtime = build_runtime(settings)
+    with runtime.db.session() as session:
+        project = keys.create_project(session, args.name)
+        print(json.dumps({"id": project.id, "name": project.name,
+                          "webhookSecret": project.webhook_secret}))
+    return 0
+
+
+def cmd_keys_create(settings: Settings, args: argparse.Namespace) -> int:
+    runtime = build_runtime(settings)
+    expires = datetime.fromisoformat(args.expires) if args.expires else None
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=UTC)
+    with runtime.db.session() as session:
+        if args.project == "default":
+            keys.ensure_default_project(session)
+        project = keys.find_project(session, args.project)
+        key, secret = keys.create_key(session, project, args.name, expires)
+        if args.json:
+            print(json.dumps({"id": key.id, "key": secret, "projectId": project.id,
+                              "projectName": project.name, "name": key.name,
+                              "expiresAt": iso(key.expires_at)}))
+        else:
+            print(secret)
+    return 0
+
+
+def cmd_keys_list(settings: Settings, args: argparse.Namespace) -> int:
+    runtime = build_runtime(settings)
+    with runtime.db.session() as session:
+        rows = session.execute(select(ApiKey, Project.name).join(
+            Project, Project.id == ApiKey.project_id).order_by(ApiKey.created_at)).all()
+        print(f"{'ID':36}  {'PROJECT':16}  {'NAME':16}  {'PREFIX':12}  STATE")
+        for key, project_name in rows:
+            state = "revoked" if key.revoked_at else (
+                "expired" if key.expires_at and key.expires_at <= datetime.now(UTC) else "active")
+            print(f"{key.id:36}  {project_name[:16]:16}  {(key.name or '')[:16]:16}  "
+                  f"{key.prefix:12}  {state}")
+    return 0
+
+
+def cmd_keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    runtime = build_runtime(settings)
+    with runtime.db.session() as session:
+        key = keys.revoke_key(session, args.id)
+        print(f"revoked {key.id}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Engines behind small Protocols: speech to text today; text to speech and text next."""

@@ -1,0 +1,65 @@
+"""Speech to text: one Protocol, options in, lazy segments and eager info out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Word:
+    word: str
+    start: float
+    end: float
+    probability: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    id: int
+    start: float
+    end: float
+    text: str
+    words: list[Word] = field(default_factory=list)
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class TranscriptionOptions:
+    """What a caller may ask of an STT engine; the engine reports back what it used."""
+
+    language: str | None = "ar"
+    vad_filter: bool = True
+    word_timestamps: bool = True
+    beam_size: int = 5
+
+
+@dataclass(frozen=True)
+class TranscriptionInfo:
+    language: str
+    duration: float
+    model: str
+    options: TranscriptionOptions
+
+
+class SpeechToText(Protocol):
+    """A loaded speech-to-text model."""
+
+    name: str
+    multilingual: bool
+
+    def transcribe(
+        self, audio: np.ndarray, options: TranscriptionOptions
+    ) -> tuple[Iterator[Segment], TranscriptionInfo]:
+        """Transcribe 16 kHz mono float32 samples.
+
+        Arguments:
+            audio: samples in [-1, 1] at 16 kHz.
+            options: language, VAD and decoding options.
+        Returns:
+            A generator of segments (consumed once) and the info known before decoding.
+        """
+        ...

@@ -1,0 +1,1 @@
+"""The durable queue: named statements over the jobs and webhook_deliveries tables."""

@@ -1,0 +1,149 @@
+"""Every statement of the job queue, one function each, over the ``jobs`` table.
+
+States: queued → running → completed | failed | (retrying → running ...) ; cancelled at any time
+before the end. A claim takes a lease (``lease_expires_at``) and bumps ``fencing``; every later
+write by that worker names the fencing number it got, so a worker whose lease was taken over
+can never overwrite the newer owner's outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Update, and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from hams.db.models import Job
+
+jobs = Job.__table__
+RUNNABLE_STATES = ("queued", "retrying")
+TERMINAL_STATES = ("completed", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a worker owns after a claim: the job and the fencing number that proves it."""
+
+    job_id: str
+    fencing: int
+    attempts: int
+    max_attempts: int
+    type: str
+
+
+def claim_statement(worker_id: str, now: datetime, lease_seconds: float) -> Update:
+    """Claim one runnable job, or one whose lease expired, in a single atomic statement.
+
+    PostgreSQL renders the sub-select ``FOR UPDATE SKIP LOCKED`` so concurrent claimers never
+    wait on or take the same row; SQLite ignores the lock clause and relies on its single writer
+    (BEGIN IMMEDIATE) to make the UPDATE ... RETURNING atomic.
+    """
+    candidate = (
+        select(jobs.c.id)
+        .where(
+            or_(
+                and_(jobs.c.state.in_(RUNNABLE_STATES), jobs.c.run_after <= now),
+                and_(jobs.c.state == "running", jobs.c.lease_expires_at < now),
+            )
+        )
+        .order_by(jobs.c.run_after, jobs.c.created_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return (
+        update(jobs)
+        .where(jobs.c.id == candidate)
+        .values(
+            state="running",
+            fencing=jobs.c.fencing + 1,
+            attempts=jobs.c.attempts + 1,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            worker_id=worker_id,
+            started_at=now,
+            updated_at=now,
+        )
+        .returning(
+            jobs.c.id, jobs.c.fencing, jobs.c.attempts, jobs.c.max_attempts, jobs.c.type
+        )
+    )
+
+
+def claim_next_job(
+    session: Session, worker_id: str, now: datetime, lease_seconds: float
+) -> Claim | None:
+    """Take the next job for ``worker_id``; None when there is nothing to do."""
+    row = session.execute(claim_statement(worker_id, now, lease_seconds)).first()
+    return Claim(*row) if row else None
+
+
+def _fenced(claim: Claim) -> Any:
+    return and_(
+        jobs.c.id == claim.job_id, jobs.c.fencing == claim.fencing, jobs.c.state == "running"
+    )
+
+
+def extend_lease(session: Session, claim: Claim, now: datetime, lease_seconds: float) -> bool:
+    """Heartbeat: push the lease forward; False means the job is no longer ours."""
+    result = session.execute(
+        update(jobs)
+        .where(_fenced(claim))
+        .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+    )
+    return result.rowcount == 1
+
+
+def finish_job(session: Session, claim: Claim, now: datetime, **values: Any) -> bool:
+    """Record the outcome (completed or failed) only if ``claim`` still owns the job.
+
+    A stale worker (its lease expired and another took the job) gets False and must discard
+    its result: the recorded outcome is exactly-once even though work is at-least-once.
+    """
+    result = session.execute(
+        update(jobs)
+        .where(_fenced(claim))
+        .values(lease_expires_at=None, finished_at=now, updated_at=now, **values)
+    )
+    return result.rowcount == 1
+
+
+def schedule_retry(session: Session, claim: Claim, run_after: datetime, error: str) -> bool:
+    """Put a failed attempt back in the queue to run again at ``run_after``."""
+    result = session.execute(
+        update(jobs)
+        .where(_fenced(claim))
+        .values(
+            state="retrying", run_after=run_after, lease_expires_at=None, worker_id=None,
+            error=error, updated_at=run_after,
+        )
+    )
+    return result.rowcount == 1
+
+
+def release_job(session: Session, claim: Claim, now: datetime) -> bool:
+    """Give an unfinished job back on shutdown without counting the attempt against it."""
+    result = session.execute(
+        update(jobs)
+        .where(_fenced(claim))
+        .values(
+            state="queued", run_after=now, lease_expires_at=None, worker_id=None,
+            attempts=jobs.c.attempts - 1, fencing=jobs.c.fencing + 1, updated_at=now,
+        )
+    )
+    return result.rowcount == 1
+
+
+def cancel_job(session: Session, job_id: str, now: datetime, message: str) -> bool:
+    """Cancel a job that has not finished; bumping fencing voids any running worker's result."""
+    result = session.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.state.notin_(TERMINAL_STATES))
+        .values(
+            state="cancelled", status="FAILED", error=message, fencing=jobs.c.fencing + 1,
+            lease_expires_at=None, finished_at=now, updated_at=now,
+            job_response={"error": message},
+        )
+    )
+    return result.rowcount == 1

@@ -1,0 +1,50 @@
+"""The per-process parts every entry point needs, built once from the settings."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+
+from hams.db.migrate import upgrade
+from hams.db.models import ServerState
+from hams.db.session import Database
+from hams.engines.models import SttModels
+from hams.settings import Settings
+from hams.storage import BlobStorage, LocalStorage
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    storage: BlobStorage
+    models: SttModels
+    secret_key: str
+
+
+def build_runtime(settings: Settings, *, migrate: bool = True, num_workers: int = 1) -> Runtime:
+    """Connect, migrate and prepare storage and model holders (models load lazily)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    if migrate:
+        upgrade(db)
+    storage = LocalStorage(settings.data_dir / "blobs")
+    key = settings.secret_key.get_secret_value() if settings.secret_key else _shared_secret(db)
+    return Runtime(settings, db, storage, SttModels(settings, num_workers), key)
+
+
+def _shared_secret(db: Database) -> str:
+    """A signing key kept in the database, so every replica signs and checks the same links."""
+    with db.session() as session:
+        row = session.get(ServerState, "secret_key")
+        if row is not None:
+            return row.value
+    try:
+        with db.session() as session:
+            session.add(ServerState(key="secret_key", value=secrets.token_hex(32)))
+    except IntegrityError:
+        pass
+    with db.session() as session:
+        return session.get(ServerState, "secret_key").value

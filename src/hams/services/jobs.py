@@ -1,0 +1,248 @@
+"""Jobs as the API sees them: create, read, list, cancel, delete; always within one project."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from hams.db.models import IdempotencyKey, Job, WebhookAttempt, WebhookDelivery, utcnow
+from hams.db.session import Database
+from hams.errors import Conflict, IdempotencyKeyReused, NotFound
+from hams.queue import jobs as queue
+from hams.services.keys import Principal
+from hams.storage import BlobStorage
+
+JOB_TYPES = ("TRANSCRIPTION", "TRANSLATION", "TTS", "AI_CONTENT")
+JOB_STATUSES = ("PENDING", "COMPLETED", "FAILED")
+SORTABLE = {"createdAt": Job.created_at, "updatedAt": Job.updated_at, "title": Job.title,
+            "totalCost": Job.total_cost, "usageTime": Job.usage_seconds, "status": Job.status,
+            "type": Job.type}
+
+
+def iso(value: datetime | None) -> str | None:
+    """UTC ISO 8601 with a Z, the way Hamsa writes times."""
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def system_model_key(model: str | None) -> str | None:
+    """Hamsa's internal key form: Hamsa-General-V2.0 → HAMSA_GENERAL_V2.0."""
+    return model.upper().replace("-", "_") if model else None
+
+
+def job_public(job: Job) -> dict[str, Any]:
+    """The v1 job object: every seed field always present, plus a few hams extras."""
+    return {
+        "id": job.id, "title": job.title, "model": job.model, "type": job.type,
+        "processingType": job.processing_type, "webhookUrl": job.webhook_url,
+        "totalCost": job.total_cost or 0,
+        "usageTime": None if job.usage_seconds is None else f"{job.usage_seconds:.3f}",
+        "fromLng": job.from_lng, "toLng": job.to_lng, "mediaUrl": job.media_url,
+        "jobResponse": job.job_response, "fromScript": job.from_script,
+        "toScript": job.to_script, "status": job.status, "relevantJobId": job.relevant_job_id,
+        "agentDetails": job.agent_details, "apiKeyId": job.api_key_id,
+        "billingId": job.billing_id, "systemModelKey": job.system_model_key,
+        "voiceAgentId": job.voice_agent_id, "createdAt": iso(job.created_at),
+        "updatedAt": iso(job.updated_at),
+        # hams extras
+        "ttsVoiceId": job.tts_voice_id, "state": job.state, "error": job.error,
+        "attempts": job.attempts,
+    }
+
+
+def job_summary(job: Job) -> dict[str, Any]:
+    """The v2 summary object used by POST /v1/jobs/all and GET /v2/jobs/view/{id}."""
+    return {
+        "id": job.id, "title": job.title, "type": job.type, "status": job.status,
+        "cost": job.total_cost or 0, "systemModelKey": job.system_model_key,
+        "createdAt": iso(job.created_at), "updatedAt": iso(job.updated_at),
+        "url": job.media_url, "createdBy": job.api_key_id, "apiKey": job.api_key_id,
+        "relevantJobId": job.relevant_job_id,
+        "attributes": {
+            "apiKey": job.api_key_id, "mediaUrl": job.media_url, "model": job.model,
+            "mediaType": "URL" if job.media_url else None,
+            "duration": job.usage_seconds, "voice": job.tts_voice_id,
+        },
+    }
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """Everything a create route decided, ready to become a queued row."""
+
+    type: str
+    title: str | None
+    model: str | None
+    language: str | None
+    media_url: str | None
+    media_key: str | None
+    webhook_url: str | None
+    webhook_auth: dict | None
+    options: dict
+    processing_type: str = "async"
+
+
+def request_fingerprint(body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def create_job(
+    session: Session, principal: Principal, new: NewJob, *, max_attempts: int,
+    idempotency_key: str | None = None, fingerprint: str = "", idempotency_hours: float = 24,
+) -> Job:
+    """Insert a queued job; with an Idempotency-Key, the same key and body give the same job."""
+    if idempotency_key:
+        existing = _idempotent_job(session, principal, idempotency_key, fingerprint,
+                                   idempotency_hours)
+        if existing is not None:
+            return existing
+    job = Job(
+        project_id=principal.project_id, api_key_id=principal.api_key_id, type=new.type,
+        title=new.title, model=new.model, system_model_key=system_model_key(new.model),
+        processing_type=new.processing_type, from_lng=new.language, media_url=new.media_url,
+        media_key=new.media_key, webhook_url=new.webhook_url, webhook_auth=new.webhook_auth,
+        options=new.options, max_attempts=max_attempts,
+    )
+    session.add(job)
+    session.flush()
+    if idempotency_key:
+        try:
+            with session.begin_nested():
+                session.add(IdempotencyKey(project_id=principal.project_id, key=idempotency_key,
+                                           request_hash=fingerprint, job_id=job.id))
+        except IntegrityError as exc:
+            if "uq_idempotency_project_key" not in str(exc.orig) and "UNIQUE" not in str(exc):
+                raise
+            raise Conflict("A request with this Idempotency-Key is in progress; retry") from exc
+    return job
+
+
+def _idempotent_job(
+    session: Session, principal: Principal, key: str, fingerprint: str, hours: float
+) -> Job | None:
+    record = session.scalar(select(IdempotencyKey).where(
+        IdempotencyKey.project_id == principal.project_id, IdempotencyKey.key == key))
+    if record is None:
+        return None
+    if record.created_at < utcnow() - timedelta(hours=hours):
+        session.delete(record)
+        session.flush()
+        return None
+    if record.request_hash != fingerprint:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used with a different request body")
+    job = session.get(Job, record.job_id)
+    if job is None:
+        raise NotFound("The job created with this Idempotency-Key has been deleted")
+    return job
+
+
+def get_job(session: Session, principal: Principal, job_id: str) -> Job:
+    """The caller's job; another project's job is indistinguishable from a missing one."""
+    job = session.get(Job, job_id) if job_id else None
+    if job is None or job.project_id != principal.project_id:
+        raise NotFound(f"Job {job_id!r} not found")
+    return job
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    status: str | None = None
+    type: str | None = None
+    search: str | None = None
+    sort_field: str = "createdAt"
+    descending: bool = True
+    limit: int = 10
+    offset: int = 0
+
+
+def list_jobs(
+    session: Session, principal: Principal, query: JobQuery
+) -> tuple[list[Job], int, int]:
+    """One page of the project's jobs, the project's total, and the total after filters."""
+    base = select(Job).where(Job.project_id == principal.project_id)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    filtered = base
+    if query.status:
+        filtered = filtered.where(Job.status == query.status)
+    if query.type:
+        filtered = filtered.where(Job.type == query.type)
+    if query.search:
+        pattern = f"%{query.search}%"
+        filtered = filtered.where(or_(Job.title.ilike(pattern), Job.id.ilike(pattern),
+                                      Job.media_url.ilike(pattern)))
+    count = session.scalar(select(func.count()).select_from(filtered.subquery())) or 0
+    column = SORTABLE.get(query.sort_field, Job.created_at)
+    order = column.desc() if query.descending else column.asc()
+    rows = session.scalars(
+        filtered.order_by(order, Job.id).limit(query.limit).offset(query.offset)).all()
+    return list(rows), total, count
+
+
+def total_pages(count: int, per_page: int) -> int:
+    return math.ceil(count / per_page) if per_page else 0
+
+
+def cancel_job(session: Session, principal: Principal, job_id: str) -> Job:
+    job = get_job(session, principal, job_id)
+    if not queue.cancel_job(session, job.id, utcnow(), "Job was cancelled"):
+        raise Conflict(f"Job {job_id!r} has already finished ({job.status})")
+    session.refresh(job)
+    return job
+
+
+def delete_job(session: Session, storage: BlobStorage, principal: Principal, job_id: str) -> None:
+    """Remove the job, its deliveries and its stored media; a running worker's result is void."""
+    job = get_job(session, principal, job_id)
+    session.delete(job)
+    session.flush()
+    storage.delete_prefix(f"jobs/{job.id}")
+
+
+def list_deliveries(session: Session, principal: Principal, job_id: str) -> list[dict[str, Any]]:
+    job = get_job(session, principal, job_id)
+    deliveries = session.scalars(select(WebhookDelivery).where(
+        WebhookDelivery.job_id == job.id).order_by(WebhookDelivery.created_at)).all()
+    result = []
+    for delivery in deliveries:
+        attempts = session.scalars(select(WebhookAttempt).where(
+            WebhookAttempt.delivery_id == delivery.id).order_by(WebhookAttempt.number)).all()
+        result.append({
+            "id": delivery.id, "url": delivery.url, "event": delivery.event,
+            "state": delivery.state, "attempts": delivery.attempts,
+            "nextAttemptAt": iso(delivery.next_attempt_at) if delivery.state == "pending"
+            else None,
+            "lastStatusCode": delivery.last_status_code, "lastError": delivery.last_error,
+            "deliveredAt": iso(delivery.delivered_at), "createdAt": iso(delivery.created_at),
+            "attemptLog": [{"number": a.number, "startedAt": iso(a.started_at),
+                            "durationMs": a.duration_ms, "statusCode": a.status_code,
+                            "error": a.error} for a in attempts],
+        })
+    return result
+
+
+async def wait_until_finished(db: Database, principal: Principal, job_id: str,
+                              timeout: float) -> Job:
+    """Long-poll: the job as soon as it is terminal, or as it stands when ``timeout`` runs out."""
+    def load() -> Job:
+        with db.session() as session:
+            return get_job(session, principal, job_id)
+
+    deadline = time.monotonic() + timeout
+    delay = 0.1
+    while True:
+        job = await run_in_threadpool(load)
+        if job.state in queue.TERMINAL_STATES or time.monotonic() >= deadline:
+            return job
+        await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 1.0)

@@ -1,0 +1,152 @@
+"""Transcription jobs: what is checked at submission, and what a worker does to run one."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hams.db.models import Job, Upload
+from hams.engines.models import SttModels
+from hams.engines.stt import TranscriptionOptions
+from hams.errors import BadRequest, NotFound, UnsupportedLanguage
+from hams.media.audio import decode_audio
+from hams.media.fetch import fetch_to_file
+from hams.media.srt import SrtOptions, build_srt
+from hams.media.urls import UrlPolicy, check_url
+from hams.services.jobs import NewJob, create_job
+from hams.services.keys import Principal
+from hams.settings import PUBLIC_STT_MODELS, Settings
+from hams.storage import BlobStorage
+
+log = logging.getLogger(__name__)
+UPLOAD_URL = re.compile(r"/v1/media/([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})$")
+LANGUAGES = ("ar", "en")
+
+
+def url_policy(settings: Settings) -> UrlPolicy:
+    return UrlPolicy(allow_private=settings.allow_private_urls,
+                     allowlist=frozenset(settings.url_allowlist))
+
+
+def check_model_and_language(settings: Settings, models: SttModels, model: str,
+                             language: str) -> None:
+    """Refuse at submission what can never succeed: unknown model, English-only model for ar."""
+    if model not in PUBLIC_STT_MODELS:
+        raise BadRequest(f"Unknown model {model!r}; use one of {', '.join(PUBLIC_STT_MODELS)}",
+                         message_key="UNSUPPORTED_MODEL")
+    if language not in LANGUAGES:
+        raise UnsupportedLanguage(f"Unsupported language {language!r}; use 'ar' or 'en'")
+    engine_model = settings.engine_model_for(model)
+    if language != "en" and models.english_only(engine_model):
+        raise UnsupportedLanguage(
+            f"{model} is served by an English-only model ({engine_model}) on this server, so it "
+            f"cannot transcribe language {language!r}. Set HAMS_STT_MODEL to a multilingual "
+            "faster-whisper model (for example large-v3-turbo) to transcribe Arabic."
+        )
+
+
+def resolve_media(session: Session, settings: Settings, project_id: str,
+                  media_url: str) -> str | None:
+    """The storage key of an upload named by ``media_url``, or None after a URL safety check."""
+    match = UPLOAD_URL.search(media_url.split("?", 1)[0])
+    if match:
+        upload = session.get(Upload, match.group(1))
+        if upload is not None and upload.project_id == project_id:
+            return upload.storage_key
+        if media_url.startswith("hams:"):
+            raise NotFound("No uploaded media with that id in this project")
+    check_url(media_url, url_policy(settings), purpose="mediaUrl")
+    return None
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a handler hands back for the worker to record, fenced, in one transaction."""
+
+    job_response: dict[str, Any]
+    usage_seconds: float
+    total_cost: float
+    media_key: str | None = None
+
+
+def run_transcription(job: Job, settings: Settings, storage: BlobStorage,
+                      models: SttModels) -> JobOutcome:
+    """Fetch (or read the upload), decode, transcribe, and shape the Hamsa result."""
+    media_key = job.media_key or f"jobs/{job.id}/source"
+    path = storage.path_for(media_key)
+    if not job.media_key or not path.is_file():
+        fetch_to_file(job.media_url or "", path, policy=url_policy(settings),
+                      max_bytes=settings.media_max_bytes, timeout=settings.media_fetch_timeout)
+    audio = decode_audio(Path(path), max_seconds=settings.media_max_seconds)
+    engine = models.get(settings.engine_model_for(job.model or PUBLIC_STT_MODELS[0]))
+    language = job.from_lng or "ar"
+    if language != "en" and not engine.multilingual:
+        raise UnsupportedLanguage(
+            f"The loaded model ({engine.name}) is English-only and cannot transcribe "
+            f"{language!r}; set HAMS_STT_MODEL to a multilingual faster-whisper model")
+    options = TranscriptionOptions(language=language, vad_filter=settings.stt_vad,
+                                   beam_size=settings.stt_beam_size)
+    segments_iter, info = engine.transcribe(audio, options)
+    segments = [_segment_public(s) for s in segments_iter]
+    duration = round(len(audio) / 16_000, 3)
+    response: dict[str, Any] = {
+        "text": " ".join(s["text"].strip() for s in segments).strip(),
+        "language": info.language, "duration": duration, "segments": segments,
+        "model": job.model, "engineModel": info.model,
+    }
+    if job.options.get("returnSrtFormat"):
+        srt_options = SrtOptions.from_wire(job.options.get("srtOptions"))
+        response["srt"] = build_srt(segments, srt_options)
+    price = settings.stt_price_per_minute.get(job.model or "", 0.0)
+    return JobOutcome(job_response=response, usage_seconds=duration,
+                      total_cost=round(duration / 60 * price, 6), media_key=media_key)
+
+
+def _segment_public(segment: Any) -> dict[str, Any]:
+    return {
+        "id": segment.id, "start": segment.start, "end": segment.end, "text": segment.text,
+        "speaker": segment.speaker,
+        "words": [{"word": w.word, "start": w.start, "end": w.end, "probability": w.probability}
+                  for w in segment.words],
+    }
+
+
+@dataclass(frozen=True)
+class TranscriptionRequest:
+    media_url: str
+    model: str
+    language: str
+    title: str | None
+    webhook_url: str | None
+    webhook_auth: dict | None
+    return_srt: bool
+    srt_options: dict | None
+    processing_type: str = "async"
+
+
+def submit_transcription(
+    session: Session, settings: Settings, models: SttModels, principal: Principal,
+    request: TranscriptionRequest, idempotency_key: str | None, fingerprint: str,
+) -> Job:
+    """Validate everything that can be known now, then queue the job."""
+    check_model_and_language(settings, models, request.model, request.language)
+    if request.return_srt or request.srt_options:
+        SrtOptions.from_wire(request.srt_options)
+    media_key = resolve_media(session, settings, principal.project_id, request.media_url)
+    if request.webhook_url:
+        check_url(request.webhook_url, url_policy(settings), purpose="webhookUrl")
+    new = NewJob(
+        type="TRANSCRIPTION", title=request.title, model=request.model,
+        language=request.language, media_url=request.media_url, media_key=media_key,
+        webhook_url=request.webhook_url, webhook_auth=request.webhook_auth,
+        options={"returnSrtFormat": request.return_srt, "srtOptions": request.srt_options},
+        processing_type=request.processing_type,
+    )
+    return create_job(session, principal, new, max_attempts=settings.max_attempts,
+                      idempotency_key=idempotency_key, fingerprint=fingerprint,
+                      idempotency_hours=settings.idempotency_hours)

@@ -1,0 +1,197 @@
+"""The worker: claim → run the handler for the job type → record the outcome, fenced.
+
+Threads, not processes: inference releases the GIL, models are shared, and one process can
+host the API and its workers (``hams serve``) or only workers (``hams worker``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+from hams.db.models import Job, utcnow
+from hams.db.session import Database
+from hams.engines.models import SttModels
+from hams.errors import HamsError
+from hams.queue import jobs as queue
+from hams.services.transcription import JobOutcome, run_transcription, url_policy
+from hams.settings import Settings
+from hams.storage import BlobStorage
+from hams.webhooks.delivery import WebhookSender, enqueue_job_webhook
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Job], JobOutcome]
+
+
+class Worker:
+    """N job threads plus one webhook sender thread, stopped gracefully by ``stop()``."""
+
+    def __init__(self, settings: Settings, db: Database, storage: BlobStorage,
+                 models: SttModels, concurrency: int = 1):
+        self.settings = settings
+        self.db = db
+        self.concurrency = concurrency
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.handlers: dict[str, Handler] = {
+            "TRANSCRIPTION": lambda job: run_transcription(job, settings, storage, models),
+        }
+        self.sender = WebhookSender(settings, db, url_policy(settings))
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._active: dict[int, queue.Claim] = {}
+        self._active_lock = threading.Lock()
+
+    def start(self) -> None:
+        for index in range(self.concurrency):
+            self._spawn(self._job_loop, f"hams-worker-{index}")
+        self._spawn(self._webhook_loop, "hams-webhooks")
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stop claiming; let running jobs finish within ``grace``, then release the rest."""
+        self._stop.set()
+        grace = self.settings.shutdown_grace_seconds if grace is None else grace
+        deadline = threading.Event()
+        timer = threading.Timer(grace, deadline.set)
+        timer.start()
+        for thread in self._threads:
+            while thread.is_alive() and not deadline.is_set():
+                thread.join(timeout=0.1)
+        timer.cancel()
+        with self._active_lock:
+            unfinished = list(self._active.values())
+        for claim in unfinished:
+            with self.db.session() as session:
+                if queue.release_job(session, claim, utcnow()):
+                    log.warning("released job %s on shutdown", claim.job_id)
+
+    def _job_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if not self.run_once():
+                    self._stop.wait(self.settings.worker_poll_seconds)
+            except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
+                log.exception("worker loop error")
+                self._stop.wait(self.settings.worker_poll_seconds)
+
+    def _webhook_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if not self.sender.send_due():
+                    self._stop.wait(self.settings.worker_poll_seconds)
+            except Exception:  # noqa: BLE001
+                log.exception("webhook loop error")
+                self._stop.wait(self.settings.worker_poll_seconds)
+
+    def run_once(self) -> bool:
+        """Claim and run one job; False when the queue had nothing runnable."""
+        with self.db.session() as session:
+            claim = queue.claim_next_job(session, self.name, utcnow(),
+                                         self.settings.lease_seconds)
+        if claim is None:
+            return False
+        ident = threading.get_ident()
+        with self._active_lock:
+            self._active[ident] = claim
+        try:
+            self._run_claim(claim)
+        finally:
+            with self._active_lock:
+                self._active.pop(ident, None)
+        return True
+
+    def _run_claim(self, claim: queue.Claim) -> None:
+        with self.db.session() as session:
+            job = session.get(Job, claim.job_id)
+        if job is None:
+            return
+        if claim.attempts > claim.max_attempts:
+            self._fail(claim, "The job was abandoned by its workers too many times")
+            return
+        handler = self.handlers.get(claim.type)
+        if handler is None:
+            self._fail(claim, f"No handler for job type {claim.type} on this worker")
+            return
+        heartbeat = _Heartbeat(self.db, claim, self.settings.lease_seconds)
+        heartbeat.start()
+        outcome: JobOutcome | None = None
+        error: Exception | None = None
+        try:
+            outcome = handler(job)
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
+            error = exc
+        finally:
+            heartbeat.stop()
+            self._record(claim, outcome, error)
+
+    def _record(self, claim: queue.Claim, outcome: JobOutcome | None,
+                error: Exception | None) -> None:
+        if outcome is not None:
+            self._complete(claim, outcome)
+            return
+        message = error.message if isinstance(error, HamsError) else f"Internal error: {error!r}"
+        retryable = not isinstance(error, HamsError) or error.retryable
+        if not isinstance(error, HamsError):
+            log.error("job %s failed", claim.job_id, exc_info=error)
+        if retryable and claim.attempts < claim.max_attempts:
+            delay = self.settings.retry_backoff_seconds * 2 ** (claim.attempts - 1)
+            with self.db.session() as session:
+                queue.schedule_retry(session, claim, utcnow() + timedelta(seconds=delay), message)
+            return
+        self._fail(claim, message)
+
+    def _complete(self, claim: queue.Claim, outcome: JobOutcome) -> None:
+        with self.db.session() as session:
+            stored = queue.finish_job(
+                session, claim, utcnow(), state="completed", status="COMPLETED", error=None,
+                job_response=outcome.job_response, usage_seconds=outcome.usage_seconds,
+                total_cost=outcome.total_cost, media_key=outcome.media_key,
+            )
+            if stored:
+                enqueue_job_webhook(session, session.get(Job, claim.job_id))
+            else:
+                log.warning("stale result for job %s refused (fencing %d)", claim.job_id,
+                            claim.fencing)
+
+    def _fail(self, claim: queue.Claim, message: str) -> None:
+        with self.db.session() as session:
+            if queue.finish_job(session, claim, utcnow(), state="failed", status="FAILED",
+                                error=message, job_response={"error": message}):
+                enqueue_job_webhook(session, session.get(Job, claim.job_id))
+
+
+class _Heartbeat:
+    """Extends a claim's lease every third of its length while the handler runs."""
+
+    def __init__(self, db: Database, claim: queue.Claim, lease_seconds: float):
+        self.db = db
+        self.claim = claim
+        self.lease_seconds = lease_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="hams-heartbeat")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.lease_seconds / 3):
+            try:
+                with self.db.session() as session:
+                    if not queue.extend_lease(session, self.claim, utcnow(), self.lease_seconds):
+                        log.warning("lost the lease on job %s", self.claim.job_id)
+                        return
+            except Exception:  # noqa: BLE001 - a missed beat is retried at the next tick
+                log.exception("heartbeat failed for job %s", self.claim.job_id)
