@@ -91,6 +91,8 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(limit)(scope, receive, send)
             return
+        if scope["method"] in ("POST", "PUT", "PATCH"):
+            scope = _assume_json(scope)
         received = 0
 
         async def limited_receive() -> Message:
@@ -102,6 +104,15 @@ class BodyLimit:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+def _assume_json(scope: Scope) -> Scope:
+    """Treat bodies sent without a JSON content type (curl -d) as JSON, except multipart."""
+    headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+    current = dict(scope["headers"]).get(b"content-type", b"")
+    if current.startswith((b"multipart/", b"application/json")) or current.endswith(b"+json"):
+        return scope
+    return {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
 
 
 def _too_large(limit: int) -> ASGIApp:

@@ -1,0 +1,42 @@
+"""Test data made through the real services: projects, keys and queued jobs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hams.db.models import Job, Project
+from hams.runtime import Runtime
+from hams.services import keys
+from hams.services.keys import Principal
+
+
+def make_project(runtime: Runtime, name: str | None = None) -> Project:
+    import uuid
+
+    with runtime.db.session() as session:
+        return keys.create_project(session, name or f"project-{uuid.uuid4().hex[:8]}")
+
+
+def make_key(runtime: Runtime, project: Project, expires_at: datetime | None = None
+             ) -> tuple[str, str]:
+    """(key id, secret) for ``project``."""
+    with runtime.db.session() as session:
+        key, secret = keys.create_key(session, project, "test", expires_at)
+        return key.id, secret
+
+
+def make_principal(runtime: Runtime, project: Project | None = None) -> Principal:
+    project = project or make_project(runtime)
+    key_id, _ = make_key(runtime, project)
+    return Principal(project_id=project.id, api_key_id=key_id, project_name=project.name)
+
+
+def make_job(runtime: Runtime, principal: Principal, **values) -> Job:
+    defaults = dict(type="TRANSCRIPTION", model="Hamsa-General-V2.0", from_lng="en",
+                    media_url="http://127.0.0.1:1/none.wav", options={})
+    defaults.update(values)
+    with runtime.db.session() as session:
+        job = Job(project_id=principal.project_id, api_key_id=principal.api_key_id, **defaults)
+        session.add(job)
+        session.flush()
+        return job
