@@ -1,0 +1,128 @@
+"""Bad input gets a clear error in the envelope, and the server keeps serving."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers.server import start_server, wait_for_job
+
+
+def transcribe(client, media_url: str, **extra):
+    return client.post("/v1/jobs/transcribe", json={"mediaUrl": media_url, "language": "en",
+                                                    **extra})
+
+
+def failed_job(client, media_url: str) -> dict:
+    response = transcribe(client, media_url)
+    assert response.status_code == 200, response.text
+    job = wait_for_job(client, response.json()["data"]["jobId"])["data"]
+    assert job["status"] == "FAILED", job
+    return job
+
+
+def test_non_audio_file_fails_at_once(server, media_server):
+    url = media_server.add_file("notes.wav", b"this is plain text, not audio\n" * 50)
+    job = failed_job(server.client(), url)
+    assert "could not be decoded" in job["jobResponse"]["error"]
+    assert job["attempts"] == 1 and job["error"] == job["jobResponse"]["error"]
+
+
+def test_missing_url_fails_with_the_status(server, media_server):
+    job = failed_job(server.client(), media_server.url("nowhere.mp3"))
+    assert "404" in job["jobResponse"]["error"] and job["attempts"] == 1
+
+
+def test_oversize_file_fails_with_the_limit(server, media_server):
+    url = media_server.add_file("huge.wav", b"\0" * (9 * 1024 * 1024))
+    job = failed_job(server.client(), url)
+    assert "HAMS_MEDIA_MAX_BYTES" in job["jobResponse"]["error"]
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"language": "en"}, "mediaUrl"),
+    ({"mediaUrl": "http://127.0.0.1/a.wav", "returnSrtFormat": "maybe"}, "returnSrtFormat"),
+    ({"mediaUrl": "http://127.0.0.1/a.wav", "webhookAuth": "nope"}, "webhookAuth"),
+    ({"mediaUrl": "http://127.0.0.1/a.wav", "processingType": "sync"}, "processingType"),
+])
+def test_malformed_fields_are_named(server, body, field):
+    response = server.client().post("/v1/jobs/transcribe", json=body)
+    assert response.status_code == 400
+    envelope = response.json()
+    assert envelope["success"] is False and envelope["messageKey"] == "VALIDATION_ERROR"
+    assert field in {f["field"] for f in envelope["data"]}
+
+
+def test_unparseable_json_and_oversize_body(server):
+    client = server.client()
+    broken = client.post("/v1/jobs/transcribe", content=b"{not json",
+                         headers={"Content-Type": "application/json"})
+    assert broken.status_code == 400 and broken.json()["messageKey"] == "VALIDATION_ERROR"
+    huge = client.post("/v1/jobs/transcribe", content=json.dumps({"title": "x" * 2_000_000}))
+    assert huge.status_code == 413 and huge.json()["messageKey"] == "PAYLOAD_TOO_LARGE"
+
+
+@pytest.mark.parametrize("body, key", [
+    ({"model": "Whisper-Large"}, "UNSUPPORTED_MODEL"),
+    ({"language": "fr"}, "UNSUPPORTED_LANGUAGE"),
+    ({"language": "ar"}, "UNSUPPORTED_LANGUAGE"),  # the bundled model is English-only
+    ({"returnSrtFormat": True, "srtOptions": {"maxCharsPerLine": 0}}, "VALIDATION_ERROR"),
+    ({"returnSrtFormat": True, "srtOptions": {"colour": "red"}}, "VALIDATION_ERROR"),
+])
+def test_refused_at_submission(server, media_server, body, key):
+    payload = {"mediaUrl": media_server.url("speech.wav"), "language": "en", **body}
+    response = server.client().post("/v1/jobs/transcribe", json=payload)
+    assert response.status_code == 400, response.text
+    assert response.json()["messageKey"] == key
+    assert response.json()["message"]
+
+
+def test_server_keeps_serving(server, media_server, speech):
+    url = media_server.add_file("after-errors.wav", speech.read_bytes())
+    client = server.client()
+    assert client.get("/health").json()["status"] == "ok"
+    job = wait_for_job(client, transcribe(client, url).json()["data"]["jobId"])["data"]
+    assert job["status"] == "COMPLETED"
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory, media_server):
+    """A server with the SSRF guard on; only the media server's own host:port is trusted."""
+    process = start_server(tmp_path_factory.mktemp("guarded"), workers=1, env={
+        "HAMS_URL_ALLOWLIST": json.dumps([f"127.0.0.1:{media_server.port}"])})
+    yield process
+    process.stop()
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:9/a.wav", "http://localhost/a.wav", "http://169.254.169.254/latest",
+    "http://[::1]/a.wav", "http://10.1.2.3/a.wav", "file:///etc/passwd",
+])
+def test_guard_refuses_private_urls_at_submission(guarded, url):
+    response = guarded.client().post("/v1/jobs/transcribe", json={"mediaUrl": url,
+                                                                  "language": "en"})
+    assert response.status_code == 400, response.text
+    assert response.json()["messageKey"] == "URL_REFUSED"
+
+
+def test_guard_refuses_private_webhook(guarded, media_server):
+    response = guarded.client().post("/v1/jobs/transcribe", json={
+        "mediaUrl": media_server.url("speech.wav"), "language": "en",
+        "webhookUrl": "http://192.168.1.10/hook"})
+    assert response.status_code == 400 and response.json()["messageKey"] == "URL_REFUSED"
+    assert "webhookUrl" in response.json()["message"]
+
+
+def test_guard_refuses_redirect_to_private_address(guarded, media_server, speech):
+    media_server.add_file("real.wav", speech.read_bytes())
+    media_server.redirects["to-metadata"] = "http://169.254.169.254/latest/meta-data/"
+    media_server.redirects["to-loopback"] = "http://127.0.0.1:1/secret"
+    client = guarded.client()
+    for name in ("to-metadata", "to-loopback"):
+        job = failed_job(client, media_server.url(name))
+        assert "private" in job["jobResponse"]["error"] or "link-local" in \
+            job["jobResponse"]["error"] or "loopback" in job["jobResponse"]["error"]
+    allowed = wait_for_job(client, transcribe(client, media_server.url("real.wav"))
+                           .json()["data"]["jobId"])["data"]
+    assert allowed["status"] == "COMPLETED"
