@@ -26,13 +26,16 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+AUTH_SCHEMES = ("token", "bearer", "api-key", "apikey")
+
+
 def presented_key(request: Request) -> str | None:
     """The key from ``Authorization: Token|Bearer <key>`` (or a bare key), or ``X-Api-Key``."""
     header = request.headers.get("authorization", "").strip()
     if header:
         scheme, _, rest = header.partition(" ")
-        if rest and scheme.lower() in ("token", "bearer", "api-key", "apikey"):
-            return rest.strip()
+        if scheme.lower() in AUTH_SCHEMES:
+            return rest.strip() or None
         if not rest:
             return header
     return request.headers.get("x-api-key") or None
