@@ -83,7 +83,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         print("Created project 'default'. Its API key (shown once):", file=sys.stderr)
         print(secret, flush=True)
     app = create_app(settings, workers=args.workers, runtime=runtime)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level.lower(),
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None,  # logs to stderr
+                log_level=settings.log_level.lower(),
                 timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 5)
     return 0
 

@@ -87,7 +87,8 @@ def start_server(data_dir: Path, *, workers: int = 1, env: dict[str, str] | None
     else:
         process.kill()
         raise RuntimeError(f"hams serve did not start:\n{log_path.read_text()}")
-    key = out_path.read_text().strip().splitlines()[0]
+    printed = out_path.read_text().strip().splitlines()
+    key = printed[0] if printed else ""
     return ServerProcess(process, base_url, key, data_dir / "data", log_path)
 
 
