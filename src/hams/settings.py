@@ -27,8 +27,8 @@ class Settings(BaseSettings):
         None, description="Base of the URLs the server hands out; default from the request."
     )
     secret_key: SecretStr | None = Field(
-        None, description="Signs preview links and media URLs; default a random key kept in "
-        "DATA_DIR/secret_key."
+        None, description="Signs previewUrl links; default a random key kept in the database, "
+        "so every replica shares it."
     )
     log_level: str = Field("INFO", description="Python logging level.")
 
