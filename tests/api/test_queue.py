@@ -27,6 +27,7 @@ from hams.queue.deliveries import claim_delivery_statement
 from hams.runtime import Runtime
 from hams.services.keys import Principal
 from hams.services.transcription import JobOutcome
+from hams.settings import Settings
 from hams.worker import runner
 from hams.worker.runner import Worker
 from tests.factories import make_job, make_principal
@@ -44,8 +45,9 @@ def outcome_for(job: Job) -> JobOutcome:
     return JobOutcome(job_response={"text": job.id}, usage_seconds=1.0, total_cost=0.0)
 
 
-def make_worker(runtime: Runtime, handler: Handler, concurrency: int = 1) -> Worker:
-    worker = Worker(runtime.settings, runtime.db, runtime.storage, runtime.models,
+def make_worker(runtime: Runtime, handler: Handler, concurrency: int = 1,
+                settings: Settings | None = None) -> Worker:
+    worker = Worker(settings or runtime.settings, runtime.db, runtime.storage, runtime.models,
                     concurrency=concurrency)
     worker.handlers["TRANSCRIPTION"] = handler
     return worker
@@ -77,6 +79,16 @@ def expire_lease(runtime: Runtime, job_id: str) -> None:
             update(queue.jobs)
             .where(queue.jobs.c.id == job_id)
             .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+        )
+
+
+def make_due(runtime: Runtime, job_id: str) -> None:
+    """Move a retry's ``run_after`` into the past, as if its backoff had elapsed."""
+    with runtime.db.session() as session:
+        session.execute(
+            update(queue.jobs)
+            .where(queue.jobs.c.id == job_id)
+            .values(run_after=utcnow() - timedelta(seconds=1))
         )
 
 
@@ -284,6 +296,29 @@ def test_retryable_error_is_retried_after_backoff(runtime: Runtime) -> None:
     assert done.job_response == {"text": job.id}
     assert done.error is None
     assert calls == [job.id, job.id]
+
+
+def test_retry_backoff_doubles_and_holds_the_job_back(runtime: Runtime) -> None:
+    """A long backoff makes the timing exact: the job is not runnable until ``run_after``."""
+    job = make_job(runtime, make_principal(runtime), max_attempts=3)
+    handler, calls = failing_handler([RuntimeError("first"), RuntimeError("second")])
+    slow = runtime.settings.model_copy(update={"retry_backoff_seconds": 600})
+    worker = make_worker(runtime, handler, settings=slow)
+
+    for attempt, delay in ((1, 600), (2, 1200)):
+        before = utcnow()
+        assert worker.run_once() is True
+        after = utcnow()
+        retrying = load_job(runtime, job.id)
+        assert (retrying.state, retrying.attempts) == ("retrying", attempt)
+        wait = timedelta(seconds=delay)
+        assert before + wait <= retrying.run_after <= after + wait
+        assert worker.run_once() is False  # held back by its backoff
+        make_due(runtime, job.id)
+
+    done = run_until_terminal(worker, runtime, job.id)
+    assert (done.state, done.status, done.attempts) == ("completed", "COMPLETED", 3)
+    assert calls == [job.id] * 3
 
 
 def test_non_retryable_error_fails_at_once(runtime: Runtime) -> None:
