@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Update, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from hams.db.models import Job
+from hams.db.models import Job, utcnow
 
 jobs = Job.__table__
 RUNNABLE_STATES = ("queued", "retrying")
@@ -116,7 +116,7 @@ def schedule_retry(session: Session, claim: Claim, run_after: datetime, error: s
         .where(_fenced(claim))
         .values(
             state="retrying", run_after=run_after, lease_expires_at=None, worker_id=None,
-            error=error, updated_at=run_after,
+            error=error, updated_at=utcnow(),
         )
     )
     return result.rowcount == 1
