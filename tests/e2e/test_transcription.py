@@ -210,3 +210,26 @@ def _wait_delivery_state(client: httpx.Client, job_id: str, state: str) -> list[
             return deliveries
         time.sleep(0.2)
     raise AssertionError(f"delivery never reached {state}: {deliveries}")
+
+
+def test_webhook_408_and_429_are_retried(server, speech_url, webhook_receiver):
+    webhook_receiver.script("/busy", [429, 408, 204])
+    with server.client() as client:
+        job_id = client.post("/v1/jobs/transcribe", json={
+            "mediaUrl": speech_url, "language": "en",
+            "webhookUrl": webhook_receiver.url("/busy")}).json()["data"]["jobId"]
+        [delivery] = _wait_delivery_state(client, job_id, "delivered")
+    assert [a["statusCode"] for a in delivery["attemptLog"]] == [429, 408, 204]
+
+
+def test_failed_job_webhook_says_why(server, media_server, webhook_receiver):
+    url = media_server.add_file("not-audio.bin", b"\x00\x01 plain bytes" * 100)
+    with server.client() as client:
+        job_id = client.post("/v1/jobs/transcribe", json={
+            "mediaUrl": url, "language": "en",
+            "webhookUrl": webhook_receiver.url("/failed")}).json()["data"]["jobId"]
+    [hook] = webhook_receiver.wait_for("/failed", 1)
+    payload = hook.json()
+    assert payload["success"] is False and payload["data"]["id"] == job_id
+    assert payload["data"]["status"] == "FAILED"
+    assert "decoded" in payload["message"] and payload["data"]["jobResponse"]["error"]

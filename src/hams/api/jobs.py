@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from hams.api.deps import PrincipalDep, RuntimeDep, SessionDep, base_url, get_principal
 from hams.api.envelope import ok
@@ -116,8 +117,6 @@ async def create_job_v2(
         with runtime.db.session() as session:
             return submit_transcription(session, runtime.settings, runtime.models, principal,
                                         request, idempotency_key, fingerprint).id
-
-    from starlette.concurrency import run_in_threadpool
 
     job_id = await run_in_threadpool(submit)
     message = "Transcription started, you will receive an email when it's ready"

@@ -120,9 +120,7 @@ def create_job(
             with session.begin_nested():
                 session.add(IdempotencyKey(project_id=principal.project_id, key=idempotency_key,
                                            request_hash=fingerprint, job_id=job.id))
-        except IntegrityError as exc:
-            if "uq_idempotency_project_key" not in str(exc.orig) and "UNIQUE" not in str(exc):
-                raise
+        except IntegrityError as exc:  # a concurrent request with the same key won the race
             raise Conflict("A request with this Idempotency-Key is in progress; retry") from exc
     return job
 

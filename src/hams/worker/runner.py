@@ -20,7 +20,7 @@ from hams.engines.models import SttModels
 from hams.errors import HamsError
 from hams.queue import jobs as queue
 from hams.services.transcription import JobOutcome, run_transcription, url_policy
-from hams.settings import Settings
+from hams.settings import PUBLIC_STT_MODELS, Settings
 from hams.storage import BlobStorage
 from hams.webhooks.delivery import WebhookSender, enqueue_job_webhook
 
@@ -35,6 +35,7 @@ class Worker:
                  models: SttModels, concurrency: int = 1):
         self.settings = settings
         self.db = db
+        self.models = models
         self.concurrency = concurrency
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.handlers: dict[str, Handler] = {
@@ -47,6 +48,7 @@ class Worker:
         self._active_lock = threading.Lock()
 
     def start(self) -> None:
+        self._spawn(self._preload, "hams-preload")
         for index in range(self.concurrency):
             self._spawn(self._job_loop, f"hams-worker-{index}")
         self._spawn(self._webhook_loop, "hams-webhooks")
@@ -73,6 +75,14 @@ class Worker:
             with self.db.session() as session:
                 if queue.release_job(session, claim, utcnow()):
                     log.warning("released job %s on shutdown", claim.job_id)
+
+    def _preload(self) -> None:
+        """Load the configured models now, so the first job does not pay for it."""
+        for public_model in PUBLIC_STT_MODELS:
+            try:
+                self.models.get(self.settings.engine_model_for(public_model))
+            except HamsError as exc:
+                log.error("STT model for %s unavailable: %s", public_model, exc.message)
 
     def _job_loop(self) -> None:
         while not self._stop.is_set():
