@@ -51,6 +51,16 @@ def wait_until(predicate, timeout: float = 120):
     raise AssertionError("condition not reached")
 
 
+def complete_with_new_worker(runtime, job_id, tmp_path, env) -> Job:
+    """Start a fresh worker process and return the job once that worker has completed it."""
+    worker = start_worker(tmp_path, env=env)
+    try:
+        return wait_until(lambda: (j := load(runtime, job_id)).state == "completed" and j)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)
+
+
 def test_sigkill_mid_job_is_completed_by_another_worker(setup, tmp_path):
     runtime, job_id, gate, entered, env = setup
     first = start_worker(tmp_path, env=env)
@@ -65,12 +75,7 @@ def test_sigkill_mid_job_is_completed_by_another_worker(setup, tmp_path):
     gate.set()
     with runtime.db.session() as session:  # the lease runs out: move it into the past
         session.execute(update(Job).where(Job.id == job_id).values(lease_expires_at=utcnow()))
-    second = start_worker(tmp_path, env=env)
-    try:
-        job = wait_until(lambda: (j := load(runtime, job_id)).state == "completed" and j)
-    finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(30)
+    job = complete_with_new_worker(runtime, job_id, tmp_path, env)
     assert job.status == "COMPLETED" and job.fencing == 2 and job.attempts == 2
     assert job.worker_id != running.worker_id
     assert "weather" in job.job_response["text"].lower()
@@ -88,12 +93,7 @@ def test_sigterm_releases_an_unfinished_job(setup, tmp_path):
     released = load(runtime, job_id)
     assert released.state == "queued" and released.attempts == 0 and released.fencing == 2
     gate.set()
-    second = start_worker(tmp_path, env=env)
-    try:
-        job = wait_until(lambda: (j := load(runtime, job_id)).state == "completed" and j)
-    finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(30)
+    job = complete_with_new_worker(runtime, job_id, tmp_path, env)
     assert job.attempts == 1 and job.fencing == 3 and job.status == "COMPLETED"
 
 
