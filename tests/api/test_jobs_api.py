@@ -128,6 +128,8 @@ def test_health_and_ready(api):
 def test_unknown_route_and_method_use_the_envelope(api):
     missing = api.get("/v1/nothing-here")
     assert missing.status_code == 404 and missing.json()["success"] is False
+    not_yet = api.post("/v1/jobs/not-a-route", json={})
+    assert not_yet.status_code == 404 and not_yet.json()["messageKey"] == "NOT_FOUND"
     wrong = api.put("/v1/jobs/transcribe", json={})
     assert wrong.status_code == 405 and wrong.json()["messageKey"] == "METHOD_NOT_ALLOWED"
 

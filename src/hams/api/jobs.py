@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -135,12 +137,12 @@ def cancel_job(job_id: str, session: SessionDep, principal: PrincipalDep) -> dic
     return ok(job_service.job_public(job), message="Job cancelled")
 
 
-@router.delete("/v1/jobs/{job_id}")
-def delete_job(job_id: str, runtime: RuntimeDep, session: SessionDep,
+@router.delete("/v1/jobs/{job_id:uuid}")  # uuid only: /v1/jobs/<other route> stays a 404
+def delete_job(job_id: UUID, runtime: RuntimeDep, session: SessionDep,
                principal: PrincipalDep) -> dict:
     """Delete a job, its webhook deliveries and its stored media (beyond Hamsa)."""
-    job_service.delete_job(session, runtime.storage, principal, job_id)
-    return ok({"id": job_id}, message="Job deleted")
+    job_service.delete_job(session, runtime.storage, principal, str(job_id))
+    return ok({"id": str(job_id)}, message="Job deleted")
 
 
 @router.get("/v1/jobs/{job_id}/webhook-deliveries")

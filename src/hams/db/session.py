@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hams.errors import ServiceUnavailable
+from hams.queue.signals import QueueSignals
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -22,6 +23,7 @@ class Database:
         self.url = url
         self.engine = _create_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.signals = QueueSignals()
 
     @property
     def dialect(self) -> str:
@@ -34,6 +36,8 @@ class Database:
             try:
                 yield session
                 session.commit()
+                if session.info.pop("job_created", False):
+                    self.signals.job_created()
             except OperationalError as exc:
                 session.rollback()
                 raise ServiceUnavailable("The database is not reachable right now") from exc

@@ -25,6 +25,8 @@ from hams.storage import BlobStorage
 
 JOB_TYPES = ("TRANSCRIPTION", "TRANSLATION", "TTS", "AI_CONTENT")
 JOB_STATUSES = ("PENDING", "COMPLETED", "FAILED")
+IN_PROCESS_CHECK_SECONDS = 0.05  # a finish in this process is seen this fast, without a query
+DB_CHECK_SECONDS = 0.5  # a finish in another process is seen by reading the row this often
 SORTABLE = {"createdAt": Job.created_at, "updatedAt": Job.updated_at, "title": Job.title,
             "totalCost": Job.total_cost, "usageTime": Job.usage_seconds, "status": Job.status,
             "type": Job.type}
@@ -115,6 +117,7 @@ def create_job(
     )
     session.add(job)
     session.flush()
+    session.info["job_created"] = True  # wakes this process's idle workers after the commit
     if idempotency_key:
         try:
             with session.begin_nested():
@@ -237,10 +240,12 @@ async def wait_until_finished(db: Database, principal: Principal, job_id: str,
             return get_job(session, principal, job_id)
 
     deadline = time.monotonic() + timeout
-    delay = 0.1
-    while True:
-        job = await run_in_threadpool(load)
-        if job.state in queue.TERMINAL_STATES or time.monotonic() >= deadline:
-            return job
-        await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 1.5, 1.0)
+    job = await run_in_threadpool(load)
+    last_read = time.monotonic()
+    while job.state not in queue.TERMINAL_STATES and time.monotonic() < deadline:
+        await asyncio.sleep(IN_PROCESS_CHECK_SECONDS)
+        now = time.monotonic()
+        if db.signals.finished(job_id) or now - last_read >= DB_CHECK_SECONDS or now >= deadline:
+            job = await run_in_threadpool(load)
+            last_read = now
+    return job

@@ -61,6 +61,7 @@ class Worker:
     def stop(self, grace: float | None = None) -> None:
         """Stop claiming; let running jobs finish within ``grace``, then release the rest."""
         self._stop.set()
+        self.db.signals.wake_all()
         grace = self.settings.shutdown_grace_seconds if grace is None else grace
         deadline = threading.Event()
         timer = threading.Timer(grace, deadline.set)
@@ -85,10 +86,12 @@ class Worker:
                 log.error("STT model for %s unavailable: %s", public_model, exc.message)
 
     def _job_loop(self) -> None:
+        signals = self.db.signals
         while not self._stop.is_set():
+            token = signals.work_token()
             try:
                 if not self.run_once():
-                    self._stop.wait(self.settings.worker_poll_seconds)
+                    signals.wait_for_work(token, self.settings.worker_poll_seconds)
             except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
                 log.exception("worker loop error")
                 self._stop.wait(self.settings.worker_poll_seconds)
@@ -171,12 +174,14 @@ class Worker:
             else:
                 log.warning("stale result for job %s refused (fencing %d)", claim.job_id,
                             claim.fencing)
+        self.db.signals.job_finished(claim.job_id)
 
     def _fail(self, claim: queue.Claim, message: str) -> None:
         with self.db.session() as session:
             if queue.finish_job(session, claim, utcnow(), state="failed", status="FAILED",
                                 error=message, job_response={"error": message}):
                 enqueue_job_webhook(session, session.get(Job, claim.job_id))
+        self.db.signals.job_finished(claim.job_id)
 
 
 class _Heartbeat:
