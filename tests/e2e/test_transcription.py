@@ -136,13 +136,18 @@ def _project_secret(server) -> str:
     return secret
 
 
-def test_preview_page_shows_the_job(server, finished):
+def test_preview_page_shows_the_job(server, finished, speech):
     job_id, _, body = finished
     page = httpx.get(body["previewUrl"], timeout=10)
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "Piper sentences" in page.text and "COMPLETED" in page.text
-    assert 'dir="ltr"' in page.text and "<audio" in page.text
+    assert 'dir="ltr"' in page.text
     assert body["data"]["jobResponse"]["segments"][0]["text"].strip()[:10] in page.text
+    player = re.search(r'<audio[^>]* src="([^"]+)"', page.text).group(1).replace("&amp;", "&")
+    media = httpx.get(server.base_url + player, timeout=10)
+    assert media.status_code == 200 and media.content == speech.read_bytes()
+    partial = httpx.get(server.base_url + player, headers={"Range": "bytes=0-3"}, timeout=10)
+    assert partial.status_code == 206 and partial.content == b"RIFF"
     forged = re.sub(r"signature=[0-9a-f]+", "signature=" + "0" * 64, body["previewUrl"])
     refused = httpx.get(forged, timeout=10)
     assert refused.status_code == 401 and refused.json()["success"] is False

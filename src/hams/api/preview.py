@@ -1,16 +1,17 @@
-"""The job preview page behind ``previewUrl``: opened in a browser with a signed link."""
+"""The job preview page behind ``previewUrl``, and its media: opened with signed links."""
 
 from __future__ import annotations
 
 from html import escape
 
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
 from hams.api.deps import RuntimeDep
 from hams.db.models import Job
 from hams.errors import NotFound, Unauthorized
-from hams.services.links import verify_path
+from hams.runtime import Runtime
+from hams.services.links import sign_path, verify_path
 
 router = APIRouter(tags=["Jobs"])
 
@@ -19,13 +20,34 @@ router = APIRouter(tags=["Jobs"])
 def preview(job_id: str, runtime: RuntimeDep, expires: int | None = Query(None),
             signature: str | None = Query(None)) -> HTMLResponse:
     """An HTML page with the job's status, a media player and the timed transcript."""
-    if not verify_path(runtime.secret_key, f"/v1/jobs/{job_id}/preview", expires, signature):
-        raise Unauthorized("This preview link is invalid or has expired")
+    job = _signed_job(runtime, f"/v1/jobs/{job_id}/preview", job_id, expires, signature)
+    media_link = None
+    if job.media_key and runtime.storage.exists(job.media_key):
+        media_link = sign_path(runtime.secret_key, f"/v1/jobs/{job_id}/media",
+                               runtime.settings.signed_url_seconds)
+    return HTMLResponse(render_preview(job, media_link))
+
+
+@router.get("/v1/jobs/{job_id}/media")
+def job_media(job_id: str, runtime: RuntimeDep, expires: int | None = Query(None),
+              signature: str | None = Query(None)) -> FileResponse:
+    """The job's stored copy of its media, for the preview player (range requests work)."""
+    job = _signed_job(runtime, f"/v1/jobs/{job_id}/media", job_id, expires, signature)
+    if not job.media_key or not runtime.storage.exists(job.media_key):
+        raise NotFound("This job has no stored media")
+    return FileResponse(runtime.storage.path_for(job.media_key),
+                        media_type="application/octet-stream")
+
+
+def _signed_job(runtime: Runtime, path: str, job_id: str, expires: int | None,
+                signature: str | None) -> Job:
+    if not verify_path(runtime.secret_key, path, expires, signature):
+        raise Unauthorized("This link is invalid or has expired")
     with runtime.db.session() as session:
         job = session.get(Job, job_id)
     if job is None:
         raise NotFound("Job not found")
-    return HTMLResponse(render_preview(job))
+    return job
 
 
 def _clock(seconds: float) -> str:
@@ -33,7 +55,8 @@ def _clock(seconds: float) -> str:
     return f"{minutes:02d}:{secs:02d}"
 
 
-def render_preview(job: Job) -> str:
+def render_preview(job: Job, media_link: str | None = None) -> str:
+    """The page: Arabic transcripts right to left, times left to right."""
     response = job.job_response or {}
     language = job.from_lng or response.get("language") or "ar"
     direction = "rtl" if language == "ar" else "ltr"
@@ -41,8 +64,9 @@ def render_preview(job: Job) -> str:
         f'<tr><td class="t">{_clock(s.get("start", 0))}–{_clock(s.get("end", 0))}</td>'
         f"<td>{escape(str(s.get('text', '')).strip())}</td></tr>"
         for s in response.get("segments") or [])
-    media = (f'<audio controls preload="none" src="{escape(job.media_url)}"></audio>'
-             if job.media_url and job.media_url.startswith(("http://", "https://")) else "")
+    source = media_link or job.media_url or ""
+    media = (f'<audio controls preload="none" src="{escape(source)}"></audio>'
+             if source.startswith(("http://", "https://", "/")) else "")
     error = f'<p class="error">{escape(job.error)}</p>' if job.error else ""
     title = escape(job.title or job.id)
     return f"""<!doctype html>

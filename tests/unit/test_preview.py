@@ -1,0 +1,31 @@
+"""The preview page: Arabic right to left, content escaped, timestamps shown."""
+
+from __future__ import annotations
+
+from hams.api.preview import render_preview
+from hams.db.models import Job
+
+
+def make_job(**values) -> Job:
+    defaults = dict(id="j1", type="TRANSCRIPTION", status="COMPLETED", model="Hamsa-General-V2.0",
+                    title="اجتماع الفريق", from_lng="ar", media_url="https://cdn.example/a.mp3")
+    defaults.update(values)
+    return Job(**defaults)
+
+
+def test_arabic_transcript_reads_right_to_left():
+    job = make_job(job_response={"language": "ar", "segments": [
+        {"start": 0.0, "end": 65.2, "text": " مرحبا بكم في الاجتماع"}]})
+    page = render_preview(job, "/v1/jobs/j1/media?expires=1&signature=x")
+    assert 'dir="rtl"' in page and 'lang="ar"' in page
+    assert "مرحبا بكم في الاجتماع" in page and "00:00–01:05" in page
+    assert 'src="/v1/jobs/j1/media?expires=1&amp;signature=x"' in page
+
+
+def test_english_page_and_escaping():
+    job = make_job(title="<script>alert(1)</script>", from_lng="en", status="FAILED",
+                   error="The media could not be decoded <b>", job_response=None)
+    page = render_preview(job)
+    assert 'dir="ltr"' in page and "<script>alert" not in page
+    assert "&lt;script&gt;" in page and "decoded &lt;b&gt;" in page
+    assert 'src="https://cdn.example/a.mp3"' in page
