@@ -143,3 +143,33 @@ def test_wait_returns_at_once_for_finished_jobs(api, runtime):
     response = api.get("/v1/jobs", params={"jobId": job.id, "wait": 60})
     assert response.json()["data"]["jobResponse"] == {"text": "done"}
     assert api.get("/v1/jobs", params={"jobId": job.id, "wait": 61}).status_code == 400
+
+
+def test_upload_with_idempotency_key_is_stored_once(api, runtime):
+    def send(data: bytes):
+        return api.post("/v1/media", files={"file": ("a.wav", data, "audio/wav")},
+                        headers={"Idempotency-Key": "upload-1"})
+
+    first, again = send(b"RIFF-one"), send(b"RIFF-one")
+    assert first.json()["data"]["id"] == again.json()["data"]["id"]
+    stored = list((runtime.storage.path_for("uploads") / api.project.id).iterdir())
+    assert len(stored) == 1
+    changed = send(b"RIFF-two")
+    assert changed.status_code == 409 and changed.json()["messageKey"] == "IDEMPOTENCY_KEY_REUSED"
+    assert len(list((runtime.storage.path_for("uploads") / api.project.id).iterdir())) == 1
+
+
+def test_oversize_upload_is_refused_and_not_kept(runtime, tmp_path):
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, database_url=runtime.settings.database_url,
+                             media_max_bytes=1000)
+    project = make_project(runtime)
+    _, secret = make_key(runtime, project)
+    with TestClient(create_app(settings, runtime=runtime.__class__(
+            settings, runtime.db, runtime.storage, runtime.models, runtime.secret_key)),
+            headers={"X-Api-Key": secret}) as client:
+        refused = client.post("/v1/media", files={"file": ("big.wav", b"x" * 5000, "audio/wav")})
+    assert refused.status_code == 413 and "HAMS_MEDIA_MAX_BYTES" in refused.json()["message"]
+    assert not (runtime.storage.path_for("uploads") / project.id).exists() or not list(
+        (runtime.storage.path_for("uploads") / project.id).iterdir())

@@ -12,6 +12,7 @@ from hams.api.envelope import ok
 from hams.api.schemas.jobs import JobCreateV2, JobListQuery
 from hams.errors import NotFound, ValidationFailed
 from hams.services import jobs as job_service
+from hams.services.idempotency import fingerprint
 from hams.services.keys import Principal
 from hams.services.links import sign_path
 from hams.services.transcription import TranscriptionRequest, submit_transcription
@@ -113,12 +114,12 @@ async def create_job_v2(
         title=body.title, webhook_url=body.webhookUrl,
         webhook_auth=body.webhookAuth.model_dump() if body.webhookAuth else None,
         return_srt=False, srt_options=None, processing_type=body.processingType)
-    fingerprint = job_service.request_fingerprint(body.model_dump())
+    request_hash = fingerprint(body.model_dump())
 
     def submit() -> str:
         with runtime.db.session() as session:
             return submit_transcription(session, runtime.settings, runtime.models, principal,
-                                        request, idempotency_key, fingerprint).id
+                                        request, idempotency_key, request_hash).id
 
     job_id = await run_in_threadpool(submit)
     message = "Transcription started, you will receive an email when it's ready"

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Header
 from hams.api.deps import PrincipalDep, RuntimeDep, SessionDep, get_principal
 from hams.api.envelope import ok
 from hams.api.schemas.jobs import TranscribeCreate
-from hams.services.jobs import request_fingerprint
+from hams.services.idempotency import fingerprint
 from hams.services.transcription import TranscriptionRequest, submit_transcription
 
 router = APIRouter(tags=["Transcription"], dependencies=[Depends(get_principal)])
@@ -26,5 +26,5 @@ def transcribe(
         return_srt=body.returnSrtFormat, srt_options=body.srtOptions,
     )
     job = submit_transcription(session, runtime.settings, runtime.models, principal, request,
-                               idempotency_key, request_fingerprint(body.model_dump()))
+                               idempotency_key, fingerprint(body.model_dump()))
     return ok({"jobId": job.id}, message="Transcription job created successfully")

@@ -175,7 +175,7 @@ class IdempotencyKey(Base):
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
-    job_id: Mapped[str] = mapped_column(String(36))
+    resource_id: Mapped[str] = mapped_column(String(36))  # the job or upload it created
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import math
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from hams.db.models import IdempotencyKey, Job, WebhookAttempt, WebhookDelivery, utcnow
+from hams.db.models import Job, WebhookAttempt, WebhookDelivery, utcnow
 from hams.db.session import Database
-from hams.errors import Conflict, IdempotencyKeyReused, NotFound
+from hams.errors import Conflict, NotFound
 from hams.queue import jobs as queue
+from hams.services import idempotency
 from hams.services.keys import Principal
 from hams.storage import BlobStorage
 
@@ -94,20 +92,19 @@ class NewJob:
     processing_type: str = "async"
 
 
-def request_fingerprint(body: Any) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def create_job(
     session: Session, principal: Principal, new: NewJob, *, max_attempts: int,
     idempotency_key: str | None = None, fingerprint: str = "", idempotency_hours: float = 24,
 ) -> Job:
     """Insert a queued job; with an Idempotency-Key, the same key and body give the same job."""
     if idempotency_key:
-        existing = _idempotent_job(session, principal, idempotency_key, fingerprint,
-                                   idempotency_hours)
+        existing = idempotency.find_resource(session, principal.project_id, idempotency_key,
+                                             fingerprint, idempotency_hours)
         if existing is not None:
-            return existing
+            job = session.get(Job, existing)
+            if job is None:
+                raise NotFound("The job created with this Idempotency-Key has been deleted")
+            return job
     job = Job(
         project_id=principal.project_id, api_key_id=principal.api_key_id, type=new.type,
         title=new.title, model=new.model, system_model_key=system_model_key(new.model),
@@ -119,32 +116,7 @@ def create_job(
     session.flush()
     session.info["job_created"] = True  # wakes this process's idle workers after the commit
     if idempotency_key:
-        try:
-            with session.begin_nested():
-                session.add(IdempotencyKey(project_id=principal.project_id, key=idempotency_key,
-                                           request_hash=fingerprint, job_id=job.id))
-        except IntegrityError as exc:  # a concurrent request with the same key won the race
-            raise Conflict("A request with this Idempotency-Key is in progress; retry") from exc
-    return job
-
-
-def _idempotent_job(
-    session: Session, principal: Principal, key: str, fingerprint: str, hours: float
-) -> Job | None:
-    record = session.scalar(select(IdempotencyKey).where(
-        IdempotencyKey.project_id == principal.project_id, IdempotencyKey.key == key))
-    if record is None:
-        return None
-    if record.created_at < utcnow() - timedelta(hours=hours):
-        session.delete(record)
-        session.flush()
-        return None
-    if record.request_hash != fingerprint:
-        raise IdempotencyKeyReused(
-            "This Idempotency-Key was already used with a different request body")
-    job = session.get(Job, record.job_id)
-    if job is None:
-        raise NotFound("The job created with this Idempotency-Key has been deleted")
+        idempotency.remember(session, principal.project_id, idempotency_key, fingerprint, job.id)
     return job
 
 

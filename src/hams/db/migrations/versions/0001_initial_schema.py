@@ -51,7 +51,7 @@ def upgrade() -> None:
     sa.Column('project_id', sa.String(length=36), nullable=False),
     sa.Column('key', sa.String(length=255), nullable=False),
     sa.Column('request_hash', sa.String(length=64), nullable=False),
-    sa.Column('job_id', sa.String(length=36), nullable=False),
+    sa.Column('resource_id', sa.String(length=36), nullable=False),
     sa.Column('created_at', UtcDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),

@@ -1,0 +1,70 @@
+"""Uploaded media: stored per project, usable as a job's mediaUrl, idempotent by key."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy.orm import Session
+
+from hams.db.models import Upload, new_id
+from hams.errors import NotFound, PayloadTooLarge
+from hams.services import idempotency
+from hams.services.keys import Principal
+from hams.storage import BlobStorage
+
+CHUNK = 1024 * 1024
+
+
+def store_upload(
+    session: Session, storage: BlobStorage, principal: Principal, source: BinaryIO, *,
+    filename: str | None, content_type: str | None, max_bytes: int,
+    idempotency_key: str | None = None, idempotency_hours: float = 24,
+) -> Upload:
+    """Copy ``source`` into storage in chunks, refusing it once it passes ``max_bytes``."""
+    upload_id = new_id()
+    key = f"uploads/{principal.project_id}/{upload_id}"
+    path = storage.path_for(key)
+    try:
+        size, request_hash = _copy_limited(source, path, filename, max_bytes)
+        if idempotency_key:
+            earlier = idempotency.find_resource(session, principal.project_id, idempotency_key,
+                                                request_hash, idempotency_hours)
+            if earlier is not None and (existing := session.get(Upload, earlier)) is not None:
+                path.unlink(missing_ok=True)
+                return existing
+        upload = Upload(id=upload_id, project_id=principal.project_id, filename=filename,
+                        content_type=content_type, size=size, storage_key=key)
+        session.add(upload)
+        session.flush()
+        if idempotency_key:
+            idempotency.remember(session, principal.project_id, idempotency_key, request_hash,
+                                 upload_id)
+    except BaseException:
+        path.unlink(missing_ok=True)  # nothing half-made stays behind
+        raise
+    return upload
+
+
+def _copy_limited(source: BinaryIO, path: Path, filename: str | None,
+                  max_bytes: int) -> tuple[int, str]:
+    """Write ``source`` to ``path``; the size and a hash of name and content."""
+    digest = hashlib.sha256((filename or "").encode() + b"\0")
+    size = 0
+    with path.open("wb") as out:
+        while chunk := source.read(CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise PayloadTooLarge(f"The upload is larger than the limit of {max_bytes} "
+                                      "bytes (HAMS_MEDIA_MAX_BYTES)")
+            digest.update(chunk)
+            out.write(chunk)
+    return size, digest.hexdigest()
+
+
+def get_upload(session: Session, principal: Principal, upload_id: str) -> Upload:
+    upload = session.get(Upload, upload_id)
+    if upload is None or upload.project_id != principal.project_id:
+        raise NotFound("Media not found")
+    return upload
