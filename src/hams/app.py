@@ -100,16 +100,25 @@ class BodyLimit:
         if scope["method"] in ("POST", "PUT", "PATCH"):
             scope = _assume_json(scope)
         received = 0
+        exceeded = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             received += len(message.get("body", b""))
             if received > limit:
+                exceeded = True
                 raise PayloadTooLarge(f"The request body is larger than {limit} bytes")
             return message
 
-        await self.app(scope, limited_receive, send)
+        async def checked_send(message: Message) -> None:
+            # a body parser may turn our error into its own 400; the 413 is the truth
+            if not exceeded:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await _too_large(limit)(scope, receive, send)
+
+        await self.app(scope, limited_receive, checked_send)
 
 
 def _assume_json(scope: Scope) -> Scope:

@@ -78,10 +78,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     runtime = build_runtime(settings, num_workers=max(1, args.workers))
     with runtime.db.session() as session:
-        secret = keys.ensure_default_project(session)
-    if secret:
-        print("Created project 'default'. Its API key (shown once):", file=sys.stderr)
-        print(secret, flush=True)
+        created = keys.ensure_default_project(session)
+    if created:
+        key, webhook_secret = created
+        print("Created project 'default'. Its API key (shown once) follows on stdout; its "
+              f"webhook signing secret is {webhook_secret}", file=sys.stderr)
+        print(key, flush=True)
     app = create_app(settings, workers=args.workers, runtime=runtime)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None,  # logs to stderr
                 log_level=settings.log_level.lower(),

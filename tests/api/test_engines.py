@@ -61,3 +61,17 @@ def test_no_loadable_model_fails_the_job_with_what_to_configure(
         failed = session.get(Job, job.id)
     assert failed.status == "FAILED" and failed.attempts == 1
     assert "HAMS_STT_MODEL" in failed.error and "offline" in failed.error
+
+
+def test_fallback_is_retried_and_replaced_by_the_real_model(tmp_path, broken_model_dir):
+    import shutil
+
+    from hams.engines.models import bundled_model_path
+
+    models = SttModels(make_settings(tmp_path, stt_model=str(broken_model_dir)))
+    assert models.get(str(broken_model_dir)).name == "tiny.en (bundled)"
+    for item in bundled_model_path().iterdir():  # the model directory becomes loadable
+        shutil.copy(item, broken_model_dir / item.name)
+    assert models.get(str(broken_model_dir)).name == "tiny.en (bundled)"  # not yet retried
+    models._retry_real_at[str(broken_model_dir)] = 0.0  # the retry time has come
+    assert models.get(str(broken_model_dir)).name == str(broken_model_dir)

@@ -173,3 +173,20 @@ def test_oversize_upload_is_refused_and_not_kept(runtime, tmp_path):
     assert refused.status_code == 413 and "HAMS_MEDIA_MAX_BYTES" in refused.json()["message"]
     assert not (runtime.storage.path_for("uploads") / project.id).exists() or not list(
         (runtime.storage.path_for("uploads") / project.id).iterdir())
+
+
+def test_cancelled_job_sends_its_failed_webhook(api):
+    job_id = api.post("/v1/jobs/transcribe", json=body(
+        webhookUrl="http://127.0.0.1:9/hook")).json()["data"]["jobId"]
+    assert api.get(f"/v1/jobs/{job_id}/webhook-deliveries").json()["data"] == []
+    api.post(f"/v1/jobs/{job_id}/cancel")
+    [delivery] = api.get(f"/v1/jobs/{job_id}/webhook-deliveries").json()["data"]
+    assert delivery["event"] == "job.failed" and delivery["state"] == "pending"
+
+
+def test_webhook_auth_cannot_inject_headers(api):
+    response = api.post("/v1/jobs/transcribe", json=body(
+        webhookUrl="http://127.0.0.1:9/hook",
+        webhookAuth={"authKey": "Token", "authSecret": "x\r\nX-Evil: 1"}))
+    assert response.status_code == 400
+    assert "webhookAuth.authSecret" in {f["field"] for f in response.json()["data"]}

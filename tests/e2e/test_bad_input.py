@@ -26,6 +26,7 @@ def test_non_audio_file_fails_at_once(server, media_server):
     url = media_server.add_file("notes.wav", b"this is plain text, not audio\n" * 50)
     job = failed_job(server.client(), url)
     assert "could not be decoded" in job["jobResponse"]["error"]
+    assert "blobs" not in job["error"] and str(server.data_dir) not in job["error"]
     assert job["attempts"] == 1 and job["error"] == job["jobResponse"]["error"]
 
 
@@ -61,6 +62,16 @@ def test_unparseable_json_and_oversize_body(server):
     assert broken.status_code == 400 and broken.json()["messageKey"] == "VALIDATION_ERROR"
     huge = client.post("/v1/jobs/transcribe", content=json.dumps({"title": "x" * 2_000_000}))
     assert huge.status_code == 413 and huge.json()["messageKey"] == "PAYLOAD_TOO_LARGE"
+
+    def chunked():  # no Content-Length: the limit is enforced while reading
+        yield b'{"title": "'
+        for _ in range(40):
+            yield b"x" * 50_000
+        yield b'"}'
+
+    streamed = client.post("/v1/jobs/transcribe", content=chunked())
+    assert streamed.status_code == 413 and streamed.json()["messageKey"] == "PAYLOAD_TOO_LARGE"
+    assert client.get("/health").status_code == 200
 
 
 @pytest.mark.parametrize("body, key", [

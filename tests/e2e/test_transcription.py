@@ -120,7 +120,9 @@ def test_webhook_delivered_with_auth_and_signature(server, finished, webhook_rec
     assert payload["data"]["status"] == "COMPLETED"
     assert hook.headers["authorization"] == "Token s3cret"
     assert hook.headers["x-hams-delivery"]
-    secret = _project_secret(server)
+    with server.client() as client:
+        secret = client.get("/v1/projects/by-api-key").json()["data"]["webhookSecret"]
+    assert secret == _project_secret(server)
     assert verify(secret, hook.headers["x-hams-signature"], hook.body)
     assert not verify(secret, hook.headers["x-hams-signature"], hook.body + b" ")
 

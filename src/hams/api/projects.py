@@ -17,4 +17,5 @@ def project_by_api_key(session: SessionDep, principal: PrincipalDep) -> dict:
     """The project the calling API key belongs to (clients read data.id as projectId)."""
     project = session.get(Project, principal.project_id)
     return ok({"id": project.id, "name": project.name, "isDeactivated": project.is_deactivated,
-               "createdAt": iso(project.created_at), "updatedAt": iso(project.updated_at)})
+               "createdAt": iso(project.created_at), "updatedAt": iso(project.updated_at),
+               "webhookSecret": project.webhook_secret})  # hams: verifies X-Hams-Signature

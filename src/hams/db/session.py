@@ -36,14 +36,22 @@ class Database:
             try:
                 yield session
                 session.commit()
-                if session.info.pop("job_created", False):
-                    self.signals.job_created()
+                self._after_commit(session)
             except OperationalError as exc:
                 session.rollback()
                 raise ServiceUnavailable("The database is not reachable right now") from exc
             except BaseException:
                 session.rollback()
                 raise
+
+    def _after_commit(self, session: Session) -> None:
+        """Wake-ups and clean-ups that must only happen once the data is committed."""
+        if session.info.pop("job_created", False):
+            self.signals.job_created()
+        if finished := session.info.pop("job_finished", None):
+            self.signals.job_finished(finished)
+        for action in session.info.pop("after_commit", []):
+            action()
 
     def ping(self) -> bool:
         try:

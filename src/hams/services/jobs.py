@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -120,6 +122,31 @@ def create_job(
     return job
 
 
+def enqueue_job_webhook(session: Session, job: Job) -> WebhookDelivery | None:
+    """In the transaction that finishes ``job``: the delivery of its outcome, if it has a URL."""
+    if not job.webhook_url:
+        return None
+    completed = job.status == "COMPLETED"
+    body = {
+        "success": completed,
+        "message": "Job completed successfully" if completed else (job.error or "Job failed"),
+        "messageKey": "JOB_COMPLETED" if completed else "JOB_FAILED",
+        "data": job_public(job),
+    }
+    delivery = WebhookDelivery(
+        job_id=job.id, project_id=job.project_id, url=job.webhook_url,
+        event="job.completed" if completed else "job.failed",
+        payload=json.dumps(body, ensure_ascii=False),
+    )
+    session.add(delivery)
+    return delivery
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` once the session's transaction has committed (never on rollback)."""
+    session.info.setdefault("after_commit", []).append(action)
+
+
 def get_job(session: Session, principal: Principal, job_id: str) -> Job:
     """The caller's job; another project's job is indistinguishable from a missing one."""
     job = session.get(Job, job_id) if job_id else None
@@ -167,10 +194,13 @@ def total_pages(count: int, per_page: int) -> int:
 
 
 def cancel_job(session: Session, principal: Principal, job_id: str) -> Job:
+    """Cancel an unfinished job; it ends FAILED, and its webhook says so."""
     job = get_job(session, principal, job_id)
     if not queue.cancel_job(session, job.id, utcnow(), "Job was cancelled"):
         raise Conflict(f"Job {job_id!r} has already finished ({job.status})")
     session.refresh(job)
+    enqueue_job_webhook(session, job)
+    session.info["job_finished"] = job.id
     return job
 
 
@@ -179,7 +209,7 @@ def delete_job(session: Session, storage: BlobStorage, principal: Principal, job
     job = get_job(session, principal, job_id)
     session.delete(job)
     session.flush()
-    storage.delete_prefix(f"jobs/{job.id}")
+    after_commit(session, lambda: storage.delete_prefix(f"jobs/{job.id}"))
 
 
 def list_deliveries(session: Session, principal: Principal, job_id: str) -> list[dict[str, Any]]:

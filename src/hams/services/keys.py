@@ -96,10 +96,10 @@ def authenticate(session: Session, secret: str | None) -> Principal:
     return Principal(project_id=project.id, api_key_id=key.id, project_name=project.name)
 
 
-def ensure_default_project(session: Session) -> str | None:
-    """On first start with an empty database, make a default project and return its one key."""
+def ensure_default_project(session: Session) -> tuple[str, str] | None:
+    """On first start with an empty database: a default project, its key and webhook secret."""
     if session.scalar(select(Project.id).limit(1)) is not None:
         return None
     project = create_project(session, "default")
     _, secret = create_key(session, project, name="default")
-    return secret
+    return secret, project.webhook_secret

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from hams.db.models import Job, Upload
 from hams.engines.models import SttModels
 from hams.engines.stt import TranscriptionOptions
-from hams.errors import BadRequest, NotFound, UnsupportedLanguage
+from hams.errors import BadRequest, HamsError, UnsupportedLanguage
 from hams.media.audio import decode_audio
 from hams.media.fetch import fetch_to_file
 from hams.media.srt import SrtOptions, build_srt
@@ -44,7 +44,8 @@ def check_model_and_language(settings: Settings, models: SttModels, model: str,
     engine_model = settings.engine_model_for(model)
     if language != "en" and models.english_only(engine_model):
         raise UnsupportedLanguage(
-            f"{model} is served by an English-only model ({engine_model}) on this server, so it "
+            f"{model} is served by an English-only model ({models.effective_name(engine_model)}) "
+            "on this server, so it "
             f"cannot transcribe language {language!r}. Set HAMS_STT_MODEL to a multilingual "
             "faster-whisper model (for example large-v3-turbo) to transcribe Arabic."
         )
@@ -52,15 +53,25 @@ def check_model_and_language(settings: Settings, models: SttModels, model: str,
 
 def resolve_media(session: Session, settings: Settings, project_id: str,
                   media_url: str) -> str | None:
-    """The storage key of an upload named by ``media_url``, or None after a URL safety check."""
+    """The storage key of an upload named by ``media_url``, or None after a URL safety check.
+
+    The URL check (a DNS lookup) runs before the database is touched: on SQLite a session
+    holds the write lock, and a slow resolver must never hold up every other request.
+    """
     match = UPLOAD_URL.search(media_url.split("?", 1)[0])
-    if match:
-        upload = session.get(Upload, match.group(1))
-        if upload is not None and upload.project_id == project_id:
-            return upload.storage_key
-        if media_url.startswith("hams:"):
-            raise NotFound("No uploaded media with that id in this project")
-    check_url(media_url, url_policy(settings), purpose="mediaUrl")
+    if not match:
+        check_url(media_url, url_policy(settings), purpose="mediaUrl")
+        return None
+    refused: HamsError | None = None
+    try:
+        check_url(media_url, url_policy(settings), purpose="mediaUrl")
+    except HamsError as exc:  # fine if it names one of our uploads; decided below
+        refused = exc
+    upload = session.get(Upload, match.group(1))
+    if upload is not None and upload.project_id == project_id:
+        return upload.storage_key
+    if refused is not None:
+        raise refused
     return None
 
 
@@ -137,9 +148,9 @@ def submit_transcription(
     check_model_and_language(settings, models, request.model, request.language)
     if request.return_srt or request.srt_options:
         SrtOptions.from_wire(request.srt_options)
-    media_key = resolve_media(session, settings, principal.project_id, request.media_url)
     if request.webhook_url:
         check_url(request.webhook_url, url_policy(settings), purpose="webhookUrl")
+    media_key = resolve_media(session, settings, principal.project_id, request.media_url)
     new = NewJob(
         type="TRANSCRIPTION", title=request.title, model=request.model,
         language=request.language, media_url=request.media_url, media_key=media_key,

@@ -2,45 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from datetime import timedelta
 
-from sqlalchemy.orm import Session
-
 from hams.db.models import Job, Project, WebhookAttempt, WebhookDelivery, utcnow
 from hams.db.session import Database
+from hams.errors import UrlRefused
 from hams.media.fetch import DeliveryError, post_guarded
 from hams.media.urls import UrlPolicy
 from hams.queue.deliveries import claim_next_delivery, record_delivery_outcome
-from hams.services.jobs import job_public
 from hams.settings import Settings
 from hams.webhooks.signing import sign
 
 log = logging.getLogger(__name__)
 RETRYABLE_4XX = (408, 429)
-DELIVERY_LEASE_SECONDS = 120
-
-
-def enqueue_job_webhook(session: Session, job: Job) -> WebhookDelivery | None:
-    """In the transaction that finishes ``job``: the delivery of its outcome, if it has a URL."""
-    if not job.webhook_url:
-        return None
-    completed = job.status == "COMPLETED"
-    body = {
-        "success": completed,
-        "message": "Job completed successfully" if completed else (job.error or "Job failed"),
-        "messageKey": "JOB_COMPLETED" if completed else "JOB_FAILED",
-        "data": job_public(job),
-    }
-    delivery = WebhookDelivery(
-        job_id=job.id, project_id=job.project_id, url=job.webhook_url,
-        event="job.completed" if completed else "job.failed",
-        payload=json.dumps(body, ensure_ascii=False),
-    )
-    session.add(delivery)
-    return delivery
 
 
 class WebhookSender:
@@ -50,11 +26,14 @@ class WebhookSender:
         self.settings = settings
         self.db = db
         self.policy = policy
+        # longer than any one POST can take (each checked address may use the full timeout),
+        # so no second sender takes a delivery over while it is still being sent
+        self.lease_seconds = settings.webhook_timeout * 4 + 30
 
     def send_due(self) -> bool:
         """Send one due delivery; False when none was due."""
         with self.db.session() as session:
-            claimed = claim_next_delivery(session, utcnow(), DELIVERY_LEASE_SECONDS)
+            claimed = claim_next_delivery(session, utcnow(), self.lease_seconds)
         if claimed is None:
             return False
         delivery_id, attempt = claimed
@@ -66,8 +45,9 @@ class WebhookSender:
                 return True
             auth = (job.webhook_auth if job else None) or {}
             url, payload, secret = delivery.url, delivery.payload, project.webhook_secret
-        status, error, started, elapsed = self._post(url, payload, secret, delivery_id, auth)
-        self._record(delivery_id, attempt, status, error, started, elapsed)
+        status, error, permanent, started, elapsed = self._post(url, payload, secret,
+                                                                delivery_id, auth)
+        self._record(delivery_id, attempt, status, error, permanent, started, elapsed)
         return True
 
     def _post(self, url: str, payload: str, secret: str, delivery_id: str, auth: dict):
@@ -81,24 +61,27 @@ class WebhookSender:
             headers["Authorization"] = f"{auth.get('authKey', '')} {auth.get('authSecret', '')}"
         started = utcnow()
         clock = time.monotonic()
-        status, error = None, None
+        status, error, permanent = None, None, False
         try:
             response = post_guarded(url, policy=self.policy, content=body, headers=headers,
                                     timeout=self.settings.webhook_timeout)
             status = response.status_code
             if status >= 300:
                 error = f"HTTP {status}"
+                permanent = _permanent(status)
+        except UrlRefused as exc:  # the URL now points somewhere we must not post to
+            error, permanent = exc.message, True
         except (DeliveryError, Exception) as exc:  # noqa: BLE001 - every failure is recorded
             error = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-        return status, error, started, int((time.monotonic() - clock) * 1000)
+        return status, error, permanent, started, int((time.monotonic() - clock) * 1000)
 
-    def _record(self, delivery_id, attempt, status, error, started, elapsed) -> None:
+    def _record(self, delivery_id, attempt, status, error, permanent, started, elapsed) -> None:
         s = self.settings
         now = utcnow()
         values: dict = {"last_status_code": status, "last_error": error, "updated_at": now}
         if error is None:
             values.update(state="delivered", delivered_at=now)
-        elif _permanent(status) or attempt >= s.webhook_max_attempts:
+        elif permanent or attempt >= s.webhook_max_attempts:
             values.update(state="failed")
         else:
             delay = s.webhook_backoff_seconds * 2 ** (attempt - 1)

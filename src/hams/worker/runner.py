@@ -19,13 +19,15 @@ from hams.db.session import Database
 from hams.engines.models import SttModels
 from hams.errors import HamsError
 from hams.queue import jobs as queue
+from hams.services.jobs import enqueue_job_webhook
 from hams.services.transcription import JobOutcome, run_transcription, url_policy
 from hams.settings import PUBLIC_STT_MODELS, Settings
 from hams.storage import BlobStorage
-from hams.webhooks.delivery import WebhookSender, enqueue_job_webhook
+from hams.webhooks.delivery import WebhookSender
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Job], JobOutcome]
+WEBHOOK_SENDERS = 2
 
 
 class Worker:
@@ -51,7 +53,8 @@ class Worker:
         self._spawn(self._preload, "hams-preload")
         for index in range(self.concurrency):
             self._spawn(self._job_loop, f"hams-worker-{index}")
-        self._spawn(self._webhook_loop, "hams-webhooks")
+        for index in range(WEBHOOK_SENDERS):  # one slow receiver must not hold up the rest
+            self._spawn(self._webhook_loop, f"hams-webhooks-{index}")
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -151,7 +154,8 @@ class Worker:
         if outcome is not None:
             self._complete(claim, outcome)
             return
-        message = error.message if isinstance(error, HamsError) else f"Internal error: {error!r}"
+        message = error.message if isinstance(error, HamsError) else (
+            f"Internal error while processing job {claim.job_id}; the server log has details")
         retryable = not isinstance(error, HamsError) or error.retryable
         if not isinstance(error, HamsError):
             log.error("job %s failed", claim.job_id, exc_info=error)

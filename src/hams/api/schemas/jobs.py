@@ -13,9 +13,12 @@ class WireModel(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
+HEADER_SAFE = r"^[^\r\n\x00]*$"  # sent as an HTTP header: no line breaks
+
+
 class WebhookAuth(WireModel):
-    authKey: str = Field("", max_length=500)
-    authSecret: str = Field("", max_length=2000)
+    authKey: str = Field("", max_length=500, pattern=HEADER_SAFE)
+    authSecret: str = Field("", max_length=2000, pattern=HEADER_SAFE)
 
 
 class TranscribeCreate(WireModel):
