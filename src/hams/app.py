@@ -12,7 +12,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hams import __version__
-from hams.api import health, jobs, media, preview, projects, transcription
+from hams.api import (
+    files,
+    health,
+    jobs,
+    media,
+    preview,
+    projects,
+    realtime,
+    transcription,
+    tts,
+    voice_dictionaries,
+)
 from hams.api.envelope import error_response
 from hams.errors import HamsError, PayloadTooLarge, ValidationFailed
 from hams.runtime import Runtime, build_runtime
@@ -30,7 +41,7 @@ def create_app(settings: Settings, *, workers: int = 0, runtime: Runtime | None 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = app.state.runtime
-        worker = Worker(settings, rt.db, rt.storage, rt.models, workers) if workers else None
+        worker = Worker(rt, workers) if workers else None
         if worker:
             worker.start()
         try:
@@ -42,7 +53,8 @@ def create_app(settings: Settings, *, workers: int = 0, runtime: Runtime | None 
     app = FastAPI(title="hams", version=__version__, lifespan=lifespan,
                   description="Self-hosted voice AI that speaks the Hamsa API")
     app.state.runtime = runtime or build_runtime(settings, num_workers=max(1, workers))
-    for module in (health, transcription, jobs, preview, media, projects):
+    for module in (health, transcription, tts, jobs, preview, media, projects, realtime, files,
+                   voice_dictionaries):
         app.include_router(module.router)
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, default_limit=settings.max_body_bytes,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -95,7 +96,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from hams.worker.runner import Worker
 
     runtime = build_runtime(settings, num_workers=args.concurrency)
-    worker = Worker(settings, runtime.db, runtime.storage, runtime.models, args.concurrency)
+    worker = Worker(runtime, args.concurrency)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -103,7 +104,11 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     logging.getLogger("hams").info("worker %s running %d job threads", worker.name,
                                    args.concurrency)
     stop.wait()
-    worker.stop()
+    if not worker.stop():
+        # released jobs are safe in the database; skip interpreter teardown, which would
+        # abort under a thread that is still in native code
+        logging.shutdown()
+        os._exit(0)
     return 0
 
 

@@ -11,6 +11,7 @@ from hams.db.migrate import upgrade
 from hams.db.models import ServerState
 from hams.db.session import Database
 from hams.engines.models import SttModels
+from hams.engines.voices import TtsEngines
 from hams.settings import Settings
 from hams.storage import BlobStorage, LocalStorage
 
@@ -22,6 +23,7 @@ class Runtime:
     storage: BlobStorage
     models: SttModels
     secret_key: str
+    tts: TtsEngines
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True, num_workers: int = 1) -> Runtime:
@@ -32,7 +34,8 @@ def build_runtime(settings: Settings, *, migrate: bool = True, num_workers: int 
         upgrade(db)
     storage = LocalStorage(settings.data_dir / "blobs")
     key = settings.secret_key.get_secret_value() if settings.secret_key else _shared_secret(db)
-    return Runtime(settings, db, storage, SttModels(settings, num_workers), key)
+    return Runtime(settings, db, storage, SttModels(settings, num_workers), key,
+                   TtsEngines(settings))
 
 
 def _shared_secret(db: Database) -> str:

@@ -55,6 +55,20 @@ class Settings(BaseSettings):
         description='Price per audio minute by public model, JSON: {"Hamsa-General-V2.0": 0.01}.',
     )
 
+    tts_piper_voices: dict[str, str] = Field(
+        default_factory=dict,
+        description='Piper voices (.onnx paths) by dialect code or voice name, JSON: '
+        '{"jor": "/voices/ar_JO-kareem-medium.onnx"}; others use espeak-ng.',
+    )
+    tts_bundled_english: bool = Field(
+        True, description="Serve English voices with the offline extra's Piper voice when "
+        "installed."
+    )
+    tts_realtime_max_chars: int = Field(
+        2000, gt=0, description="Longest text for the realtime TTS routes."
+    )
+    tts_job_max_chars: int = Field(10000, gt=0, description="Longest text for a TTS job.")
+
     allow_private_urls: bool = Field(
         False, description="Let the server fetch from and post to loopback/private addresses "
         "(development and tests only)."

@@ -55,7 +55,7 @@ def test_no_loadable_model_fails_the_job_with_what_to_configure(
     runtime = build_runtime(make_settings(tmp_path, stt_model=str(broken_model_dir)))
     url = media_server.add_file("for-broken-model.wav", speech.read_bytes())
     job = make_job(runtime, make_principal(runtime), media_url=url)
-    worker = Worker(runtime.settings, runtime.db, runtime.storage, runtime.models)
+    worker = Worker(runtime)
     assert worker.run_once()
     with runtime.db.session() as session:
         failed = session.get(Job, job.id)

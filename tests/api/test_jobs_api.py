@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -166,9 +168,9 @@ def test_oversize_upload_is_refused_and_not_kept(runtime, tmp_path):
                              media_max_bytes=1000)
     project = make_project(runtime)
     _, secret = make_key(runtime, project)
-    with TestClient(create_app(settings, runtime=runtime.__class__(
-            settings, runtime.db, runtime.storage, runtime.models, runtime.secret_key)),
-            headers={"X-Api-Key": secret}) as client:
+    limited = dataclasses.replace(runtime, settings=settings)
+    with TestClient(create_app(settings, runtime=limited),
+                    headers={"X-Api-Key": secret}) as client:
         refused = client.post("/v1/media", files={"file": ("big.wav", b"x" * 5000, "audio/wav")})
     assert refused.status_code == 413 and "HAMS_MEDIA_MAX_BYTES" in refused.json()["message"]
     assert not (runtime.storage.path_for("uploads") / project.id).exists() or not list(

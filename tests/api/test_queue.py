@@ -6,6 +6,7 @@ The SQL snapshot tests at the end compile the claim statements without any datab
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
@@ -47,8 +48,9 @@ def outcome_for(job: Job) -> JobOutcome:
 
 def make_worker(runtime: Runtime, handler: Handler, concurrency: int = 1,
                 settings: Settings | None = None) -> Worker:
-    worker = Worker(settings or runtime.settings, runtime.db, runtime.storage, runtime.models,
-                    concurrency=concurrency)
+    if settings is not None:
+        runtime = dataclasses.replace(runtime, settings=settings)
+    worker = Worker(runtime, concurrency=concurrency)
     worker.handlers["TRANSCRIPTION"] = handler
     return worker
 

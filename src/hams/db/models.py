@@ -200,3 +200,49 @@ class Upload(Base):
     size: Mapped[int] = mapped_column(Integer)
     storage_key: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Voice(Base):
+    """A TTS voice in the catalog: a Hamsa speaker name within a dialect, served by an engine."""
+
+    __tablename__ = "voices"
+    __table_args__ = (UniqueConstraint("dialect", "name", name="uq_voices_dialect_name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(100), index=True)  # ix_voices_name
+    language: Mapped[str] = mapped_column(String(10))
+    dialect: Mapped[str] = mapped_column(String(10))
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    engine: Mapped[str] = mapped_column(String(20))
+    engine_voice: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class VoiceDictionary(Base):
+    """A project's pronunciation list, applied as whole-word replacements before synthesis."""
+
+    __tablename__ = "voice_dictionaries"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    words: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class TtsHistory(Base):
+    """A stored synthesis made through POST /v2/tts/histories."""
+
+    __tablename__ = "tts_histories"
+    __table_args__ = (Index("ix_tts_histories_project_created", "project_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    api_key_id: Mapped[str | None] = mapped_column(String(36))
+    voice_id: Mapped[str] = mapped_column(String(36))
+    script: Mapped[str] = mapped_column(Text)
+    config: Mapped[dict] = mapped_column(JSON, default=dict)
+    media_key: Mapped[str] = mapped_column(String(300))
+    duration: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -92,6 +92,7 @@ class NewJob:
     webhook_auth: dict | None
     options: dict
     processing_type: str = "async"
+    tts_voice_id: str | None = None
 
 
 def create_job(
@@ -112,7 +113,7 @@ def create_job(
         title=new.title, model=new.model, system_model_key=system_model_key(new.model),
         processing_type=new.processing_type, from_lng=new.language, media_url=new.media_url,
         media_key=new.media_key, webhook_url=new.webhook_url, webhook_auth=new.webhook_auth,
-        options=new.options, max_attempts=max_attempts,
+        options=new.options, max_attempts=max_attempts, tts_voice_id=new.tts_voice_id,
     )
     session.add(job)
     session.flush()

@@ -83,6 +83,7 @@ class JobOutcome:
     usage_seconds: float
     total_cost: float
     media_key: str | None = None
+    media_url: str | None = None  # set when the job produced the media (TTS)
 
 
 def run_transcription(job: Job, settings: Settings, storage: BlobStorage,

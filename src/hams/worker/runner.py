@@ -16,13 +16,13 @@ from datetime import timedelta
 
 from hams.db.models import Job, utcnow
 from hams.db.session import Database
-from hams.engines.models import SttModels
 from hams.errors import HamsError
 from hams.queue import jobs as queue
+from hams.runtime import Runtime
 from hams.services.jobs import enqueue_job_webhook
 from hams.services.transcription import JobOutcome, run_transcription, url_policy
-from hams.settings import PUBLIC_STT_MODELS, Settings
-from hams.storage import BlobStorage
+from hams.services.tts_jobs import run_tts_job
+from hams.settings import PUBLIC_STT_MODELS
 from hams.webhooks.delivery import WebhookSender
 
 log = logging.getLogger(__name__)
@@ -33,17 +33,18 @@ WEBHOOK_SENDERS = 2
 class Worker:
     """N job threads plus one webhook sender thread, stopped gracefully by ``stop()``."""
 
-    def __init__(self, settings: Settings, db: Database, storage: BlobStorage,
-                 models: SttModels, concurrency: int = 1):
-        self.settings = settings
-        self.db = db
-        self.models = models
+    def __init__(self, runtime: Runtime, concurrency: int = 1):
+        settings = self.settings = runtime.settings
+        self.db = runtime.db
+        self.models = runtime.models
         self.concurrency = concurrency
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.handlers: dict[str, Handler] = {
-            "TRANSCRIPTION": lambda job: run_transcription(job, settings, storage, models),
+            "TRANSCRIPTION": lambda job: run_transcription(
+                job, settings, runtime.storage, runtime.models),
+            "TTS": lambda job: run_tts_job(job, runtime),
         }
-        self.sender = WebhookSender(settings, db, url_policy(settings))
+        self.sender = WebhookSender(settings, runtime.db, url_policy(settings))
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._active: dict[int, queue.Claim] = {}
@@ -61,8 +62,12 @@ class Worker:
         thread.start()
         self._threads.append(thread)
 
-    def stop(self, grace: float | None = None) -> None:
-        """Stop claiming; let running jobs finish within ``grace``, then release the rest."""
+    def stop(self, grace: float | None = None) -> bool:
+        """Stop claiming; let running jobs finish within ``grace``, then release the rest.
+
+        Returns whether every thread ended. One still inside native code (a model load,
+        inference) must not meet interpreter shutdown: C++ aborts, so the caller exits hard.
+        """
         self._stop.set()
         self.db.signals.wake_all()
         grace = self.settings.shutdown_grace_seconds if grace is None else grace
@@ -79,6 +84,7 @@ class Worker:
             with self.db.session() as session:
                 if queue.release_job(session, claim, utcnow()):
                     log.warning("released job %s on shutdown", claim.job_id)
+        return not any(thread.is_alive() for thread in self._threads)
 
     def _preload(self) -> None:
         """Load the configured models now, so the first job does not pay for it."""
@@ -172,6 +178,7 @@ class Worker:
                 session, claim, utcnow(), state="completed", status="COMPLETED", error=None,
                 job_response=outcome.job_response, usage_seconds=outcome.usage_seconds,
                 total_cost=outcome.total_cost, media_key=outcome.media_key,
+                **({"media_url": outcome.media_url} if outcome.media_url else {}),
             )
             if stored:
                 enqueue_job_webhook(session, session.get(Job, claim.job_id))

@@ -1,0 +1,50 @@
+"""Request bodies of the TTS, realtime TTS and voice-dictionary routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from hams.api.schemas.jobs import WebhookAuth, WireModel
+
+
+class TtsJobCreate(WireModel):
+    voiceId: str = Field(min_length=1, max_length=200)
+    text: str
+    title: str | None = Field(None, max_length=500)
+    webhookUrl: str | None = Field(None, max_length=4000)
+    webhookAuth: WebhookAuth | None = None
+    voiceDictionaryIds: list[str] | None = Field(None, max_length=10)
+
+
+class RealtimeTts(WireModel):
+    text: str
+    speaker: str | None = Field(None, max_length=200)
+    dialect: str | None = Field(None, max_length=20)
+    mulaw: bool = False
+    sampleRate: str | None = None
+    voiceDictionaryIds: list[str] | None = Field(None, max_length=10)
+
+
+class HistoryCreate(WireModel):
+    ttsVoiceId: str = Field(min_length=1, max_length=200)
+    script: str
+    apiKey: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    voiceDictionaryIds: list[str] | None = Field(None, max_length=10)
+
+
+class DictionaryWord(WireModel):
+    word: str = Field(min_length=1, max_length=200)
+    pronunciation: str = Field(min_length=1, max_length=500)
+
+
+class DictionaryCreate(WireModel):
+    name: str = Field(min_length=1, max_length=200)
+    words: list[DictionaryWord] = Field(min_length=1, max_length=5000)
+
+
+class DictionaryUpdate(WireModel):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    words: list[DictionaryWord] | None = Field(None, min_length=1, max_length=5000)

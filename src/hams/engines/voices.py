@@ -1,0 +1,58 @@
+"""Which engine speaks a catalog voice: a configured Piper voice, the bundled one, or espeak-ng."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from hams.db.models import Voice
+from hams.engines.tts import SynthesisOptions, TextToSpeech
+from hams.engines.tts.espeak import EspeakEngine
+from hams.engines.tts.piper import PiperEngine, bundled_piper_voice
+from hams.errors import EngineUnavailable
+from hams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class TtsEngines:
+    """Per-process holder: espeak-ng once, each Piper voice loaded once on first use."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._espeak: EspeakEngine | None = None
+        self._piper: dict[str, PiperEngine] = {}
+        self._lock = threading.Lock()
+
+    def piper_path_for(self, voice: Voice) -> Path | None:
+        """A Piper model for this voice: by name, then by dialect, then the bundled English."""
+        mapping = self.settings.tts_piper_voices
+        configured = mapping.get(voice.name) or mapping.get(voice.dialect)
+        if configured:
+            return Path(configured)
+        if voice.language == "en" and self.settings.tts_bundled_english:
+            bundled = bundled_piper_voice()
+            return bundled[0] if bundled else None
+        return None
+
+    def engine_for(self, voice: Voice, speed: float = 1.0) -> tuple[TextToSpeech, SynthesisOptions]:
+        """The loaded engine and the options that make it speak as ``voice``."""
+        path = self.piper_path_for(voice)
+        with self._lock:
+            if path is not None:
+                return self._piper_engine(path), SynthesisOptions(
+                    voice=str(path), language=voice.language, speed=speed)
+            if self._espeak is None:
+                self._espeak = EspeakEngine()
+            return self._espeak, SynthesisOptions(voice=voice.engine_voice,
+                                                  language=voice.language, speed=speed)
+
+    def _piper_engine(self, path: Path) -> PiperEngine:
+        key = str(path)
+        if key not in self._piper:
+            if not path.is_file():
+                raise EngineUnavailable(
+                    f"Piper voice {path} does not exist; fix HAMS_TTS_PIPER_VOICES")
+            self._piper[key] = PiperEngine(path)
+        return self._piper[key]

@@ -1,0 +1,111 @@
+"""Speech from text: the front end, dictionaries, the engine, and the wire's audio formats."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hams.db.models import Voice, VoiceDictionary
+from hams.engines.voices import TtsEngines
+from hams.errors import BadRequest, NotFound
+from hams.media.wav import encode_mulaw, resample, to_wav_bytes, wav_header
+from hams.text import apply_dictionary, prepare_text
+
+OUTPUT_RATE = 16_000
+MULAW_RATE = 8_000
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    """What the caller asked for: 16 kHz PCM16 by default, 8 kHz μ-law for telephony."""
+
+    sample_rate: int = OUTPUT_RATE
+    mulaw: bool = False
+
+    @classmethod
+    def from_request(cls, mulaw: bool, sample_rate: str | None) -> AudioFormat:
+        if sample_rate not in (None, "", "16k", "8k", "16000", "8000"):
+            raise BadRequest("sampleRate must be '16k' or '8k'", message_key="VALIDATION_ERROR")
+        rate = MULAW_RATE if mulaw or (sample_rate or "").startswith("8") else OUTPUT_RATE
+        return cls(sample_rate=rate, mulaw=mulaw)
+
+    @property
+    def media_type(self) -> str:
+        return "audio/wav"
+
+    def encode(self, pcm: np.ndarray) -> bytes:
+        return encode_mulaw(pcm) if self.mulaw else pcm.astype("<i2").tobytes()
+
+    def stream_header(self) -> bytes:
+        """A WAV header with unknown sizes (0xFFFFFFFF), as Hamsa's stream starts."""
+        return wav_header(self.sample_rate, data_size=None, mulaw=self.mulaw)
+
+
+def check_text(text: str | None, limit: int) -> str:
+    """Non-empty text within the limit, or a clear 400."""
+    if text is None or not text.strip():
+        raise BadRequest("text must not be empty", message_key="VALIDATION_ERROR")
+    if len(text) > limit:
+        raise BadRequest(f"text is {len(text)} characters; the limit is {limit}",
+                         message_key="TEXT_TOO_LONG")
+    return text
+
+
+def dictionary_words(session: Session, project_id: str, ids: Sequence[str] | None
+                     ) -> dict[str, str]:
+    """The merged replacements of the project's dictionaries named by ``ids`` (later wins)."""
+    if not ids:
+        return {}
+    found = {d.id: d for d in session.scalars(select(VoiceDictionary).where(
+        VoiceDictionary.id.in_(list(ids)), VoiceDictionary.project_id == project_id))}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise NotFound(f"Voice dictionary {missing[0]!r} not found")
+    merged: dict[str, str] = {}
+    for dictionary_id in ids:
+        for entry in found[dictionary_id].words:
+            merged[entry["word"]] = entry["pronunciation"]
+    return merged
+
+
+def synthesize_pcm(engines: TtsEngines, voice: Voice, text: str, *, out_rate: int,
+                   replacements: dict[str, str] | None = None, speed: float = 1.0,
+                   ) -> Iterator[np.ndarray]:
+    """Yield int16 PCM at ``out_rate``, one array per sentence, as each is synthesized."""
+    if replacements:
+        text = apply_dictionary(text, replacements)
+    sentences = prepare_text(text, voice.language)
+    if not sentences:
+        raise BadRequest("text has nothing to say after normalization",
+                         message_key="VALIDATION_ERROR")
+    engine, options = engines.engine_for(voice, speed)
+    for pcm in engine.synthesize(sentences, options):
+        if pcm.size:
+            yield resample(pcm, engine.sample_rate, out_rate)
+
+
+def synthesize_wav(engines: TtsEngines, voice: Voice, text: str, audio: AudioFormat,
+                   replacements: dict[str, str] | None = None) -> tuple[bytes, float]:
+    """A complete WAV file and its duration in seconds."""
+    chunks = list(synthesize_pcm(engines, voice, text, out_rate=audio.sample_rate,
+                                 replacements=replacements))
+    pcm = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+    return (to_wav_bytes(pcm, audio.sample_rate, mulaw=audio.mulaw),
+            round(len(pcm) / audio.sample_rate, 3))
+
+
+def stream_wav(engines: TtsEngines, voice: Voice, text: str, audio: AudioFormat,
+               replacements: dict[str, str] | None = None) -> Iterator[bytes]:
+    """The streaming header, then each sentence's audio as soon as it exists."""
+    pcm_chunks = synthesize_pcm(engines, voice, text, out_rate=audio.sample_rate,
+                                replacements=replacements)
+    first = next(pcm_chunks, None)  # errors surface before any byte is sent
+    yield audio.stream_header()
+    if first is not None:
+        yield audio.encode(first)
+    for pcm in pcm_chunks:
+        yield audio.encode(pcm)

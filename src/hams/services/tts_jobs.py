@@ -1,0 +1,130 @@
+"""TTS jobs and TTS histories: synthesize, store the WAV, hand out signed links to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hams.db.models import Job, TtsHistory, Voice, new_id
+from hams.errors import NotFound
+from hams.media.urls import check_url
+from hams.services.idempotency import fingerprint
+from hams.services.jobs import NewJob, create_job, iso
+from hams.services.keys import Principal
+from hams.services.links import sign_path
+from hams.services.transcription import JobOutcome, url_policy
+from hams.services.tts import AudioFormat, check_text, dictionary_words, synthesize_wav
+from hams.services.voices import resolve_voice, voice_public
+
+if TYPE_CHECKING:
+    from hams.runtime import Runtime
+
+TTS_MODEL = "Hamsa-TTS-V1.0"
+HISTORY_MAX_CHARS = 3000
+
+
+def file_url(runtime: Runtime, base: str, key: str) -> str:
+    """An absolute, signed, expiring link to a stored file."""
+    return base + sign_path(runtime.secret_key, f"/v1/files/{key}",
+                            runtime.settings.signed_url_seconds)
+
+
+@dataclass(frozen=True)
+class TtsRequest:
+    voice: str
+    text: str
+    title: str | None
+    webhook_url: str | None
+    webhook_auth: dict | None
+    dictionary_ids: list[str] | None
+    base_url: str
+
+
+def submit_tts_job(session: Session, runtime: Runtime, principal: Principal, request: TtsRequest,
+                   idempotency_key: str | None) -> Job:
+    """Check voice, text, webhook and dictionaries now; synthesis happens in a worker."""
+    text = check_text(request.text, runtime.settings.tts_job_max_chars)
+    if request.webhook_url:
+        check_url(request.webhook_url, url_policy(runtime.settings), purpose="webhookUrl")
+    voice = resolve_voice(session, request.voice)
+    replacements = dictionary_words(session, principal.project_id, request.dictionary_ids)
+    new = NewJob(
+        type="TTS", title=request.title, model=TTS_MODEL, language=voice.language,
+        media_url=None, media_key=None, webhook_url=request.webhook_url,
+        webhook_auth=request.webhook_auth, tts_voice_id=voice.id,
+        options={"text": text, "replacements": replacements, "baseUrl": request.base_url},
+    )
+    body = {"voice": voice.id, "text": text, "title": request.title,
+            "webhook": request.webhook_url, "dictionaries": request.dictionary_ids}
+    return create_job(session, principal, new, max_attempts=runtime.settings.max_attempts,
+                      idempotency_key=idempotency_key, fingerprint=fingerprint(body),
+                      idempotency_hours=runtime.settings.idempotency_hours)
+
+
+def run_tts_job(job: Job, runtime: Runtime) -> JobOutcome:
+    """Synthesize the job's text to a 16 kHz WAV in storage; its link is the job's mediaUrl."""
+    with runtime.db.session() as session:
+        voice = session.get(Voice, job.tts_voice_id)
+    if voice is None:
+        raise NotFound("The job's voice no longer exists")
+    text = job.options["text"]
+    audio, duration = synthesize_wav(runtime.tts, voice, text, AudioFormat(),
+                                     job.options.get("replacements"))
+    key = f"jobs/{job.id}/speech.wav"
+    runtime.storage.path_for(key).write_bytes(audio)
+    base = runtime.settings.public_url or job.options.get("baseUrl", "")
+    url = file_url(runtime, base, key)
+    return JobOutcome(job_response={"text": text, "ttsMediaFile": url},
+                      usage_seconds=duration, total_cost=0.0, media_key=key, media_url=url)
+
+
+def create_history(runtime: Runtime, principal: Principal, *, voice_id: str, script: str,
+                   config: dict, dictionary_ids: list[str] | None) -> TtsHistory:
+    """Synthesize now and keep the result: POST /v2/tts/histories.
+
+    Synthesis runs between two short transactions, never inside one: on SQLite an open
+    transaction holds the write lock.
+    """
+    script = check_text(script, HISTORY_MAX_CHARS)
+    with runtime.db.session() as session:
+        voice = resolve_voice(session, voice_id)
+        replacements = dictionary_words(session, principal.project_id, dictionary_ids)
+    audio, duration = synthesize_wav(runtime.tts, voice, script, AudioFormat(), replacements)
+    history_id = new_id()
+    key = f"histories/{principal.project_id}/{history_id}.wav"
+    runtime.storage.path_for(key).write_bytes(audio)
+    history = TtsHistory(id=history_id, project_id=principal.project_id,
+                         api_key_id=principal.api_key_id, voice_id=voice.id, script=script,
+                         config=config, media_key=key, duration=duration)
+    with runtime.db.session() as session:
+        session.add(history)
+    return history
+
+
+def list_histories(session: Session, principal: Principal, *, page: int, per_page: int
+                   ) -> tuple[list[TtsHistory], int]:
+    base = select(TtsHistory).where(TtsHistory.project_id == principal.project_id)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    rows = session.scalars(base.order_by(TtsHistory.created_at.desc(), TtsHistory.id)
+                           .offset((page - 1) * per_page).limit(per_page)).all()
+    return list(rows), total
+
+
+def get_history(session: Session, principal: Principal, history_id: str) -> TtsHistory:
+    history = session.get(TtsHistory, history_id)
+    if history is None or history.project_id != principal.project_id:
+        raise NotFound("TTS history not found")
+    return history
+
+
+def history_public(session: Session, runtime: Runtime, base: str, history: TtsHistory
+                   ) -> dict[str, Any]:
+    url = file_url(runtime, base, history.media_key)
+    voice = session.get(Voice, history.voice_id)
+    return {"id": history.id, "audio": url, "downloadUrl": url + "&download=1",
+            "script": history.script, "duration": history.duration, "config": history.config,
+            "createdAt": iso(history.created_at),
+            "ttsVoice": voice_public(voice) if voice else None}

@@ -1,0 +1,99 @@
+"""The voice catalog: listing voices and resolving a speaker (uuid or name) within a dialect."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from hams.db.models import Voice
+from hams.errors import BadRequest
+
+DIALECTS = {
+    "pls": "Palestinian", "egy": "Egyptian", "syr": "Syrian", "irq": "Iraqi",
+    "jor": "Jordanian", "leb": "Lebanese", "ksa": "Saudi", "uae": "Emirati",
+    "bah": "Bahraini", "qat": "Qatari", "kuw": "Kuwaiti", "oma": "Omani",
+    "msa": "Modern Standard Arabic", "ar-sa": "Arabic (Gulf)", "en": "English",
+}
+# What real clients send besides the 15 codes: the LiveKit plugin's "modern", language codes.
+DIALECT_ALIASES = {"modern": "msa", "fusha": "msa", "ar": "msa", "standard": "msa",
+                   "en-us": "en", "english": "en"}
+UUID = re.compile(r"^[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$", re.IGNORECASE)
+
+
+def normalize_dialect(dialect: str | None) -> str | None:
+    """A Hamsa dialect code, or a 400 naming the accepted codes."""
+    if dialect is None or dialect == "":
+        return None
+    code = dialect.strip().lower()
+    code = DIALECT_ALIASES.get(code, code)
+    if code not in DIALECTS:
+        raise BadRequest(f"Unsupported dialect {dialect!r}; use one of {', '.join(DIALECTS)}",
+                         message_key="UNSUPPORTED_DIALECT")
+    return code
+
+
+def voice_public(voice: Voice) -> dict[str, Any]:
+    """A voice as clients read it: Pipedream wants tags as a list, others dialect.name."""
+    language = "English" if voice.language == "en" else "Arabic"
+    return {
+        "id": voice.id, "name": voice.name, "tags": list(voice.tags or []),
+        "language": voice.language,
+        "dialect": {"id": voice.dialect, "code": voice.dialect, "name": DIALECTS[voice.dialect],
+                    "languageCode": voice.language, "language": language},
+        "dialectCode": voice.dialect,
+    }
+
+
+def list_voices(session: Session, *, offset: int, limit: int, query: str | None = None,
+                dialect: str | None = None) -> tuple[list[Voice], int]:
+    """One page of the catalog, dialect by dialect, and the count matching the filters."""
+    statement = select(Voice)
+    if query:
+        pattern = f"%{query.strip()}%"
+        statement = statement.where(or_(Voice.name.ilike(pattern), Voice.dialect.ilike(pattern)))
+    if dialect:
+        statement = statement.where(Voice.dialect == normalize_dialect(dialect))
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rows = session.scalars(statement.order_by(Voice.dialect, Voice.name)
+                           .offset(offset).limit(limit)).all()
+    return list(rows), total
+
+
+def resolve_voice(session: Session, speaker: str | None, dialect: str | None = None) -> Voice:
+    """The voice named by a uuid, or by a name within ``dialect`` (legacy names: any dialect)."""
+    if not speaker or not speaker.strip():
+        raise BadRequest("A voice is required (speaker or voiceId)", message_key="UNKNOWN_VOICE")
+    speaker = speaker.strip()
+    code = normalize_dialect(dialect)
+    if UUID.match(speaker):
+        voice = session.get(Voice, speaker.lower())
+        if voice is None:
+            raise BadRequest(f"No voice with id {speaker!r}", message_key="UNKNOWN_VOICE")
+        return voice
+    matches = session.scalars(select(Voice).where(func.lower(Voice.name) == speaker.lower())
+                              ).all()
+    in_dialect = [v for v in matches if code is None or v.dialect == code]
+    legacy = [v for v in matches if "legacy" in (v.tags or [])]
+    if in_dialect or legacy:
+        return (in_dialect or legacy)[0]
+    if not matches:
+        raise BadRequest(f"Unknown voice {speaker!r}; GET /v1/tts/voices lists them",
+                         message_key="UNKNOWN_VOICE")
+    names = session.scalars(select(Voice.name).where(Voice.dialect == code)).all()
+    raise BadRequest(f"Voice {speaker!r} is not available in dialect {code!r}; voices there: "
+                     f"{', '.join(sorted(names))}", message_key="UNKNOWN_VOICE")
+
+
+def voice_for_dialect(session: Session, dialect: str | None) -> Voice:
+    """The first documented voice of a dialect, for requests that name no speaker."""
+    code = normalize_dialect(dialect)
+    if code is None:
+        raise BadRequest("speaker (or at least dialect) is required", message_key="UNKNOWN_VOICE")
+    voice = session.scalars(select(Voice).where(Voice.dialect == code).order_by(
+        Voice.created_at, Voice.name)).first()
+    if voice is None:
+        raise BadRequest(f"No voice for dialect {code!r}", message_key="UNKNOWN_VOICE")
+    return voice
