@@ -78,3 +78,30 @@ def test_error_bodies_carry_message_and_message_key(server):
             body = response.json()
             assert response.status_code in (400, 401)
             assert body["success"] is False and body["message"] and body["messageKey"]
+
+
+def test_livekit_plugin_streams_tts_with_a_legacy_speaker(server):
+    """hamsa_livekit: POST tts-stream {speaker: "Ali", dialect: "pls"}, reads raw 16 kHz PCM."""
+    headers = {"Authorization": f"Token {server.key}", "User-Agent": "LiveKit Agents"}
+    with httpx.Client(timeout=60, headers=headers) as client, client.stream(
+            "POST", f"{server.base_url}/v1/realtime/tts-stream",
+            json={"speaker": "Ali", "dialect": "pls", "text": "مرحبا بكم", "mulaw": False},
+    ) as response:
+        assert response.status_code == 200
+        body = b"".join(response.iter_bytes(8192))
+    assert body[:4] == b"RIFF" and len(body) > 44 + 16000  # header, then over 0.5 s of PCM
+
+
+def test_spekoai_tts_stream_at_8k(server):
+    """SpekoAI: needs a 2xx audio/* answer; sampleRate "8k" without mulaw is 8 kHz PCM16."""
+    with httpx.Client(timeout=60, follow_redirects=False,
+                      headers={"Authorization": f"Token {server.key}"}) as client:
+        response = client.post(f"{server.base_url}/v1/realtime/tts-stream", json={
+            "text": "مرحبا", "speaker": "Salem", "dialect": "msa", "mulaw": False,
+            "sampleRate": "8k"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("audio/")
+    header = response.content[:44]
+    assert int.from_bytes(header[24:28], "little") == 8000
+    assert int.from_bytes(header[20:22], "little") == 1  # PCM
+    assert int.from_bytes(header[34:36], "little") == 16

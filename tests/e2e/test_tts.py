@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from hams.media.wav import decode_mulaw
+from hams.text import prepare_text
 from tests.helpers.server import wait_for_job
 
 ENGLISH = ("The library opens at nine in the morning. Please bring your card and a pencil. "
@@ -132,6 +133,8 @@ def test_arabic_with_digits_in_every_dialect(server, dialect):
     seconds = len(pcm) / rate
     assert 2.0 < seconds < 20.0
     assert np.sqrt(np.mean(pcm.astype(np.float64) ** 2)) > 300  # not silence
+    spoken = " ".join(prepare_text(text, "ar"))  # what the engine was given
+    assert not re.search(r"\d", spoken) and "ثلاثة" in spoken and "ألفان وخمسمائة" in spoken
 
 
 def test_mulaw_8k(server):
