@@ -106,6 +106,7 @@ def test_realtime_wav_and_stream_say_the_same(server):
     with server.client() as client:
         whole = client.post("/v1/realtime/tts", json=body)
         assert whole.status_code == 200 and whole.headers["content-type"] == "audio/wav"
+        assert whole.headers["x-engine"] == "piper:en_US-joe-medium"  # Piper spoke
         rate, _, pcm = read_wav(whole.content)
         streamed = b""
         with client.stream("POST", "/v1/realtime/tts-stream", json=body) as response:
@@ -129,6 +130,7 @@ def test_arabic_with_digits_in_every_dialect(server, dialect):
     with server.client() as client:
         response = client.post("/v1/realtime/tts", json={"text": text, "dialect": dialect})
     assert response.status_code == 200, response.text
+    assert response.headers["x-engine"] == "espeak-ng"
     rate, _, pcm = read_wav(response.content)
     seconds = len(pcm) / rate
     assert 2.0 < seconds < 20.0
@@ -195,8 +197,10 @@ def test_histories_store_and_list(server, voices):
      "UNSUPPORTED_DIALECT"),
     ("/v1/realtime/tts", {"text": "  ", "speaker": "Emma"}, "VALIDATION_ERROR"),
     ("/v1/realtime/tts", {"text": "a" * 2001, "speaker": "Emma"}, "TEXT_TOO_LONG"),
-    ("/v1/realtime/tts-stream", {"text": "hello", "speaker": "Amjad", "dialect": "egy"},
+    ("/v1/realtime/tts-stream", {"text": "hello", "speaker": "Nobody", "dialect": "egy"},
      "UNKNOWN_VOICE"),
+    ("/v1/realtime/tts", {"text": "... !!!", "speaker": "Emma"}, "VALIDATION_ERROR"),
+    ("/v1/jobs/text-to-speech", {"voiceId": "Emma", "text": "?!"}, "VALIDATION_ERROR"),
     ("/v1/realtime/tts", {"text": "hello", "speaker": "Emma", "sampleRate": "44k"},
      "VALIDATION_ERROR"),
     ("/v1/jobs/text-to-speech", {"voiceId": "00000000-0000-0000-0000-000000000000",
@@ -214,3 +218,41 @@ def test_signed_file_links_cannot_be_forged(server):
     forged = httpx.get(f"{server.base_url}/v1/files/jobs/x/speech.wav?expires=9999999999"
                        "&signature=" + "0" * 64, timeout=10)
     assert forged.status_code == 401
+
+
+def test_a_name_from_another_dialect_is_served_and_named(server):
+    """SpekoAI sends speaker "Salem" with any dialect; the voice used is reported."""
+    with server.client() as client:
+        response = client.post("/v1/realtime/tts", json={"text": "مرحبا", "speaker": "Salem",
+                                                         "dialect": "ksa"})
+        salem = client.get("/v2/tts/voices", params={"q": "Salem"}).json()["data"]["voices"][0]
+    assert response.status_code == 200 and response.headers["x-voice-id"] == salem["id"]
+
+
+def test_mulaw_stream_has_a_44_byte_header(server):
+    with server.client() as client, client.stream("POST", "/v1/realtime/tts-stream", json={
+            "text": "Hello from the telephone line.", "speaker": "Emma", "mulaw": True},
+    ) as response:
+        data = b"".join(response.iter_bytes())
+    assert data[36:40] == b"data" and data[40:44] == b"\xff\xff\xff\xff"
+    assert struct.unpack("<HHI", data[20:28]) == (7, 1, 8000)
+    pcm = decode_mulaw(data[44:])
+    assert 0.5 < len(pcm) / 8000 < 10 and np.abs(pcm).max() > 1000
+
+
+def test_tts_job_link_is_signed_anew_when_read(server, voices):
+    from hams.db.models import Job
+    from hams.db.session import Database
+
+    with server.client() as client:
+        job_id = client.post("/v1/jobs/text-to-speech", json={
+            "voiceId": "Salma", "text": "مرحبا بكم."}).json()["data"]["id"]
+        assert wait_for_job(client, job_id)["data"]["status"] == "COMPLETED"
+        db = Database(f"sqlite:///{server.data_dir / 'hams.db'}")
+        with db.session() as session:  # the link stored at completion has since expired
+            stale = session.get(Job, job_id).media_url.replace("expires=", "expires=1")
+            session.get(Job, job_id).media_url = stale
+        db.dispose()
+        job = client.get("/v1/jobs", params={"jobId": job_id}).json()["data"]
+    assert job["mediaUrl"] != stale and job["mediaUrl"] == job["jobResponse"]["ttsMediaFile"]
+    assert httpx.get(job["mediaUrl"], timeout=30).status_code == 200

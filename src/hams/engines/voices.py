@@ -23,7 +23,8 @@ class TtsEngines:
         self.settings = settings
         self._espeak: EspeakEngine | None = None
         self._piper: dict[str, PiperEngine] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the dicts only; loading happens outside it
+        self._loading: dict[str, threading.Lock] = {}
 
     def piper_path_for(self, voice: Voice) -> Path | None:
         """A Piper model for this voice: by name, then by dialect, then the bundled English."""
@@ -39,20 +40,31 @@ class TtsEngines:
     def engine_for(self, voice: Voice, speed: float = 1.0) -> tuple[TextToSpeech, SynthesisOptions]:
         """The loaded engine and the options that make it speak as ``voice``."""
         path = self.piper_path_for(voice)
+        if path is not None:
+            return self._piper_engine(path), SynthesisOptions(
+                voice=str(path), language=voice.language, speed=speed)
         with self._lock:
-            if path is not None:
-                return self._piper_engine(path), SynthesisOptions(
-                    voice=str(path), language=voice.language, speed=speed)
             if self._espeak is None:
                 self._espeak = EspeakEngine()
-            return self._espeak, SynthesisOptions(voice=voice.engine_voice,
-                                                  language=voice.language, speed=speed)
+        return self._espeak, SynthesisOptions(voice=voice.engine_voice,
+                                              language=voice.language, speed=speed)
 
     def _piper_engine(self, path: Path) -> PiperEngine:
+        """Load each Piper voice once; a load (about a second) holds up only that voice."""
         key = str(path)
-        if key not in self._piper:
+        with self._lock:
+            if key in self._piper:
+                return self._piper[key]
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:
+            with self._lock:
+                if key in self._piper:
+                    return self._piper[key]
             if not path.is_file():
-                raise EngineUnavailable(
-                    f"Piper voice {path} does not exist; fix HAMS_TTS_PIPER_VOICES")
-            self._piper[key] = PiperEngine(path)
-        return self._piper[key]
+                log.error("Piper voice %s does not exist (HAMS_TTS_PIPER_VOICES)", path)
+                raise EngineUnavailable("A configured Piper voice file is missing; the server "
+                                        "log names it (check HAMS_TTS_PIPER_VOICES)")
+            engine = PiperEngine(path)
+            with self._lock:
+                self._piper[key] = engine
+            return engine

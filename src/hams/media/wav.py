@@ -61,12 +61,13 @@ def decode_mulaw(data: bytes) -> np.ndarray:
 
 def wav_header(
     sample_rate: int, channels: int = 1, bits: int = 16, data_size: int | None = None, *,
-    mulaw: bool = False,
+    mulaw: bool = False, compact: bool = False,
 ) -> bytes:
     """A RIFF/WAVE header; ``data_size=None`` marks an open-ended stream (sizes 0xFFFFFFFF).
 
     μ-law is format tag 7, 8 bits a sample, with the cbSize and ``fact`` chunk that non-PCM
-    WAVE formats carry. A known ``data_size`` that is odd counts the pad byte RIFF requires.
+    WAVE formats carry, unless ``compact``: then the header is the 44 bytes streaming clients
+    skip blindly. A known ``data_size`` that is odd counts the pad byte RIFF requires.
     """
     if mulaw:
         bits = 8
@@ -76,7 +77,7 @@ def wav_header(
         sample_rate * block_align, block_align, bits,
     )
     fact = b""
-    if mulaw:
+    if mulaw and not compact:
         fmt += struct.pack("<H", 0)  # cbSize: no extra format bytes
         frames = _STREAMING_SIZE if data_size is None else data_size // block_align
         fact = b"fact" + struct.pack("<II", 4, frames)

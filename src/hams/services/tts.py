@@ -13,10 +13,12 @@ from hams.db.models import Voice, VoiceDictionary
 from hams.engines.voices import TtsEngines
 from hams.errors import BadRequest, NotFound
 from hams.media.wav import encode_mulaw, resample, to_wav_bytes, wav_header
-from hams.text import apply_dictionary, prepare_text
+from hams.text import prepare_text
 
 OUTPUT_RATE = 16_000
 MULAW_RATE = 8_000
+MAX_DICTIONARY_WORDS = 2000  # each request compiles its replacements into one pattern
+EXPANSION_ALLOWANCE = 4  # spelled-out numbers and dictionary entries may lengthen text
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,8 @@ class AudioFormat:
         return encode_mulaw(pcm) if self.mulaw else pcm.astype("<i2").tobytes()
 
     def stream_header(self) -> bytes:
-        """A WAV header with unknown sizes (0xFFFFFFFF), as Hamsa's stream starts."""
-        return wav_header(self.sample_rate, data_size=None, mulaw=self.mulaw)
+        """A 44-byte WAV header with unknown sizes (0xFFFFFFFF), as Hamsa's stream starts."""
+        return wav_header(self.sample_rate, data_size=None, mulaw=self.mulaw, compact=True)
 
 
 def check_text(text: str | None, limit: int) -> str:
@@ -69,43 +71,67 @@ def dictionary_words(session: Session, project_id: str, ids: Sequence[str] | Non
     for dictionary_id in ids:
         for entry in found[dictionary_id].words:
             merged[entry["word"]] = entry["pronunciation"]
+    if len(merged) > MAX_DICTIONARY_WORDS:
+        raise BadRequest(f"The dictionaries hold {len(merged)} words together; at most "
+                         f"{MAX_DICTIONARY_WORDS} may be used in one request",
+                         message_key="VALIDATION_ERROR")
     return merged
 
 
-def synthesize_pcm(engines: TtsEngines, voice: Voice, text: str, *, out_rate: int,
-                   replacements: dict[str, str] | None = None, speed: float = 1.0,
-                   ) -> Iterator[np.ndarray]:
-    """Yield int16 PCM at ``out_rate``, one array per sentence, as each is synthesized."""
-    if replacements:
-        text = apply_dictionary(text, replacements)
-    sentences = prepare_text(text, voice.language)
+def prepare_sentences(text: str, language: str, replacements: dict[str, str] | None,
+                      limit: int) -> list[str]:
+    """What the engine will be asked to say, checked now so a bad request fails before audio.
+
+    The limit applies again after dictionaries and number reading, which can multiply the
+    text: the audio made (and held in memory for a WAV) stays bounded.
+    """
+    try:
+        sentences = prepare_text(text, language, replacements=replacements)
+    except ValueError as exc:
+        raise BadRequest(f"text could not be prepared for speech: {exc}",
+                         message_key="VALIDATION_ERROR") from exc
     if not sentences:
-        raise BadRequest("text has nothing to say after normalization",
+        raise BadRequest("text has nothing to say (no letters or digits)",
                          message_key="VALIDATION_ERROR")
+    spoken = sum(len(sentence) for sentence in sentences)
+    if spoken > limit * EXPANSION_ALLOWANCE:
+        raise BadRequest(f"text becomes {spoken} characters once dictionaries and numbers are "
+                         f"spelled out; the limit is {limit * EXPANSION_ALLOWANCE}",
+                         message_key="TEXT_TOO_LONG")
+    return sentences
+
+
+def synthesize_pcm(engines: TtsEngines, voice: Voice, sentences: list[str], *, out_rate: int,
+                   speed: float = 1.0) -> Iterator[np.ndarray]:
+    """Yield int16 PCM at ``out_rate``, one array per sentence, as each is synthesized."""
     engine, options = engines.engine_for(voice, speed)
     for pcm in engine.synthesize(sentences, options):
         if pcm.size:
             yield resample(pcm, engine.sample_rate, out_rate)
 
 
-def synthesize_wav(engines: TtsEngines, voice: Voice, text: str, audio: AudioFormat,
-                   replacements: dict[str, str] | None = None) -> tuple[bytes, float]:
+def synthesize_wav(engines: TtsEngines, voice: Voice, sentences: list[str], audio: AudioFormat,
+                   speed: float = 1.0) -> tuple[bytes, float]:
     """A complete WAV file and its duration in seconds."""
-    chunks = list(synthesize_pcm(engines, voice, text, out_rate=audio.sample_rate,
-                                 replacements=replacements))
+    chunks = list(synthesize_pcm(engines, voice, sentences, out_rate=audio.sample_rate,
+                                 speed=speed))
     pcm = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
     return (to_wav_bytes(pcm, audio.sample_rate, mulaw=audio.mulaw),
             round(len(pcm) / audio.sample_rate, 3))
 
 
-def stream_wav(engines: TtsEngines, voice: Voice, text: str, audio: AudioFormat,
-               replacements: dict[str, str] | None = None) -> Iterator[bytes]:
+def stream_wav(engines: TtsEngines, voice: Voice, sentences: list[str], audio: AudioFormat
+               ) -> Iterator[bytes]:
     """The streaming header, then each sentence's audio as soon as it exists."""
-    pcm_chunks = synthesize_pcm(engines, voice, text, out_rate=audio.sample_rate,
-                                replacements=replacements)
+    pcm_chunks = synthesize_pcm(engines, voice, sentences, out_rate=audio.sample_rate)
     first = next(pcm_chunks, None)  # errors surface before any byte is sent
     yield audio.stream_header()
     if first is not None:
         yield audio.encode(first)
     for pcm in pcm_chunks:
         yield audio.encode(pcm)
+
+
+def engine_name(engines: TtsEngines, voice: Voice) -> str:
+    """Which engine speaks ``voice`` here (reported in X-Engine)."""
+    return engines.engine_for(voice)[0].name

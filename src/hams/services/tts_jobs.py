@@ -9,14 +9,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hams.db.models import Job, TtsHistory, Voice, new_id
-from hams.errors import NotFound
+from hams.errors import BadRequest, NotFound
 from hams.media.urls import check_url
 from hams.services.idempotency import fingerprint
 from hams.services.jobs import NewJob, create_job, iso
 from hams.services.keys import Principal
 from hams.services.links import sign_path
 from hams.services.transcription import JobOutcome, url_policy
-from hams.services.tts import AudioFormat, check_text, dictionary_words, synthesize_wav
+from hams.services.tts import (
+    AudioFormat,
+    check_text,
+    dictionary_words,
+    prepare_sentences,
+    synthesize_wav,
+)
 from hams.services.voices import resolve_voice, voice_public
 
 if TYPE_CHECKING:
@@ -51,6 +57,7 @@ def submit_tts_job(session: Session, runtime: Runtime, principal: Principal, req
         check_url(request.webhook_url, url_policy(runtime.settings), purpose="webhookUrl")
     voice = resolve_voice(session, request.voice)
     replacements = dictionary_words(session, principal.project_id, request.dictionary_ids)
+    prepare_sentences(text, voice.language, replacements, runtime.settings.tts_job_max_chars)
     new = NewJob(
         type="TTS", title=request.title, model=TTS_MODEL, language=voice.language,
         media_url=None, media_key=None, webhook_url=request.webhook_url,
@@ -71,12 +78,12 @@ def run_tts_job(job: Job, runtime: Runtime) -> JobOutcome:
     if voice is None:
         raise NotFound("The job's voice no longer exists")
     text = job.options["text"]
-    audio, duration = synthesize_wav(runtime.tts, voice, text, AudioFormat(),
-                                     job.options.get("replacements"))
+    sentences = prepare_sentences(text, voice.language, job.options.get("replacements"),
+                                  runtime.settings.tts_job_max_chars)
+    audio, duration = synthesize_wav(runtime.tts, voice, sentences, AudioFormat())
     key = f"jobs/{job.id}/speech.wav"
     runtime.storage.path_for(key).write_bytes(audio)
-    base = runtime.settings.public_url or job.options.get("baseUrl", "")
-    url = file_url(runtime, base, key)
+    url = file_url(runtime, runtime.settings.public_url or job.options.get("baseUrl", ""), key)
     return JobOutcome(job_response={"text": text, "ttsMediaFile": url},
                       usage_seconds=duration, total_cost=0.0, media_key=key, media_url=url)
 
@@ -89,10 +96,15 @@ def create_history(runtime: Runtime, principal: Principal, *, voice_id: str, scr
     transaction holds the write lock.
     """
     script = check_text(script, HISTORY_MAX_CHARS)
+    speed = config.get("speed", 1.0)
+    if not isinstance(speed, int | float) or isinstance(speed, bool) or not 0.5 <= speed <= 2:
+        raise BadRequest("config.speed must be a number from 0.5 to 2",
+                         message_key="VALIDATION_ERROR")
     with runtime.db.session() as session:
         voice = resolve_voice(session, voice_id)
         replacements = dictionary_words(session, principal.project_id, dictionary_ids)
-    audio, duration = synthesize_wav(runtime.tts, voice, script, AudioFormat(), replacements)
+    sentences = prepare_sentences(script, voice.language, replacements, HISTORY_MAX_CHARS)
+    audio, duration = synthesize_wav(runtime.tts, voice, sentences, AudioFormat(), float(speed))
     history_id = new_id()
     key = f"histories/{principal.project_id}/{history_id}.wav"
     runtime.storage.path_for(key).write_bytes(audio)
@@ -128,3 +140,13 @@ def history_public(session: Session, runtime: Runtime, base: str, history: TtsHi
             "script": history.script, "duration": history.duration, "config": history.config,
             "createdAt": iso(history.created_at),
             "ttsVoice": voice_public(voice) if voice else None}
+
+
+def fresh_media_links(runtime: Runtime, base: str, job: Job, data: dict[str, Any]
+                      ) -> dict[str, Any]:
+    """A finished TTS job as read now: its audio link signed anew, never an expired one."""
+    if job.type != "TTS" or not job.media_key or job.status != "COMPLETED":
+        return data
+    url = file_url(runtime, base, job.media_key)
+    return {**data, "mediaUrl": url, "jobResponse": {**(data["jobResponse"] or {}),
+                                                     "ttsMediaFile": url}}

@@ -63,7 +63,7 @@ def list_voices(session: Session, *, offset: int, limit: int, query: str | None 
 
 
 def resolve_voice(session: Session, speaker: str | None, dialect: str | None = None) -> Voice:
-    """The voice named by a uuid, or by a name within ``dialect`` (legacy names: any dialect)."""
+    """The voice named by a uuid, or by a name: preferably within ``dialect``."""
     if not speaker or not speaker.strip():
         raise BadRequest("A voice is required (speaker or voiceId)", message_key="UNKNOWN_VOICE")
     speaker = speaker.strip()
@@ -76,15 +76,12 @@ def resolve_voice(session: Session, speaker: str | None, dialect: str | None = N
     matches = session.scalars(select(Voice).where(func.lower(Voice.name) == speaker.lower())
                               ).all()
     in_dialect = [v for v in matches if code is None or v.dialect == code]
-    legacy = [v for v in matches if "legacy" in (v.tags or [])]
-    if in_dialect or legacy:
-        return (in_dialect or legacy)[0]
-    if not matches:
-        raise BadRequest(f"Unknown voice {speaker!r}; GET /v1/tts/voices lists them",
-                         message_key="UNKNOWN_VOICE")
-    names = session.scalars(select(Voice.name).where(Voice.dialect == code)).all()
-    raise BadRequest(f"Voice {speaker!r} is not available in dialect {code!r}; voices there: "
-                     f"{', '.join(sorted(names))}", message_key="UNKNOWN_VOICE")
+    if in_dialect or matches:
+        # a known name from another dialect is served as asked, as Hamsa does (clients that
+        # must be exact send the voice uuid); the response names the voice used
+        return (in_dialect or matches)[0]
+    raise BadRequest(f"Unknown voice {speaker!r}; GET /v1/tts/voices lists them",
+                     message_key="UNKNOWN_VOICE")
 
 
 def voice_for_dialect(session: Session, dialect: str | None) -> Voice:

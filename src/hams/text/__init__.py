@@ -9,6 +9,7 @@ because they carry pronunciation.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from hams.text.dictionary import apply_dictionary
@@ -16,6 +17,8 @@ from hams.text.expand import expand_numbers
 from hams.text.normalize import collapse_whitespace, normalize
 from hams.text.numbers import number_to_words
 from hams.text.sentences import MAX_CHARS, split_sentences
+
+_SPEAKABLE = re.compile(r"\w")
 
 __all__ = [
     "apply_dictionary",
@@ -42,4 +45,4 @@ def prepare_text(
         text = apply_dictionary(text, keys)
     text = expand_numbers(text, language)
     sentences = (collapse_whitespace(s) for s in split_sentences(text, max_chars=max_chars))
-    return [s for s in sentences if s]
+    return [s for s in sentences if _SPEAKABLE.search(s)]  # "..." alone has nothing to say

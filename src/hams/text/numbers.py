@@ -184,6 +184,9 @@ def int_to_words(n: int, language: str) -> str:
     return ar_int(n) if lang == "ar" else en_int(n)
 
 
+MAX_SPOKEN_DIGITS = 15
+
+
 def fraction_to_words(frac: str, language: str) -> str:
     """Read the digits after the decimal point: English digit by digit, Arabic as a number."""
     lang = language_code(language)
@@ -197,7 +200,10 @@ def fraction_to_words(frac: str, language: str) -> str:
 def decimal_to_words(integer: str, frac: str | None, language: str, negative: bool = False) -> str:
     """Spell "integer.frac" with "فاصلة" / "point"; frac None means a whole number."""
     lang = language_code(language)
-    words = int_to_words(int(integer), lang)
+    if len(integer.lstrip("0")) > MAX_SPOKEN_DIGITS:  # before int(): huge runs are digit strings
+        words = digits_to_words(integer, lang)
+    else:
+        words = int_to_words(int(integer), lang)
     if frac is not None:
         point = "فاصلة" if lang == "ar" else "point"
         words = f"{words} {point} {fraction_to_words(frac, lang)}"

@@ -42,9 +42,9 @@ class DictionaryWord(WireModel):
 
 class DictionaryCreate(WireModel):
     name: str = Field(min_length=1, max_length=200)
-    words: list[DictionaryWord] = Field(min_length=1, max_length=5000)
+    words: list[DictionaryWord] = Field(min_length=1, max_length=1000)
 
 
 class DictionaryUpdate(WireModel):
     name: str | None = Field(None, min_length=1, max_length=200)
-    words: list[DictionaryWord] | None = Field(None, min_length=1, max_length=5000)
+    words: list[DictionaryWord] | None = Field(None, min_length=1, max_length=1000)

@@ -54,7 +54,7 @@ class _Library:
         )
         if rate <= 0:
             raise EngineUnavailable(
-                f"espeak-ng could not initialize with its data at {data_path}; "
+                "espeak-ng could not initialize with its bundled data; "
                 "reinstall the espeakng-loader package"
             )
         self.lib = lib
@@ -118,7 +118,7 @@ def _load() -> _Library:
             lib = ctypes.CDLL(path)
         except (ImportError, OSError, RuntimeError) as exc:
             raise EngineUnavailable(
-                f"espeak-ng could not be loaded ({exc}); install the espeakng-loader package"
+                "espeak-ng could not be loaded; install the espeakng-loader package"
             ) from exc
         _library = _Library(lib, data_path)
     return _library
