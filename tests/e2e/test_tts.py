@@ -63,6 +63,8 @@ def test_catalog_covers_every_dialect_and_documented_speaker(voices):
     assert {v["dialectCode"] for v in voices} == set(DIALECTS)
     names = {v["name"] for v in voices}
     assert {"Amjad", "Layan", "Salma", "Salem", "Emma", "James", "Ali", "Khadija"} <= names
+    engines = {v["name"]: v["engine"] for v in voices}
+    assert engines["Emma"] == "piper:en_US-joe-medium" and engines["Salma"] == "espeak-ng"
     for voice in voices:
         assert isinstance(voice["tags"], list) and voice["tags"]
         assert voice["language"] in ("ar", "en") and voice["dialect"]["name"]

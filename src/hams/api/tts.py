@@ -16,22 +16,24 @@ router = APIRouter(tags=["Text to speech"], dependencies=[Depends(get_principal)
 
 
 @router.get("/v1/tts/voices")
-def voices_v1(session: SessionDep, take: int = Query(100, ge=1, le=1000),
+def voices_v1(runtime: RuntimeDep, session: SessionDep, take: int = Query(100, ge=1, le=1000),
               skip: int = Query(0, ge=0), dialect: str | None = None) -> dict:
     """List voices; ``skip`` is an offset (as Pipedream pages with skip = page × take)."""
     rows, _ = list_voices(session, offset=skip, limit=take, dialect=dialect)
-    return ok([voice_public(v) for v in rows])
+    return ok([voice_public(v, runtime.tts.engine_label(v)) for v in rows])
 
 
 @router.get("/v2/tts/voices")
-def voices_v2(session: SessionDep, q: str | None = Query(None, max_length=100),
+def voices_v2(runtime: RuntimeDep, session: SessionDep,
+              q: str | None = Query(None, max_length=100),
               page: int = Query(1, ge=1), per_page: int = Query(20, alias="perPage", ge=1,
                                                                 le=200),
               dialect: str | None = None) -> dict:
     """List voices with v2 paging and a name search."""
     rows, total = list_voices(session, offset=(page - 1) * per_page, limit=per_page, query=q,
                               dialect=dialect)
-    return ok({"voices": [voice_public(v) for v in rows], "page": page, "totalCount": total,
+    return ok({"voices": [voice_public(v, runtime.tts.engine_label(v)) for v in rows],
+               "page": page, "totalCount": total,
                "totalPages": total_pages(total, per_page)})
 
 

@@ -37,6 +37,11 @@ class TtsEngines:
             return bundled[0] if bundled else None
         return None
 
+    def engine_label(self, voice: Voice) -> str:
+        """Which engine will speak ``voice``, without loading it (for voice listings)."""
+        path = self.piper_path_for(voice)
+        return f"piper:{path.stem}" if path is not None else "espeak-ng"
+
     def engine_for(self, voice: Voice, speed: float = 1.0) -> tuple[TextToSpeech, SynthesisOptions]:
         """The loaded engine and the options that make it speak as ``voice``."""
         path = self.piper_path_for(voice)

@@ -35,10 +35,11 @@ def normalize_dialect(dialect: str | None) -> str | None:
     return code
 
 
-def voice_public(voice: Voice) -> dict[str, Any]:
+def voice_public(voice: Voice, engine: str | None = None) -> dict[str, Any]:
     """A voice as clients read it: Pipedream wants tags as a list, others dialect.name."""
     language = "English" if voice.language == "en" else "Arabic"
-    return {
+    extra = {"engine": engine} if engine else {}
+    return {**extra,
         "id": voice.id, "name": voice.name, "tags": list(voice.tags or []),
         "language": voice.language,
         "dialect": {"id": voice.dialect, "code": voice.dialect, "name": DIALECTS[voice.dialect],
