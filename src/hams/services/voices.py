@@ -39,12 +39,12 @@ def voice_public(voice: Voice, engine: str | None = None) -> dict[str, Any]:
     """A voice as clients read it: Pipedream wants tags as a list, others dialect.name."""
     language = "English" if voice.language == "en" else "Arabic"
     extra = {"engine": engine} if engine else {}
-    return {**extra,
+    return {
         "id": voice.id, "name": voice.name, "tags": list(voice.tags or []),
         "language": voice.language,
         "dialect": {"id": voice.dialect, "code": voice.dialect, "name": DIALECTS[voice.dialect],
                     "languageCode": voice.language, "language": language},
-        "dialectCode": voice.dialect,
+        "dialectCode": voice.dialect, **extra,
     }
 
 
