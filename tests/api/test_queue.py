@@ -74,24 +74,21 @@ def job_row(runtime: Runtime, job_id: str) -> dict[str, Any]:
         return dict(row._mapping)
 
 
-def expire_lease(runtime: Runtime, job_id: str) -> None:
-    """Move the lease into the past directly in the table, as if its worker had died."""
+def move_into_past(runtime: Runtime, job_id: str, column: str) -> None:
+    """Set a time column a second into the past directly in the table (never a sleep)."""
     with runtime.db.session() as session:
-        session.execute(
-            update(queue.jobs)
-            .where(queue.jobs.c.id == job_id)
-            .values(lease_expires_at=utcnow() - timedelta(seconds=1))
-        )
+        session.execute(update(queue.jobs).where(queue.jobs.c.id == job_id)
+                        .values({column: utcnow() - timedelta(seconds=1)}))
+
+
+def expire_lease(runtime: Runtime, job_id: str) -> None:
+    """The lease runs out, as if its worker had died."""
+    move_into_past(runtime, job_id, "lease_expires_at")
 
 
 def make_due(runtime: Runtime, job_id: str) -> None:
-    """Move a retry's ``run_after`` into the past, as if its backoff had elapsed."""
-    with runtime.db.session() as session:
-        session.execute(
-            update(queue.jobs)
-            .where(queue.jobs.c.id == job_id)
-            .values(run_after=utcnow() - timedelta(seconds=1))
-        )
+    """A retry's backoff has elapsed."""
+    move_into_past(runtime, job_id, "run_after")
 
 
 def count_jobs_in_state(runtime: Runtime, state: str) -> int:

@@ -16,10 +16,10 @@ def make_job(**values) -> Job:
 def test_arabic_transcript_reads_right_to_left():
     job = make_job(job_response={"language": "ar", "segments": [
         {"start": 0.0, "end": 65.2, "text": " مرحبا بكم في الاجتماع"}]})
-    page = render_preview(job, "/v1/jobs/j1/media?expires=1&signature=x")
+    page = render_preview(job, "/v1/files/jobs/j1/source?expires=1&signature=x")
     assert 'dir="rtl"' in page and 'lang="ar"' in page
     assert "مرحبا بكم في الاجتماع" in page and "00:00–01:05" in page
-    assert 'src="/v1/jobs/j1/media?expires=1&amp;signature=x"' in page
+    assert 'src="/v1/files/jobs/j1/source?expires=1&amp;signature=x"' in page
 
 
 def test_english_page_and_escaping():

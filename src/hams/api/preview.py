@@ -1,17 +1,16 @@
-"""The job preview page behind ``previewUrl``, and its media: opened with signed links."""
+"""The job preview page behind ``previewUrl``: opened in a browser with a signed link."""
 
 from __future__ import annotations
 
 from html import escape
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import HTMLResponse
 
 from hams.api.deps import RuntimeDep
 from hams.db.models import Job
 from hams.errors import NotFound, Unauthorized
-from hams.runtime import Runtime
-from hams.services.links import sign_path, verify_path
+from hams.services.links import sign_file, verify_path
 
 router = APIRouter(tags=["Jobs"])
 
@@ -20,34 +19,17 @@ router = APIRouter(tags=["Jobs"])
 def preview(job_id: str, runtime: RuntimeDep, expires: int | None = Query(None),
             signature: str | None = Query(None)) -> HTMLResponse:
     """An HTML page with the job's status, a media player and the timed transcript."""
-    job = _signed_job(runtime, f"/v1/jobs/{job_id}/preview", job_id, expires, signature)
-    media_link = None
-    if job.media_key and runtime.storage.exists(job.media_key):
-        media_link = sign_path(runtime.secret_key, f"/v1/jobs/{job_id}/media",
-                               runtime.settings.signed_url_seconds)
-    return HTMLResponse(render_preview(job, media_link))
-
-
-@router.get("/v1/jobs/{job_id}/media")
-def job_media(job_id: str, runtime: RuntimeDep, expires: int | None = Query(None),
-              signature: str | None = Query(None)) -> FileResponse:
-    """The job's stored copy of its media, for the preview player (range requests work)."""
-    job = _signed_job(runtime, f"/v1/jobs/{job_id}/media", job_id, expires, signature)
-    if not job.media_key or not runtime.storage.exists(job.media_key):
-        raise NotFound("This job has no stored media")
-    return FileResponse(runtime.storage.path_for(job.media_key),
-                        media_type="application/octet-stream")
-
-
-def _signed_job(runtime: Runtime, path: str, job_id: str, expires: int | None,
-                signature: str | None) -> Job:
-    if not verify_path(runtime.secret_key, path, expires, signature):
+    if not verify_path(runtime.secret_key, f"/v1/jobs/{job_id}/preview", expires, signature):
         raise Unauthorized("This link is invalid or has expired")
     with runtime.db.session() as session:
         job = session.get(Job, job_id)
     if job is None:
         raise NotFound("Job not found")
-    return job
+    media_link = None
+    if job.media_key and runtime.storage.exists(job.media_key):
+        media_link = sign_file(runtime.secret_key, job.media_key,
+                               runtime.settings.signed_url_seconds)
+    return HTMLResponse(render_preview(job, media_link))
 
 
 def _clock(seconds: float) -> str:

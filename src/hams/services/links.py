@@ -13,6 +13,11 @@ def sign_path(secret: str, path: str, lifetime_seconds: int) -> str:
     return f"{path}?expires={expires}&signature={_digest(secret, path, expires)}"
 
 
+def sign_file(secret: str, key: str, lifetime_seconds: int) -> str:
+    """The signed path of a stored file, served by GET /v1/files/{key}."""
+    return sign_path(secret, f"/v1/files/{key}", lifetime_seconds)
+
+
 def verify_path(secret: str, path: str, expires: int | None, signature: str | None) -> bool:
     if expires is None or not signature or expires < time.time():
         return False

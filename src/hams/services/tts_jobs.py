@@ -14,7 +14,7 @@ from hams.media.urls import check_url
 from hams.services.idempotency import fingerprint
 from hams.services.jobs import NewJob, create_job, iso
 from hams.services.keys import Principal
-from hams.services.links import sign_path
+from hams.services.links import sign_file
 from hams.services.transcription import JobOutcome, url_policy
 from hams.services.tts import (
     AudioFormat,
@@ -34,8 +34,7 @@ HISTORY_MAX_CHARS = 3000
 
 def file_url(runtime: Runtime, base: str, key: str) -> str:
     """An absolute, signed, expiring link to a stored file."""
-    return base + sign_path(runtime.secret_key, f"/v1/files/{key}",
-                            runtime.settings.signed_url_seconds)
+    return base + sign_file(runtime.secret_key, key, runtime.settings.signed_url_seconds)
 
 
 @dataclass(frozen=True)
