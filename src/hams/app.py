@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hams import __version__
 from hams.api import (
+    ai_content,
     files,
     health,
     jobs,
@@ -53,8 +54,8 @@ def create_app(settings: Settings, *, workers: int = 0, runtime: Runtime | None 
     app = FastAPI(title="hams", version=__version__, lifespan=lifespan,
                   description="Self-hosted voice AI that speaks the Hamsa API")
     app.state.runtime = runtime or build_runtime(settings, num_workers=max(1, workers))
-    for module in (health, transcription, tts, jobs, preview, media, projects, realtime, files,
-                   voice_dictionaries):
+    for module in (health, transcription, tts, ai_content, jobs, preview, media, projects,
+                   realtime, files, voice_dictionaries):
         app.include_router(module.router)
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, default_limit=settings.max_body_bytes,

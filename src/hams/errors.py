@@ -12,7 +12,10 @@
     │   └── IdempotencyKeyReused   409 IDEMPOTENCY_KEY_REUSED
     ├── PayloadTooLarge            413 PAYLOAD_TOO_LARGE
     ├── UnsupportedMedia           415 UNSUPPORTED_MEDIA (does not decode as audio)
-    ├── ServiceUnavailable         503 SERVICE_UNAVAILABLE
+    ├── ContentGenerationFailed    502 AI_CONTENT_FAILED (the LLM answered with something
+    │                                  unusable, e.g. malformed JSON)
+    ├── ServiceUnavailable         503 SERVICE_UNAVAILABLE (retryable: also an LLM that keeps
+    │                                  answering 429/5xx)
     └── EngineUnavailable          503 ENGINE_UNAVAILABLE (a model that cannot load; says what
                                        to configure)
 
@@ -114,6 +117,14 @@ class UnsupportedMedia(HamsError):
 
     status_code = 415
     message_key = "UNSUPPORTED_MEDIA"
+    retryable = False
+
+
+class ContentGenerationFailed(HamsError):
+    """The language model answered, but not with what was asked (malformed or empty JSON)."""
+
+    status_code = 502
+    message_key = "AI_CONTENT_FAILED"
     retryable = False
 
 

@@ -11,6 +11,9 @@ from hams.db.migrate import upgrade
 from hams.db.models import ServerState
 from hams.db.session import Database
 from hams.engines.models import SttModels
+from hams.engines.text import ContentEngine
+from hams.engines.text.extractive import ExtractiveEngine
+from hams.engines.text.llm import LlmEngine
 from hams.engines.voices import TtsEngines
 from hams.settings import Settings
 from hams.storage import BlobStorage, LocalStorage
@@ -24,6 +27,7 @@ class Runtime:
     models: SttModels
     secret_key: str
     tts: TtsEngines
+    content: ContentEngine
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True, num_workers: int = 1) -> Runtime:
@@ -35,7 +39,14 @@ def build_runtime(settings: Settings, *, migrate: bool = True, num_workers: int 
     storage = LocalStorage(settings.data_dir / "blobs")
     key = settings.secret_key.get_secret_value() if settings.secret_key else _shared_secret(db)
     return Runtime(settings, db, storage, SttModels(settings, num_workers), key,
-                   TtsEngines(settings))
+                   TtsEngines(settings), content_engine(settings))
+
+
+def content_engine(settings: Settings) -> ContentEngine:
+    """The LLM engine when an endpoint is configured, else the extractive one (no model)."""
+    if settings.llm_base_url:
+        return LlmEngine.from_settings(settings)
+    return ExtractiveEngine()
 
 
 def _shared_secret(db: Database) -> str:

@@ -69,6 +69,32 @@ class Settings(BaseSettings):
     )
     tts_job_max_chars: int = Field(10000, gt=0, description="Longest text for a TTS job.")
 
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible API base for AI content, e.g. "
+        "http://127.0.0.1:11434/v1 (Ollama) or https://api.openai.com/v1; unset = extractive "
+        "parts only (summary, keywords, keyTopicsWithBullets, titles, introduction)."
+    )
+    llm_model: str | None = Field(None, description="Chat model name sent to the LLM endpoint.")
+    llm_api_key: SecretStr | None = Field(
+        None, description="Bearer token for the LLM endpoint, when it needs one."
+    )
+    llm_temperature: float = Field(0.3, ge=0, le=2, description="Sampling temperature.")
+    llm_timeout: float = Field(120.0, gt=0, description="Seconds per LLM request.")
+    llm_max_retries: int = Field(
+        3, ge=0, description="Retries of one LLM request on 429, 5xx or a connection error."
+    )
+    llm_max_input_chars: int = Field(
+        12000, ge=1000, description="Most transcript characters sent in one LLM request; longer "
+        "transcripts are condensed chunk by chunk first."
+    )
+    llm_json_mode: bool = Field(
+        True, description="Ask the endpoint for a JSON object (response_format); turn off for "
+        "servers that reject it."
+    )
+    ai_content_price_per_1k_chars: float = Field(
+        0.0, ge=0, description="Price of an AI content job per 1000 transcript characters."
+    )
+
     allow_private_urls: bool = Field(
         False, description="Let the server fetch from and post to loopback/private addresses "
         "(development and tests only)."
@@ -123,6 +149,11 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if self.public_url:
             self.public_url = self.public_url.rstrip("/")
+        if self.llm_base_url:
+            self.llm_base_url = self.llm_base_url.rstrip("/")
+            if not self.llm_model:
+                raise ValueError("HAMS_LLM_MODEL must name a chat model when HAMS_LLM_BASE_URL "
+                                 "is set")
         if self.shutdown_grace_seconds > 3600:
             raise ValueError("shutdown_grace_seconds above an hour would hold a deploy hostage")
         return self

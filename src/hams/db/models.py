@@ -85,6 +85,7 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_claim", "state", "run_after"),
         Index("ix_jobs_project_created", "project_id", "created_at"),
+        Index("ix_jobs_relevant_job", "relevant_job_id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -109,6 +110,7 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text)
     total_cost: Mapped[float] = mapped_column(Float, default=0.0)
     usage_seconds: Mapped[float | None] = mapped_column(Float)
+    usage_tokens: Mapped[int | None] = mapped_column(Integer)  # LLM tokens, when reported
     relevant_job_id: Mapped[str | None] = mapped_column(String(36))
     agent_details: Mapped[str | None] = mapped_column(Text)
     billing_id: Mapped[str | None] = mapped_column(String(36))

@@ -1,9 +1,13 @@
 """Every statement of the job queue, one function each, over the ``jobs`` table.
 
 States: queued → running → completed | failed | (retrying → running ...) ; cancelled at any time
-before the end. A claim takes a lease (``lease_expires_at``) and bumps ``fencing``; every later
-write by that worker names the fencing number it got, so a worker whose lease was taken over
-can never overwrite the newer owner's outcome.
+before the end. A job that follows another (AI content after its transcription) starts in
+``waiting`` and is never claimed until the job it follows completes (→ queued) or ends
+otherwise (→ failed).
+
+A claim takes a lease (``lease_expires_at``) and bumps ``fencing``; every later write by that
+worker names the fencing number it got, so a worker whose lease was taken over can never
+overwrite the newer owner's outcome.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from hams.db.models import Job, utcnow
 
 jobs = Job.__table__
 RUNNABLE_STATES = ("queued", "retrying")
+WAITING = "waiting"
 TERMINAL_STATES = ("completed", "failed", "cancelled")
 
 
@@ -147,3 +152,28 @@ def cancel_job(session: Session, job_id: str, now: datetime, message: str) -> bo
         )
     )
     return result.rowcount == 1
+
+
+def release_followers(session: Session, job_id: str, now: datetime) -> int:
+    """Queue the jobs waiting on ``job_id``, in the transaction that completes it."""
+    result = session.execute(
+        update(jobs)
+        .where(jobs.c.relevant_job_id == job_id, jobs.c.state == WAITING)
+        .values(state="queued", run_after=now, updated_at=now)
+    )
+    return result.rowcount
+
+
+def fail_followers(session: Session, job_id: str, now: datetime, message: str) -> list[str]:
+    """Fail the jobs waiting on ``job_id`` when it ends without a result; their ids."""
+    waiting = session.scalars(
+        select(jobs.c.id).where(jobs.c.relevant_job_id == job_id, jobs.c.state == WAITING)
+    ).all()
+    if waiting:
+        session.execute(
+            update(jobs)
+            .where(jobs.c.id.in_(waiting), jobs.c.state == WAITING)
+            .values(state="failed", status="FAILED", error=message, finished_at=now,
+                    updated_at=now, job_response={"error": message})
+        )
+    return list(waiting)

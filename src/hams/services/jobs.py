@@ -58,7 +58,7 @@ def job_public(job: Job) -> dict[str, Any]:
         "updatedAt": iso(job.updated_at),
         # hams extras
         "ttsVoiceId": job.tts_voice_id, "state": job.state, "error": job.error,
-        "attempts": job.attempts,
+        "attempts": job.attempts, "usageTokens": job.usage_tokens,
     }
 
 
@@ -74,6 +74,8 @@ def job_summary(job: Job) -> dict[str, Any]:
             "apiKey": job.api_key_id, "mediaUrl": job.media_url, "model": job.model,
             "mediaType": "URL" if job.media_url else None,
             "duration": job.usage_seconds, "voice": job.tts_voice_id,
+            "aiContentParts": list((job.options or {}).get("parts") or []) or None,
+            "sourceJob": job.relevant_job_id,
         },
     }
 
@@ -93,6 +95,9 @@ class NewJob:
     options: dict
     processing_type: str = "async"
     tts_voice_id: str | None = None
+    relevant_job_id: str | None = None  # the job this one is made from (AI content)
+    to_language: str | None = None
+    waiting: bool = False  # starts only when ``relevant_job_id`` completes
 
 
 def create_job(
@@ -114,6 +119,8 @@ def create_job(
         processing_type=new.processing_type, from_lng=new.language, media_url=new.media_url,
         media_key=new.media_key, webhook_url=new.webhook_url, webhook_auth=new.webhook_auth,
         options=new.options, max_attempts=max_attempts, tts_voice_id=new.tts_voice_id,
+        relevant_job_id=new.relevant_job_id, to_lng=new.to_language,
+        state=queue.WAITING if new.waiting else "queued",
     )
     session.add(job)
     session.flush()
@@ -141,6 +148,21 @@ def enqueue_job_webhook(session: Session, job: Job) -> WebhookDelivery | None:
     )
     session.add(delivery)
     return delivery
+
+
+def settle_followers(session: Session, job: Job) -> None:
+    """In the transaction that ends ``job``: start the jobs waiting on it, or fail them."""
+    now = utcnow()
+    if job.state == "completed":
+        if queue.release_followers(session, job.id, now):
+            session.info["job_created"] = True
+        return
+    reason = job.error or "it did not complete"
+    message = f"Job {job.id}, which this job needs, ended without a result: {reason}"
+    for follower_id in queue.fail_followers(session, job.id, now, message):
+        follower = session.get(Job, follower_id, populate_existing=True)
+        if follower is not None:
+            enqueue_job_webhook(session, follower)
 
 
 def after_commit(session: Session, action: Callable[[], None]) -> None:
@@ -201,6 +223,7 @@ def cancel_job(session: Session, principal: Principal, job_id: str) -> Job:
         raise Conflict(f"Job {job_id!r} has already finished ({job.status})")
     session.refresh(job)
     enqueue_job_webhook(session, job)
+    settle_followers(session, job)
     session.info["job_finished"] = job.id
     return job
 
@@ -208,6 +231,11 @@ def cancel_job(session: Session, principal: Principal, job_id: str) -> Job:
 def delete_job(session: Session, storage: BlobStorage, principal: Principal, job_id: str) -> None:
     """Remove the job, its deliveries and its stored media; a running worker's result is void."""
     job = get_job(session, principal, job_id)
+    for follower_id in queue.fail_followers(session, job.id, utcnow(),
+                                            f"Job {job.id}, which this job needs, was deleted"):
+        follower = session.get(Job, follower_id, populate_existing=True)
+        if follower is not None:
+            enqueue_job_webhook(session, follower)
     session.delete(job)
     session.flush()
     after_commit(session, lambda: storage.delete_prefix(f"jobs/{job.id}"))

@@ -80,10 +80,11 @@ class JobOutcome:
     """What a handler hands back for the worker to record, fenced, in one transaction."""
 
     job_response: dict[str, Any]
-    usage_seconds: float
+    usage_seconds: float | None
     total_cost: float
     media_key: str | None = None
     media_url: str | None = None  # set when the job produced the media (TTS)
+    usage_tokens: int | None = None  # LLM tokens (AI content), when the engine reports them
 
 
 def run_transcription(job: Job, settings: Settings, storage: BlobStorage,

@@ -19,7 +19,8 @@ from hams.db.session import Database
 from hams.errors import HamsError
 from hams.queue import jobs as queue
 from hams.runtime import Runtime
-from hams.services.jobs import enqueue_job_webhook
+from hams.services.ai_content import run_ai_content
+from hams.services.jobs import enqueue_job_webhook, settle_followers
 from hams.services.transcription import JobOutcome, run_transcription, url_policy
 from hams.services.tts_jobs import run_tts_job
 from hams.settings import PUBLIC_STT_MODELS
@@ -43,6 +44,7 @@ class Worker:
             "TRANSCRIPTION": lambda job: run_transcription(
                 job, settings, runtime.storage, runtime.models),
             "TTS": lambda job: run_tts_job(job, runtime),
+            "AI_CONTENT": lambda job: run_ai_content(job, runtime),
         }
         self.sender = WebhookSender(settings, runtime.db, url_policy(settings))
         self._stop = threading.Event()
@@ -178,10 +180,13 @@ class Worker:
                 session, claim, utcnow(), state="completed", status="COMPLETED", error=None,
                 job_response=outcome.job_response, usage_seconds=outcome.usage_seconds,
                 total_cost=outcome.total_cost, media_key=outcome.media_key,
+                usage_tokens=outcome.usage_tokens,
                 **({"media_url": outcome.media_url} if outcome.media_url else {}),
             )
             if stored:
-                enqueue_job_webhook(session, session.get(Job, claim.job_id))
+                job = session.get(Job, claim.job_id, populate_existing=True)
+                enqueue_job_webhook(session, job)
+                settle_followers(session, job)
             else:
                 log.warning("stale result for job %s refused (fencing %d)", claim.job_id,
                             claim.fencing)
@@ -191,7 +196,9 @@ class Worker:
         with self.db.session() as session:
             if queue.finish_job(session, claim, utcnow(), state="failed", status="FAILED",
                                 error=message, job_response={"error": message}):
-                enqueue_job_webhook(session, session.get(Job, claim.job_id))
+                job = session.get(Job, claim.job_id, populate_existing=True)
+                enqueue_job_webhook(session, job)
+                settle_followers(session, job)
         self.db.signals.job_finished(claim.job_id)
 
 

@@ -1,0 +1,277 @@
+"""AI content jobs: summaries, keywords, titles and posts made from a completed transcription.
+
+Everything the configured engine cannot do is refused at submission (unknown part, a part only
+a language model writes when none is configured, a source job that is not a completed
+transcription of the caller's project), so a job that exists can be served. One route also
+transcribes first: its AI content job waits on the transcription job and starts when that
+completes (``queue.WAITING``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hams.db.models import Job
+from hams.engines.text import (
+    AI_PARTS,
+    CONTENT_LANGUAGES,
+    ContentEngine,
+    ContentRequest,
+    PartRequest,
+)
+from hams.errors import BadRequest, NotFound, ValidationFailed
+from hams.media.urls import check_url
+from hams.services import idempotency
+from hams.services.jobs import NewJob, create_job, get_job
+from hams.services.keys import Principal
+from hams.services.transcription import (
+    JobOutcome,
+    TranscriptionRequest,
+    submit_transcription,
+    url_policy,
+)
+
+if TYPE_CHECKING:
+    from hams.runtime import Runtime
+
+LLM_REQUIRED = "HAMS_LLM_BASE_URL_REQUIRED"  # messageKey naming the setting to configure
+MAX_PROMPT_CHARS = 4000
+_ARABIC_LETTER_MIN, _ARABIC_LETTER_MAX = "\u0621", "\u064a"
+
+
+@dataclass(frozen=True)
+class PartAsk:
+    """One part as the caller named it, before validation."""
+
+    name: str
+    language: str | None = None  # None: the request's content language
+    prompt: str | None = None
+
+
+@dataclass(frozen=True)
+class ContentSpec:
+    """What to write and how to report it; shared by every AI content route."""
+
+    asks: Sequence[PartAsk]
+    language: str | None = None  # output language; None: the transcript's
+    title: str | None = None
+    date: str | None = None
+    instructions: str | None = None
+    webhook_url: str | None = None
+    webhook_auth: dict | None = None
+
+
+def asks_from_prompts(parts: Sequence[str], prompts: Mapping[str, str] | None) -> list[PartAsk]:
+    """Custom content, first body form: ``aiParts`` names plus ``prompts{part: prompt}``."""
+    prompts = dict(prompts or {})
+    stray = sorted(set(prompts) - set(parts))
+    if stray:
+        raise ValidationFailed(f"prompts names {', '.join(stray)}, which aiParts does not list",
+                               data=[{"field": "prompts", "message": "not in aiParts"}])
+    return [PartAsk(name, prompt=prompts.get(name)) for name in parts]
+
+
+def resolve_parts(asks: Sequence[PartAsk], default_language: str) -> dict[str, PartRequest]:
+    """Validate part names, languages and prompts; keep the caller's order, drop repeats."""
+    if not asks:
+        raise ValidationFailed("aiParts must name at least one part",
+                               data=[{"field": "aiParts", "message": "empty"}])
+    parts: dict[str, PartRequest] = {}
+    for ask in asks:
+        if ask.name not in AI_PARTS:
+            raise ValidationFailed(
+                f"Unknown aiPart {ask.name!r}; use any of {', '.join(AI_PARTS)}",
+                data=[{"field": "aiParts", "message": f"unknown part {ask.name!r}"}])
+        language = ask.language or default_language
+        if language not in CONTENT_LANGUAGES:
+            raise ValidationFailed(
+                f"Unsupported content language {language!r}; use one of "
+                f"{', '.join(CONTENT_LANGUAGES)}",
+                data=[{"field": "language", "message": f"unsupported {language!r}"}])
+        prompt = (ask.prompt or "").strip() or None
+        if prompt and len(prompt) > MAX_PROMPT_CHARS:
+            raise ValidationFailed(f"The prompt for {ask.name} is over {MAX_PROMPT_CHARS} "
+                                   "characters", data=[{"field": "prompt", "message": "too long"}])
+        parts.setdefault(ask.name, PartRequest(language=language, prompt=prompt))
+    return parts
+
+
+def check_writable(engine: ContentEngine, parts: Mapping[str, PartRequest],
+                   transcript_language: str, instructions: str | None = None) -> None:
+    """Refuse now what the configured engine cannot write; the message says what to set.
+
+    Free-text ``instructions`` are checked as a prompt on every part: an engine that cannot
+    follow prompts cannot follow them either.
+    """
+    reasons = []
+    for name, part in parts.items():
+        asked = part if part.prompt or not instructions else PartRequest(part.language,
+                                                                          instructions)
+        reason = engine.refusal(name, asked, transcript_language)
+        if reason:
+            reasons.append(reason)
+    if reasons:
+        raise BadRequest(" ".join(dict.fromkeys(reasons)), message_key=LLM_REQUIRED)
+
+
+def transcript_of(job: Job) -> tuple[str, str]:
+    """The transcript text and its language ("ar" or "en") of a completed transcription."""
+    response = job.job_response or {}
+    text = str(response.get("text") or "").strip()
+    language = job.from_lng if job.from_lng in ("ar", "en") else _script_language(text)
+    return text, language
+
+
+def _script_language(text: str) -> str:
+    letters = [c for c in text if c.isalpha()]
+    arabic = sum(_ARABIC_LETTER_MIN <= c <= _ARABIC_LETTER_MAX for c in letters)
+    return "ar" if letters and arabic / len(letters) >= 0.3 else "en"
+
+
+def source_transcription(session: Session, principal: Principal, job_id: str) -> Job:
+    """The caller's completed transcription job with a transcript; anything else is refused."""
+    job = get_job(session, principal, job_id)
+    if job.type != "TRANSCRIPTION":
+        raise BadRequest(f"Job {job.id} is a {job.type} job; AI content is made from a "
+                         "TRANSCRIPTION job", message_key="NOT_A_TRANSCRIPTION_JOB")
+    if job.status != "COMPLETED":
+        state = "failed, so it has no transcript" if job.status == "FAILED" else (
+            "still PENDING; ask again once it has COMPLETED")
+        raise BadRequest(f"Transcription job {job.id} is {state}",
+                         message_key="JOB_NOT_COMPLETED")
+    if not transcript_of(job)[0]:
+        raise BadRequest(f"Transcription job {job.id} has an empty transcript; there is "
+                         "nothing to write from", message_key="EMPTY_TRANSCRIPT")
+    return job
+
+
+def _options(parts: Mapping[str, PartRequest], spec: ContentSpec) -> dict[str, Any]:
+    return {"parts": {name: {"language": p.language, "prompt": p.prompt}
+                      for name, p in parts.items()},
+            "contentTitle": spec.title, "date": spec.date, "instructions": spec.instructions}
+
+
+def _single_language(parts: Mapping[str, PartRequest]) -> str | None:
+    languages = {p.language for p in parts.values()}
+    return languages.pop() if len(languages) == 1 else None
+
+
+def _fingerprint(spec: ContentSpec, source: str) -> str:
+    return idempotency.fingerprint({"source": source, "spec": repr(spec)})
+
+
+def submit_ai_content(session: Session, runtime: Runtime, principal: Principal,
+                      source_job_id: str, spec: ContentSpec,
+                      idempotency_key: str | None) -> Job:
+    """Queue AI content for a completed transcription of the caller's project."""
+    source = source_transcription(session, principal, source_job_id)
+    _, transcript_language = transcript_of(source)
+    parts = resolve_parts(spec.asks, spec.language or transcript_language)
+    check_writable(runtime.content, parts, transcript_language, spec.instructions)
+    if spec.webhook_url:
+        check_url(spec.webhook_url, url_policy(runtime.settings), purpose="webhookUrl")
+    new = NewJob(
+        type="AI_CONTENT", title=spec.title or f"AI content: {source.title or source.id}",
+        model=runtime.content.name, language=transcript_language, media_url=source.media_url,
+        media_key=None, webhook_url=spec.webhook_url, webhook_auth=spec.webhook_auth,
+        options=_options(parts, spec), relevant_job_id=source.id,
+        to_language=_single_language(parts),
+    )
+    return create_job(session, principal, new, max_attempts=runtime.settings.max_attempts,
+                      idempotency_key=idempotency_key,
+                      fingerprint=_fingerprint(spec, source.id),
+                      idempotency_hours=runtime.settings.idempotency_hours)
+
+
+def submit_transcription_with_content(
+    session: Session, runtime: Runtime, principal: Principal, request: TranscriptionRequest,
+    spec: ContentSpec, idempotency_key: str | None,
+) -> Job:
+    """Queue a transcription and the AI content job that waits for it; returns the latter."""
+    request_hash = _fingerprint(spec, repr(request))
+    settings = runtime.settings
+    if idempotency_key:
+        existing = idempotency.find_resource(session, principal.project_id, idempotency_key,
+                                             request_hash, settings.idempotency_hours)
+        if existing is not None:
+            return get_job(session, principal, existing)
+    parts = resolve_parts(spec.asks, spec.language or request.language)
+    check_writable(runtime.content, parts, request.language, spec.instructions)
+    if spec.webhook_url:
+        check_url(spec.webhook_url, url_policy(settings), purpose="webhookUrl")
+    transcription = submit_transcription(session, settings, runtime.models, principal, request,
+                                         None, "")
+    new = NewJob(
+        type="AI_CONTENT", title=spec.title or request.title, model=runtime.content.name,
+        language=request.language, media_url=request.media_url, media_key=None,
+        webhook_url=spec.webhook_url, webhook_auth=spec.webhook_auth,
+        options=_options(parts, spec), relevant_job_id=transcription.id,
+        to_language=_single_language(parts), waiting=True,
+    )
+    return create_job(session, principal, new, max_attempts=settings.max_attempts,
+                      idempotency_key=idempotency_key, fingerprint=request_hash,
+                      idempotency_hours=settings.idempotency_hours)
+
+
+def run_ai_content(job: Job, runtime: Runtime) -> JobOutcome:
+    """Write the job's parts from its transcription's transcript."""
+    with runtime.db.session() as session:
+        source = session.get(Job, job.relevant_job_id) if job.relevant_job_id else None
+    if source is None:
+        raise NotFound(f"The transcription job {job.relevant_job_id} no longer exists")
+    if source.status != "COMPLETED":
+        raise BadRequest(f"The transcription job {source.id} has not completed",
+                         message_key="JOB_NOT_COMPLETED")
+    transcript, transcript_language = transcript_of(source)
+    if not transcript:
+        raise BadRequest(f"Transcription job {source.id} has an empty transcript; there is "
+                         "nothing to write from", message_key="EMPTY_TRANSCRIPT")
+    options = job.options or {}
+    parts = {name: PartRequest(language=spec["language"], prompt=spec.get("prompt"))
+             for name, spec in options["parts"].items()}
+    # The worker's engine may be configured differently from the API that accepted the job.
+    check_writable(runtime.content, parts, transcript_language, options.get("instructions"))
+    result = runtime.content.generate(ContentRequest(
+        transcript=transcript, transcript_language=transcript_language, parts=parts,
+        title=options.get("contentTitle"), date=options.get("date"),
+        instructions=options.get("instructions"),
+    ))
+    response: dict[str, Any] = {name: result.parts[name] for name in parts}
+    response["transcriptionJobId"] = source.id
+    return JobOutcome(job_response=response, usage_seconds=None,
+                      total_cost=price(runtime, transcript), usage_tokens=result.total_tokens)
+
+
+def price(runtime: Runtime, transcript: str) -> float:
+    """The cost of AI content for a transcript: a price per started 1000 characters."""
+    thousands = math.ceil(len(transcript) / 1000)
+    return round(thousands * runtime.settings.ai_content_price_per_1k_chars, 6)
+
+
+def estimate(session: Session, runtime: Runtime, principal: Principal,
+             job_id: str) -> dict[str, Any]:
+    """What AI content for this transcription would cost, before asking for it."""
+    transcript, language = transcript_of(source_transcription(session, principal, job_id))
+    return {"data": price(runtime, transcript), "error": False,
+            "characters": len(transcript), "language": language,
+            "engine": runtime.content.name}
+
+
+def find_ai_content(session: Session, principal: Principal, job_id: str) -> Job:
+    """An AI content job by its own id, or the newest one made from a transcription job."""
+    job = get_job(session, principal, job_id)
+    if job.type == "AI_CONTENT":
+        return job
+    latest = session.scalars(
+        select(Job).where(Job.project_id == principal.project_id, Job.type == "AI_CONTENT",
+                          Job.relevant_job_id == job.id)
+        .order_by(Job.created_at.desc(), Job.id).limit(1)).first()
+    if latest is None:
+        raise NotFound(f"No AI content has been requested for job {job.id}")
+    return latest
