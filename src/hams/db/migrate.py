@@ -22,14 +22,15 @@ def _config() -> Config:
     return config
 
 
-def upgrade(db: Database) -> None:
-    """Bring the schema to the latest revision, safely when several processes start at once."""
+def upgrade(db: Database, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (the latest by default), safely when several processes
+    start at once."""
     config = _config()
     with db.engine.begin() as conn:
         if db.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
         config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def is_current(db: Database) -> bool:

@@ -14,8 +14,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("jobs") as batch:
-        batch.add_column(sa.Column("usage_tokens", sa.Integer(), nullable=True))
+    # A plain ADD COLUMN: SQLite supports it, so the table is never copied and dropped (a
+    # DROP TABLE jobs would cascade into webhook deliveries).
+    op.add_column("jobs", sa.Column("usage_tokens", sa.Integer(), nullable=True))
     op.create_index("ix_jobs_relevant_job", "jobs", ["relevant_job_id"])
 
 

@@ -1,0 +1,72 @@
+"""Migrations on SQLite and PostgreSQL: upgrades keep data, and the models match the schema."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+
+from hams.db.migrate import is_current, upgrade
+from hams.db.models import Base
+from hams.db.session import Database
+from hams.settings import Settings
+from tests.conftest import PG_BASE_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_db(request, tmp_path) -> Iterator[Database]:
+    """A database with no tables at all."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'migrate.db'}")
+        yield db
+        db.dispose()
+        return
+    if not PG_BASE_URL:
+        pytest.skip("HAMS_TEST_DATABASE_URL not set")
+    admin = Database(Settings(database_url=PG_BASE_URL).resolved_database_url)
+    name = f"hams_migrate_{uuid.uuid4().hex[:10]}"
+    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base, _, _ = PG_BASE_URL.rpartition("/")
+    db = Database(Settings(database_url=f"{base}/{name}").resolved_database_url)
+    yield db
+    db.dispose()
+    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_upgrade_from_0002_keeps_jobs_and_their_deliveries(empty_db):
+    upgrade(empty_db, "0002")
+    with empty_db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO projects (id, name, is_deactivated, webhook_secret, "
+                          "created_at, updated_at) VALUES ('p1', 'p', false, 's', "
+                          "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        conn.execute(text(
+            "INSERT INTO jobs (id, project_id, type, processing_type, options, status, "
+            "total_cost, state, run_after, fencing, attempts, max_attempts, created_at, "
+            "updated_at) VALUES ('j1', 'p1', 'TRANSCRIPTION', 'async', '{}', 'COMPLETED', 0, "
+            "'completed', CURRENT_TIMESTAMP, 1, 1, 3, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        conn.execute(text(
+            "INSERT INTO webhook_deliveries (id, job_id, project_id, url, event, payload, state, "
+            "attempts, next_attempt_at, created_at, updated_at) VALUES ('d1', 'j1', 'p1', "
+            "'http://x', 'job.completed', '{}', 'pending', 0, CURRENT_TIMESTAMP, "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+    assert not is_current(empty_db)
+    upgrade(empty_db)
+    assert is_current(empty_db)
+    with empty_db.engine.connect() as conn:
+        assert conn.execute(text("SELECT usage_tokens FROM jobs WHERE id = 'j1'")).all() == [
+            (None,)]
+        assert conn.execute(text("SELECT id FROM webhook_deliveries")).all() == [("d1",)]
+
+
+def test_models_match_the_migrated_schema(empty_db):
+    upgrade(empty_db)
+    with empty_db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": False})
+        assert compare_metadata(context, Base.metadata) == []
