@@ -21,6 +21,7 @@ from hams.api import (
     preview,
     projects,
     realtime,
+    realtime_ws,
     transcription,
     tts,
     voice_dictionaries,
@@ -50,16 +51,19 @@ def create_app(settings: Settings, *, workers: int = 0, runtime: Runtime | None 
         finally:
             if worker:
                 worker.stop()
+            rt.realtime.shutdown()
 
     app = FastAPI(title="hams", version=__version__, lifespan=lifespan,
                   description="Self-hosted voice AI that speaks the Hamsa API")
     app.state.runtime = runtime or build_runtime(settings, num_workers=max(1, workers))
     for module in (health, transcription, tts, ai_content, jobs, preview, media, projects,
-                   realtime, files, voice_dictionaries):
+                   realtime, realtime_ws, files, voice_dictionaries):
         app.include_router(module.router)
     _install_error_handlers(app)
-    app.add_middleware(BodyLimit, default_limit=settings.max_body_bytes,
-                       upload_limit=settings.media_max_bytes + 64 * 1024)
+    app.add_middleware(BodyLimit, default_limit=settings.max_body_bytes, path_limits={
+        "/v1/media": settings.media_max_bytes + 64 * 1024,
+        "/v1/realtime/stt": settings.realtime_max_body_bytes,
+    })
     return app
 
 
@@ -96,16 +100,16 @@ def _field_name(error: dict) -> str:
 class BodyLimit:
     """Refuses bodies over the limit with 413 before they are read into memory."""
 
-    def __init__(self, app: ASGIApp, default_limit: int, upload_limit: int):
+    def __init__(self, app: ASGIApp, default_limit: int, path_limits: dict[str, int]):
         self.app = app
         self.default_limit = default_limit
-        self.upload_limit = upload_limit
+        self.path_limits = path_limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.upload_limit if scope["path"] == "/v1/media" else self.default_limit
+        limit = self.path_limits.get(scope["path"], self.default_limit)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(limit)(scope, receive, send)

@@ -88,6 +88,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     app = create_app(settings, workers=args.workers, runtime=runtime)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None,  # logs to stderr
                 log_level=settings.log_level.lower(),
+                ws_ping_interval=settings.realtime_ws_ping_seconds,
+                ws_ping_timeout=settings.realtime_ws_ping_seconds,
+                ws_max_size=settings.realtime_max_body_bytes,
                 timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 5)
     return 0
 

@@ -12,6 +12,8 @@
     │   └── IdempotencyKeyReused   409 IDEMPOTENCY_KEY_REUSED
     ├── PayloadTooLarge            413 PAYLOAD_TOO_LARGE
     ├── UnsupportedMedia           415 UNSUPPORTED_MEDIA (does not decode as audio)
+    ├── TooManyRequests            429 TOO_MANY_REQUESTS (carries retry_after, sent as
+    │                                  Retry-After)
     ├── ContentGenerationFailed    502 AI_CONTENT_FAILED (the LLM answered with something
     │                                  unusable, e.g. malformed JSON)
     ├── ServiceUnavailable         503 SERVICE_UNAVAILABLE (retryable: also an LLM that keeps
@@ -118,6 +120,18 @@ class UnsupportedMedia(HamsError):
     status_code = 415
     message_key = "UNSUPPORTED_MEDIA"
     retryable = False
+
+
+class TooManyRequests(HamsError):
+    """More than the server (or the caller's limit) takes right now; try again shortly."""
+
+    status_code = 429
+    message_key = "TOO_MANY_REQUESTS"
+
+    def __init__(self, message: str, *, retry_after: float = 1.0,
+                 message_key: str | None = None):
+        super().__init__(message, message_key=message_key, data={"retryAfter": retry_after})
+        self.retry_after = retry_after
 
 
 class ContentGenerationFailed(HamsError):

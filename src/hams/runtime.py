@@ -11,6 +11,7 @@ from hams.db.migrate import upgrade
 from hams.db.models import ServerState
 from hams.db.session import Database
 from hams.engines.models import SttModels
+from hams.engines.pool import InferencePool
 from hams.engines.text import ContentEngine
 from hams.engines.text.extractive import ExtractiveEngine
 from hams.engines.text.llm import LlmEngine
@@ -28,6 +29,7 @@ class Runtime:
     secret_key: str
     tts: TtsEngines
     content: ContentEngine
+    realtime: InferencePool  # realtime speech-to-text, REST and WebSocket alike
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True, num_workers: int = 1) -> Runtime:
@@ -38,8 +40,11 @@ def build_runtime(settings: Settings, *, migrate: bool = True, num_workers: int 
         upgrade(db)
     storage = LocalStorage(settings.data_dir / "blobs")
     key = settings.secret_key.get_secret_value() if settings.secret_key else _shared_secret(db)
-    return Runtime(settings, db, storage, SttModels(settings, num_workers), key,
-                   TtsEngines(settings), content_engine(settings))
+    models = SttModels(settings, max(num_workers, settings.realtime_pool_size))
+    realtime = InferencePool(settings.realtime_pool_size, settings.realtime_queue_size,
+                             settings.realtime_retry_after_seconds)
+    return Runtime(settings, db, storage, models, key, TtsEngines(settings),
+                   content_engine(settings), realtime)
 
 
 def content_engine(settings: Settings) -> ContentEngine:

@@ -95,6 +95,37 @@ class Settings(BaseSettings):
         0.0, ge=0, description="Price of an AI content job per 1000 transcript characters."
     )
 
+    realtime_pool_size: int = Field(
+        2, ge=1, le=64, description="Realtime speech-to-text inferences run at once per "
+        "process (REST and WebSocket share them)."
+    )
+    realtime_queue_size: int = Field(
+        8, ge=0, description="Realtime requests that may wait for the pool; beyond it REST "
+        "answers 429 with Retry-After and the WebSocket an error frame."
+    )
+    realtime_retry_after_seconds: int = Field(
+        1, ge=1, description="Retry-After sent when the realtime pool is full."
+    )
+    realtime_max_audio_seconds: float = Field(
+        60.0, gt=0, description="Longest utterance (or stream) realtime speech-to-text takes."
+    )
+    realtime_max_body_bytes: int = Field(
+        16 * 1024 * 1024, gt=0, description="Largest POST /v1/realtime/stt body and WebSocket "
+        "message, in bytes."
+    )
+    realtime_eos_window_seconds: float = Field(
+        0.6, gt=0, le=5, description="Trailing audio whose silence decides end of speech."
+    )
+    realtime_partial_seconds: float = Field(
+        1.0, gt=0, description="Streaming speech-to-text: new audio between partial transcripts."
+    )
+    realtime_ws_idle_seconds: float = Field(
+        3600.0, gt=0, description="A WebSocket with no message for this long is closed."
+    )
+    realtime_ws_ping_seconds: float = Field(
+        30.0, gt=0, description="How often the server pings each WebSocket."
+    )
+
     allow_private_urls: bool = Field(
         False, description="Let the server fetch from and post to loopback/private addresses "
         "(development and tests only)."

@@ -5,6 +5,11 @@ from __future__ import annotations
 import wave
 from pathlib import Path
 
+import numpy as np
+
+from hams.media.audio import decode_audio
+from hams.media.wav import to_wav_bytes
+
 SPEECH_SENTENCES = [
     "The weather today is sunny and warm.",
     "Please send the report to the finance team before Friday.",
@@ -23,3 +28,30 @@ def synthesize_speech(sentences: list[str], path: Path) -> Path:
     with wave.open(str(path), "wb") as out:
         voice.synthesize_wav(" ".join(sentences), out)
     return path
+
+
+def speech_samples(path: Path) -> np.ndarray:
+    """A speech file as 16 kHz mono float32 samples."""
+    return decode_audio(path, max_seconds=600)
+
+
+def wav_bytes(samples: np.ndarray) -> bytes:
+    """16 kHz mono float samples as a PCM16 WAV file."""
+    pcm = np.clip(np.round(samples * 32767), -32768, 32767).astype(np.int16)
+    return to_wav_bytes(pcm, 16_000)
+
+
+def mid_word_cut(samples: np.ndarray, window_seconds: float = 0.6) -> int:
+    """A sample index inside continuous speech, by energy alone (independent of the VAD
+    under test): the end of the loudest ``window_seconds`` stretch in the middle half,
+    cut inside a loud frame."""
+    frame = 512
+    frames = samples[: samples.size - samples.size % frame].reshape(-1, frame)
+    energy = np.sqrt((frames ** 2).mean(axis=1))
+    width = max(1, round(window_seconds * 16_000 / frame))
+    sustained = np.convolve(energy, np.ones(width) / width, mode="valid")  # window ends at i
+    ends = np.arange(width - 1, len(energy))
+    loud = energy[ends] >= np.median(energy)
+    middle = (ends >= len(energy) // 4) & (ends <= 3 * len(energy) // 4) & loud
+    best = ends[middle][np.argmax(sustained[middle])]
+    return int(best * frame + frame // 2)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
 from hams.runtime import Runtime
 from hams.services.keys import Principal, authenticate
@@ -29,7 +30,7 @@ def get_session(request: Request) -> Iterator[Session]:
 AUTH_SCHEMES = ("token", "bearer", "api-key", "apikey")
 
 
-def presented_key(request: Request) -> str | None:
+def presented_key(request: HTTPConnection) -> str | None:
     """The key from ``Authorization: Token|Bearer <key>`` (or a bare key), or ``X-Api-Key``."""
     header = request.headers.get("authorization", "").strip()
     if header:

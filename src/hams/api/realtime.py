@@ -1,18 +1,26 @@
-"""Real Time Routes: synthesize now, as one WAV or as a stream that starts with sentence one."""
+"""Real Time Routes over HTTP: transcribe an utterance now; synthesize now, as one WAV or as a
+stream that starts with sentence one. The WebSocket is in ``realtime_ws.py``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from hams.api.deps import PrincipalDep, RuntimeDep, get_principal
-from hams.api.schemas.tts import RealtimeTts
+from hams.api.envelope import ok
+from hams.api.schemas.tts import RealtimeStt, RealtimeTts
 from hams.db.models import Voice
 from hams.runtime import Runtime
 from hams.services.keys import Principal
+from hams.services.realtime_stt import (
+    DEFAULT_EOS_THRESHOLD,
+    UtteranceRequest,
+    eos_fields,
+    transcribe_utterance,
+)
 from hams.services.tts import (
     AudioFormat,
     check_text,
@@ -22,9 +30,34 @@ from hams.services.tts import (
     stream_wav,
     synthesize_wav,
 )
+from hams.services.usage import record_usage
 from hams.services.voices import resolve_voice, voice_for_dialect
 
 router = APIRouter(tags=["Realtime"], dependencies=[Depends(get_principal)])
+
+
+@router.post("/v1/realtime/stt")
+async def realtime_stt(body: RealtimeStt, runtime: RuntimeDep, principal: PrincipalDep) -> dict:
+    """Transcribe one short utterance now; optionally say whether the speaker has finished.
+
+    The answer carries the text twice, top-level ``text`` and ``data.text``, because Hamsa's
+    documentation and its own LiveKit plugin disagree on where it is.
+    """
+    threshold = body.eosThreshold if body.eosThreshold is not None else body.eos_threshold
+    request = UtteranceRequest(
+        audio_base64=body.audioBase64, audio_list=body.audioList, language=body.language,
+        eos_enabled=body.isEosEnabled,
+        eos_threshold=DEFAULT_EOS_THRESHOLD if threshold is None else threshold,
+        model=body.model)
+    utterance = await runtime.realtime.run(transcribe_utterance, runtime.settings,
+                                           runtime.models, request)
+    await run_in_threadpool(record_usage, runtime.db, principal, kind="realtime_stt",
+                            model=utterance.model, audio_seconds=utterance.duration,
+                            characters=len(utterance.text))
+    eos = eos_fields(utterance.eos)
+    data = {"text": utterance.text, "language": utterance.language,
+            "duration": utterance.duration, "model": utterance.model, **eos}
+    return ok(data, message="Transcription generated successfully", text=utterance.text, **eos)
 
 
 def prepare(runtime: Runtime, principal: Principal, body: RealtimeTts
@@ -49,6 +82,9 @@ def realtime_tts(body: RealtimeTts, runtime: RuntimeDep, principal: PrincipalDep
     """Synthesize and answer with a complete WAV (16 kHz PCM16, or 8 kHz μ-law)."""
     voice, audio, sentences = prepare(runtime, principal, body)
     wav, duration = synthesize_wav(runtime.tts, voice, sentences, audio)
+    record_usage(runtime.db, principal, kind="realtime_tts",
+                 model=engine_name(runtime.tts, voice), audio_seconds=duration,
+                 characters=len(body.text))
     return Response(wav, media_type=audio.media_type,
                     headers={"X-Audio-Duration": f"{duration:.3f}",
                              **audio_headers(runtime, voice)})
@@ -61,11 +97,18 @@ async def realtime_tts_stream(body: RealtimeTts, runtime: RuntimeDep,
     voice, audio, sentences = await run_in_threadpool(prepare, runtime, principal, body)
     chunks = stream_wav(runtime.tts, voice, sentences, audio)
     first = await run_in_threadpool(next, chunks)  # a failing engine still gets a clean error
-    return StreamingResponse(_prepend(first, chunks), media_type=audio.media_type,
+
+    async def body_then_usage() -> AsyncIterator[bytes]:
+        sent = len(first) - len(audio.stream_header())
+        yield first
+        async for chunk in iterate_in_threadpool(chunks):
+            sent += len(chunk)
+            yield chunk
+        bytes_per_second = audio.sample_rate * (1 if audio.mulaw else 2)
+        await run_in_threadpool(record_usage, runtime.db, principal, kind="realtime_tts",
+                                model=engine_name(runtime.tts, voice),
+                                audio_seconds=sent / bytes_per_second,
+                                characters=len(body.text))
+
+    return StreamingResponse(body_then_usage(), media_type=audio.media_type,
                              headers=audio_headers(runtime, voice))
-
-
-async def _prepend(first: bytes, rest: Iterator[bytes]) -> AsyncIterator[bytes]:
-    yield first
-    async for chunk in iterate_in_threadpool(rest):
-        yield chunk

@@ -248,3 +248,19 @@ class TtsHistory(Base):
     media_key: Mapped[str] = mapped_column(String(300))
     duration: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class UsageRecord(Base):
+    """One billable event that is not a job (a realtime call), kept for statistics."""
+
+    __tablename__ = "usage_records"
+    __table_args__ = (Index("ix_usage_records_project_created", "project_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    api_key_id: Mapped[str | None] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(40))  # realtime_stt, realtime_tts
+    model: Mapped[str | None] = mapped_column(String(100))
+    audio_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    characters: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

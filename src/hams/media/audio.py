@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -14,10 +15,15 @@ SAMPLE_RATE = 16_000
 log = logging.getLogger(__name__)
 
 
-def decode_audio(path: Path, *, max_seconds: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """All audio of the first audio stream, resampled; refuses files that are not audio."""
+def decode_audio(path: Path | BinaryIO, *, max_seconds: float, sample_rate: int = SAMPLE_RATE,
+                 limit_setting: str = "HAMS_MEDIA_MAX_SECONDS") -> np.ndarray:
+    """All audio of the first audio stream, resampled; refuses files that are not audio.
+
+    ``path`` may also be an open binary file (bytes in memory for realtime requests).
+    """
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        source = str(path) if isinstance(path, Path) else path
+        container = av.open(source, metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError) as exc:
         log.info("decode failed for %s: %s", path, exc)  # the detail names server paths
         raise UnsupportedMedia("The media could not be decoded as audio or video") from exc
@@ -38,7 +44,7 @@ def decode_audio(path: Path, *, max_seconds: float, sample_rate: int = SAMPLE_RA
                 if total > limit:
                     raise PayloadTooLarge(
                         f"The media is longer than the limit of {max_seconds:g} s "
-                        "(HAMS_MEDIA_MAX_SECONDS)"
+                        f"({limit_setting})"
                     )
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1))

@@ -48,3 +48,15 @@ class DictionaryCreate(WireModel):
 class DictionaryUpdate(WireModel):
     name: str | None = Field(None, min_length=1, max_length=200)
     words: list[DictionaryWord] | None = Field(None, min_length=1, max_length=1000)
+
+
+class RealtimeStt(WireModel):
+    """POST /v1/realtime/stt; ``eos_threshold`` is Pipecat's spelling of ``eosThreshold``."""
+
+    audioBase64: str | None = None
+    audioList: list[float] | None = None
+    language: str = "ar"
+    isEosEnabled: bool = False
+    eosThreshold: float | None = Field(None, ge=0, le=1)
+    eos_threshold: float | None = Field(None, ge=0, le=1)
+    model: str | None = Field(None, max_length=100)

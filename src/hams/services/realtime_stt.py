@@ -1,0 +1,189 @@
+"""Realtime speech to text: one short utterance in, its text (and whether speech ended) out.
+
+Everything here runs on a realtime pool thread (``engines/pool.py``): decoding, inference and
+end-of-speech detection are CPU work that must never block the event loop.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import wave
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hams.engines.models import SttModels
+from hams.engines.stt import TranscriptionOptions
+from hams.engines.vad import EndOfSpeech, shared_vad
+from hams.errors import BadRequest, PayloadTooLarge, UnsupportedLanguage, ValidationFailed
+from hams.media.audio import SAMPLE_RATE, decode_audio
+from hams.media.wav import resample
+from hams.services.transcription import LANGUAGES
+from hams.settings import PUBLIC_STT_MODELS, Settings
+
+DEFAULT_EOS_THRESHOLD = 0.3
+# Model names realtime clients send (SpekoAI: "s3", "s2") mapped onto the public models.
+CONVERSATIONAL_ALIASES = frozenset({"hamsa-conversational-v1.0", "conversational", "s2"})
+
+
+def public_model(name: str | None) -> str:
+    """The public model a realtime request's ``model`` stands for; general unless it names
+    the conversational one."""
+    if name and name.strip().lower() in CONVERSATIONAL_ALIASES:
+        return PUBLIC_STT_MODELS[1]
+    return PUBLIC_STT_MODELS[0]
+
+
+@dataclass(frozen=True)
+class UtteranceRequest:
+    """A realtime STT request as parsed from REST or WebSocket."""
+
+    audio_base64: str | None = None
+    audio_list: list[float] | None = None
+    language: str = "ar"
+    eos_enabled: bool = False
+    eos_threshold: float = DEFAULT_EOS_THRESHOLD
+    model: str | None = None
+
+    @classmethod
+    def from_wire(cls, payload: dict[str, Any]) -> UtteranceRequest:
+        """From a WebSocket payload (REST parses the same names with pydantic)."""
+        audio_base64, audio_list = payload.get("audioBase64"), payload.get("audioList")
+        if audio_base64 is not None and not isinstance(audio_base64, str):
+            raise ValidationFailed("audioBase64 must be a base64 string")
+        if audio_list is not None and not isinstance(audio_list, list):
+            raise ValidationFailed("audioList must be a list of numbers")
+        language = payload.get("language") or "ar"
+        return cls(audio_base64=audio_base64, audio_list=audio_list, language=str(language),
+                   eos_enabled=bool(payload.get("isEosEnabled", False)),
+                   eos_threshold=eos_threshold_from(payload), model=payload.get("model"))
+
+
+def eos_threshold_from(payload: dict[str, Any]) -> float:
+    """``eosThreshold`` (or Pipecat's ``eos_threshold``), 0.0–1.0, default 0.3."""
+    threshold = payload.get("eosThreshold", payload.get("eos_threshold"))
+    if threshold is None:
+        return DEFAULT_EOS_THRESHOLD
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not (
+            0 <= threshold <= 1):
+        raise ValidationFailed("eosThreshold must be a number from 0.0 to 1.0")
+    return float(threshold)
+
+
+@dataclass(frozen=True)
+class Utterance:
+    text: str
+    language: str
+    duration: float
+    model: str
+    eos: EndOfSpeech | None
+
+
+def check_language(settings: Settings, models: SttModels, language: str, model: str) -> None:
+    """Refuse before decoding what the loaded model cannot do."""
+    if language not in LANGUAGES:
+        raise UnsupportedLanguage(f"Unsupported language {language!r}; use 'ar' or 'en'")
+    engine_model = settings.engine_model_for(model)
+    if language != "en" and models.english_only(engine_model):
+        raise UnsupportedLanguage(
+            f"Realtime speech recognition is served by an English-only model "
+            f"({models.effective_name(engine_model)}) on this server, so it cannot transcribe "
+            f"{language!r}. Set HAMS_STT_MODEL to a multilingual faster-whisper model (for "
+            "example large-v3-turbo) to transcribe Arabic.")
+
+
+def decode_utterance(settings: Settings, request: UtteranceRequest) -> np.ndarray:
+    """16 kHz mono float32 samples from ``audioBase64`` (WAV or anything PyAV reads) or
+    ``audioList`` (float samples at 16 kHz)."""
+    if (request.audio_base64 is None) == (request.audio_list is None):
+        raise ValidationFailed("Send exactly one of audioBase64 (a WAV file, base64) or "
+                               "audioList (float samples, 16 kHz mono)",
+                               data=[{"field": "audioBase64", "message": "required"}])
+    limit = settings.realtime_max_audio_seconds
+    if request.audio_list is not None:
+        audio = _from_list(request.audio_list)
+    else:
+        try:
+            data = base64.b64decode(request.audio_base64 or "", validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise BadRequest("audioBase64 is not valid base64",
+                             message_key="VALIDATION_ERROR") from exc
+        audio = _pcm16_wav(data)
+        if audio is None:
+            audio = decode_audio(io.BytesIO(data), max_seconds=limit,
+                                 limit_setting="HAMS_REALTIME_MAX_AUDIO_SECONDS")
+    if audio.size == 0:
+        raise BadRequest("The audio is empty", message_key="EMPTY_AUDIO")
+    if audio.size > limit * SAMPLE_RATE:
+        raise PayloadTooLarge(f"The audio is longer than the realtime limit of {limit:g} s "
+                              "(HAMS_REALTIME_MAX_AUDIO_SECONDS); use a transcription job")
+    return audio
+
+
+def _from_list(samples: list[float]) -> np.ndarray:
+    try:
+        audio = np.asarray(samples, dtype=np.float32).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed("audioList must hold numbers only") from exc
+    if not np.isfinite(audio).all():
+        raise ValidationFailed("audioList holds a value that is not a finite number")
+    return np.clip(audio, -1.0, 1.0)
+
+
+def _pcm16_wav(data: bytes) -> np.ndarray | None:
+    """The fast path for the common case (PCM16 WAV); None for anything else."""
+    if not (data[:4] == b"RIFF" and data[8:12] == b"WAVE"):
+        return None
+    try:
+        with wave.open(io.BytesIO(data)) as reader:
+            if reader.getsampwidth() != 2 or reader.getcomptype() != "NONE":
+                return None
+            rate, channels = reader.getframerate(), reader.getnchannels()
+            pcm = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2")
+    except (wave.Error, EOFError, RuntimeError, ValueError):  # the wave module's whole range
+        return None  # let PyAV try, or say clearly why it cannot
+    if channels > 1:
+        pcm = pcm[: pcm.size - pcm.size % channels].reshape(-1, channels).mean(axis=1)
+    if rate != SAMPLE_RATE:
+        pcm = resample(pcm.astype(np.int16), rate, SAMPLE_RATE)
+    return pcm.astype(np.float32) / 32768.0
+
+
+def transcribe_samples(settings: Settings, models: SttModels, audio: np.ndarray, language: str,
+                       model: str) -> str:
+    """The text of 16 kHz samples, with the engine behind ``model``."""
+    engine = models.get(settings.engine_model_for(model))
+    if language != "en" and not engine.multilingual:
+        raise UnsupportedLanguage(
+            f"The loaded model ({engine.name}) is English-only and cannot transcribe "
+            f"{language!r}; set HAMS_STT_MODEL to a multilingual faster-whisper model")
+    options = TranscriptionOptions(language=language, vad_filter=settings.stt_vad,
+                                   word_timestamps=False, beam_size=settings.stt_beam_size)
+    segments, _ = engine.transcribe(audio, options)
+    return " ".join(segment.text.strip() for segment in segments).strip()
+
+
+def end_of_speech(settings: Settings, audio: np.ndarray, threshold: float) -> EndOfSpeech:
+    return shared_vad().end_of_speech(audio, threshold, settings.realtime_eos_window_seconds)
+
+
+def transcribe_utterance(settings: Settings, models: SttModels,
+                         request: UtteranceRequest) -> Utterance:
+    """Decode, transcribe and (when asked) judge end of speech; runs on a pool thread."""
+    model = public_model(request.model)
+    check_language(settings, models, request.language, model)
+    audio = decode_utterance(settings, request)
+    text = transcribe_samples(settings, models, audio, request.language, model)
+    eos = end_of_speech(settings, audio, request.eos_threshold) if request.eos_enabled else None
+    return Utterance(text=text, language=request.language,
+                     duration=round(audio.size / SAMPLE_RATE, 3), model=model, eos=eos)
+
+
+def eos_fields(eos: EndOfSpeech | None) -> dict[str, Any]:
+    """What every realtime client reads about end of speech (empty when not asked)."""
+    if eos is None:
+        return {}
+    return {"isEos": eos.is_eos, "eos": eos.is_eos, "eosProbability": eos.probability}

@@ -1,0 +1,96 @@
+"""Realtime capacity on a server with a pool of one and a queue of one: bursts get 429 (REST)
+or an error frame (WebSocket), never unbounded waiting; idle sockets are closed."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from tests.helpers.server import start_server
+from tests.helpers.speech import SPEECH_SENTENCES, speech_samples, synthesize_speech, wav_bytes
+
+
+@pytest.fixture(scope="module")
+def tight_server(tmp_path_factory):
+    process = start_server(tmp_path_factory.mktemp("tight"), workers=0, env={
+        "HAMS_REALTIME_POOL_SIZE": "1", "HAMS_REALTIME_QUEUE_SIZE": "1",
+        "HAMS_REALTIME_RETRY_AFTER_SECONDS": "2", "HAMS_REALTIME_WS_IDLE_SECONDS": "1.5",
+    })
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def long_utterance(tmp_path_factory) -> str:
+    path = synthesize_speech(SPEECH_SENTENCES, tmp_path_factory.mktemp("cap") / "long.wav")
+    return base64.b64encode(wav_bytes(speech_samples(path))).decode()
+
+
+def ws_url(server) -> str:
+    return server.base_url.replace("http://", "ws://") + f"/v1/realtime/ws?api_key={server.key}"
+
+
+def test_a_burst_gets_some_429s_and_everything_else_succeeds(tight_server, long_utterance):
+    body = {"audioBase64": long_utterance, "language": "en"}
+    with tight_server.client() as client:  # load the model before the burst
+        assert client.post("/v1/realtime/stt", json=body).status_code == 200
+    results: list[httpx.Response] = []
+    frames: list[str] = []
+    start = threading.Barrier(9)
+
+    def rest_call() -> None:
+        with tight_server.client() as client:
+            start.wait()
+            results.append(client.post("/v1/realtime/stt", json=body))
+
+    def ws_call() -> None:
+        with connect(ws_url(tight_server)) as ws:
+            ws.recv(timeout=30)  # info
+            start.wait()
+            ws.send(json.dumps({"type": "stt", "payload": body}))
+            frames.append(ws.recv(timeout=120))
+
+    threads = [threading.Thread(target=rest_call) for _ in range(6)]
+    threads += [threading.Thread(target=ws_call) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+
+    statuses = sorted(r.status_code for r in results)
+    assert set(statuses) <= {200, 429} and len(statuses) == 6
+    busy = [r for r in results if r.status_code == 429]
+    busy_frames = [f for f in frames if f.startswith("{")]
+    assert busy or busy_frames, (statuses, frames)
+    for response in busy:
+        assert response.headers["Retry-After"] == "2"
+        assert response.json()["messageKey"] == "REALTIME_BUSY"
+        assert "HAMS_REALTIME_POOL_SIZE" in response.json()["message"]
+    for response in results:
+        if response.status_code == 200:
+            assert "finance team" in response.json()["text"].lower()
+    for frame in busy_frames:
+        error = json.loads(frame)
+        assert error["type"] == "error" and error["payload"]["messageKey"] == "REALTIME_BUSY"
+    assert len([r for r in results if r.status_code == 200]) + (3 - len(busy_frames)) >= 2
+    # the server is still healthy and serves the next request
+    with tight_server.client() as client:
+        assert client.get("/health").status_code == 200
+        assert client.post("/v1/realtime/stt", json=body).status_code == 200
+
+
+def test_an_idle_socket_is_closed(tight_server):
+    with connect(ws_url(tight_server)) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "info"
+        started = time.monotonic()
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=30)
+    assert closed.value.rcvd.code == 1000 and closed.value.rcvd.reason == "idle timeout"
+    assert time.monotonic() - started < 20

@@ -1,0 +1,231 @@
+"""The realtime WebSocket on a real server, with a real WebSocket client (``websockets``)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import sqlite3
+
+import jiwer
+import numpy as np
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from hams.media.wav import decode_mulaw
+from tests.helpers.speech import SPEECH_SENTENCES, speech_samples, synthesize_speech, wav_bytes
+
+SPOKEN = SPEECH_SENTENCES[2:]
+TTS_TEXT = "Please send the report to the finance team before Friday."
+
+
+def normalize(text: str) -> str:
+    return re.sub(r"[^a-z0-9 ]", "", text.lower()).strip()
+
+
+def wer(reference: str, text: str) -> float:
+    return jiwer.wer(normalize(reference), normalize(text))
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    path = synthesize_speech(SPOKEN, tmp_path_factory.mktemp("ws") / "ws.wav")
+    return speech_samples(path)
+
+
+def ws_url(server, **query) -> str:
+    url = server.base_url.replace("http://", "ws://") + "/v1/realtime/ws"
+    return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+
+
+def receive_json(ws) -> dict:
+    frame = ws.recv(timeout=60)
+    assert isinstance(frame, str), frame[:40]
+    return json.loads(frame)
+
+
+def stt_message(samples: np.ndarray, **extra) -> str:
+    return json.dumps({"type": "stt", "payload": {
+        "audioBase64": base64.b64encode(wav_bytes(samples)).decode(), "language": "en",
+        **extra}})
+
+
+def tts_audio(ws, **payload) -> tuple[dict, bytes, dict]:
+    """Send a tts request; the ack, the audio bytes and the end frame."""
+    ws.send(json.dumps({"type": "tts", "payload": payload}))
+    ack = receive_json(ws)
+    audio = b""
+    while True:
+        frame = ws.recv(timeout=60)
+        if isinstance(frame, bytes):
+            audio += frame
+            continue
+        return ack, audio, json.loads(frame)
+
+
+def test_info_on_connect_then_tts_audio_round_trips_through_stt(server):
+    with connect(ws_url(server, api_key=server.key)) as ws:
+        info = receive_json(ws)
+        assert info == {"type": "info",
+                        "payload": {"message": "Connected to realtime WebSocket server"}}
+        ack, audio, end = tts_audio(ws, text=TTS_TEXT, speaker="James", dialect="en",
+                                    languageId="en", mulaw=False)
+        assert ack["type"] == "ack" and end == {"type": "end",
+                                                "payload": {"message": "End of TTS stream"}}
+        pcm = np.frombuffer(audio, dtype="<i2").astype(np.float32) / 32768
+        assert 1.5 < pcm.size / 16_000 < 10  # PCM16 at 16 kHz, no header
+        ws.send(json.dumps({"type": "stt", "payload": {"audioList": pcm.tolist(),
+                                                       "language": "en"}}))
+        transcript = ws.recv(timeout=60)
+    assert isinstance(transcript, str) and not transcript.startswith("{")
+    assert wer(TTS_TEXT, transcript) < 0.35, transcript
+
+
+def test_mulaw_tts_is_8khz_mulaw(server):
+    with connect(ws_url(server, api_key=server.key)) as ws:
+        receive_json(ws)
+        _, pcm16, _ = tts_audio(ws, text="Good morning.", speaker="Emma", dialect="en")
+        _, mulaw, end = tts_audio(ws, text="Good morning.", speaker="Emma", dialect="en",
+                                  mulaw=True)
+    assert end["type"] == "end"
+    # one byte per sample at 8 kHz against two at 16 kHz: the same duration (Piper's own
+    # timing varies a little from run to run)
+    assert len(mulaw) / 8_000 == pytest.approx(len(pcm16) / 2 / 16_000, rel=0.2)
+    decoded = decode_mulaw(mulaw)
+    assert decoded.size == len(mulaw) and np.abs(decoded).max() > 1000
+
+
+def test_stt_answers_a_plain_text_frame_and_an_error_keeps_the_socket(server, samples):
+    with connect(ws_url(server), additional_headers={"X-Api-Key": server.key}) as ws:
+        receive_json(ws)
+        ws.send(json.dumps({"type": "stt", "payload": {
+            "audioBase64": base64.b64encode(b"RIFF....WAVEjunk" * 10).decode(),
+            "language": "en"}}))
+        error = receive_json(ws)
+        assert error["type"] == "error" and error["payload"]["messageKey"] == "UNSUPPORTED_MEDIA"
+        ws.send("this is not json")
+        assert receive_json(ws)["payload"]["messageKey"] == "INVALID_MESSAGE"
+        ws.send(json.dumps({"type": "dance", "payload": {}}))
+        assert receive_json(ws)["payload"]["messageKey"] == "UNKNOWN_MESSAGE_TYPE"
+        ws.send(json.dumps({"type": "tts", "payload": {"speaker": "James"}}))
+        assert receive_json(ws)["payload"]["messageKey"] == "VALIDATION_ERROR"
+        ws.send(stt_message(samples))
+        transcript = ws.recv(timeout=60)
+    assert wer(" ".join(SPOKEN), transcript) < 0.3, transcript
+
+
+def test_spekoai_gateway_expectations(server, samples):
+    """Key only in the query; skip typed JSON frames; the first other frame is the text."""
+    with connect(ws_url(server, api_key=server.key)) as ws:
+        ws.send(stt_message(np.concatenate([samples, np.zeros(16_000, np.float32)]),
+                            model="s3", isEosEnabled=True, eosThreshold=0.3))
+        frames = []
+        while True:
+            frame = ws.recv(timeout=60)
+            frames.append(frame)
+            if isinstance(frame, str) and frame.startswith("{") and "type" in json.loads(frame):
+                continue
+            if isinstance(frame, str) and frame.startswith("["):
+                continue
+            break
+        eos = receive_json(ws)
+    assert json.loads(frames[0])["type"] == "info"
+    assert wer(" ".join(SPOKEN), frames[-1]) < 0.3
+    assert eos["type"] == "eos" and eos["payload"]["isEos"] is True
+
+
+def test_livekit_plugin_sends_query_and_token_header(server):
+    headers = {"Authorization": f"Token {server.key}"}
+    with connect(ws_url(server, api_key=server.key), additional_headers=headers) as ws:
+        assert receive_json(ws)["type"] == "info"
+        ack, audio, end = tts_audio(ws, text="مرحبا بكم", speaker="Salem", dialect="modern",
+                                    languageId="ar", mulaw=False)
+    assert ack["type"] == "ack" and end["type"] == "end" and len(audio) > 8000
+
+
+def test_a_bad_key_gets_an_error_and_a_policy_close(server):
+    with connect(ws_url(server, api_key="nope")) as ws:
+        error = receive_json(ws)
+        assert error["type"] == "error" and error["payload"]["messageKey"] == "UNAUTHORIZED"
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+    assert closed.value.rcvd.code == 1008
+
+
+def test_many_requests_on_one_connection_are_answered_in_order(server, samples):
+    with connect(ws_url(server, api_key=server.key)) as ws:
+        receive_json(ws)
+        ws.send(json.dumps({"type": "tts", "payload": {"text": "One.", "speaker": "Emma",
+                                                       "dialect": "en"}}))
+        ws.send(stt_message(samples))
+        ws.send(json.dumps({"type": "tts", "payload": {"text": "Two.", "speaker": "Emma",
+                                                       "dialect": "en"}}))
+        kinds = []
+        while len([k for k in kinds if k in ("end", "text")]) < 3:
+            frame = ws.recv(timeout=60)
+            if isinstance(frame, bytes):
+                if kinds[-1] != "audio":
+                    kinds.append("audio")
+                continue
+            kinds.append(json.loads(frame)["type"] if frame.startswith("{") else "text")
+    assert kinds == ["ack", "audio", "end", "text", "ack", "audio", "end"]
+
+
+def test_streaming_stt_gives_partials_eos_and_a_final(server, samples):
+    audio = np.concatenate([samples, np.zeros(24_000, np.float32)])
+    pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+    with connect(ws_url(server, api_key=server.key)) as ws:
+        receive_json(ws)
+        ws.send(json.dumps({"type": "stt_stream_start", "payload": {
+            "language": "en", "sampleRate": 16000, "isEosEnabled": True}}))
+        assert receive_json(ws)["type"] == "ack"
+        step = 8_000  # 0.25 s of PCM16
+        for start in range(0, len(pcm), step):
+            ws.send(pcm[start:start + step])
+        ws.send(json.dumps({"type": "stt_stream_end", "payload": {}}))
+        events = []
+        while not events or events[-1]["type"] != "final":
+            events.append(receive_json(ws))
+    partials = [e for e in events if e["type"] == "partial"]
+    assert len(partials) >= 2
+    assert [e["payload"]["duration"] for e in partials] == sorted(
+        e["payload"]["duration"] for e in partials)
+    assert any(e["type"] == "eos" and e["payload"]["isEos"] for e in events)
+    final = events[-1]["payload"]
+    assert wer(" ".join(SPOKEN), final["text"]) < 0.3, final
+    assert final["isEos"] is True and final["duration"] == pytest.approx(audio.size / 16_000,
+                                                                         abs=0.01)
+
+
+def test_audio_frames_without_a_stream_are_an_error(server):
+    with connect(ws_url(server, api_key=server.key)) as ws:
+        receive_json(ws)
+        ws.send(b"\x00\x00" * 100)
+        assert receive_json(ws)["payload"]["messageKey"] == "NO_STREAM"
+        ws.send(json.dumps({"type": "stt_stream_end"}))
+        assert receive_json(ws)["payload"]["messageKey"] == "NO_STREAM"
+
+
+def test_every_realtime_synthesis_records_its_usage(server):
+    def rows() -> list[tuple]:
+        with sqlite3.connect(server.data_dir / "hams.db") as db:
+            return db.execute("SELECT audio_seconds, characters, model FROM usage_records "
+                              "WHERE kind = 'realtime_tts' ORDER BY created_at").fetchall()
+
+    before = len(rows())
+    text = "Usage is counted."
+    with connect(ws_url(server, api_key=server.key)) as ws:
+        receive_json(ws)
+        _, audio, _ = tts_audio(ws, text=text, speaker="Emma", dialect="en")
+    body = {"text": text, "speaker": "Emma", "dialect": "en"}
+    with server.client() as client:
+        wav = client.post("/v1/realtime/tts", json=body)
+        stream = client.post("/v1/realtime/tts-stream", json={**body, "mulaw": True})
+    assert wav.status_code == stream.status_code == 200
+    recorded = rows()[before:]
+    assert [r[1] for r in recorded] == [len(text)] * 3
+    assert recorded[0][0] == pytest.approx(len(audio) / 2 / 16_000, abs=0.01)
+    assert recorded[1][0] == pytest.approx(float(wav.headers["X-Audio-Duration"]), abs=0.01)
+    assert recorded[2][0] == pytest.approx((len(stream.content) - 44) / 8_000, abs=0.01)
+    assert all(r[2] for r in recorded)
