@@ -37,21 +37,21 @@ from hams.services.realtime_stt import transcribe_samples  # noqa: E402
 from hams.settings import Settings  # noqa: E402
 
 UTTERANCES = [
-    "Good morning, how can I help you today?",
+    "Good morning, thank you for calling, how can I help you today?",
     "I would like to book a table for two people.",
     "The train to the airport leaves at half past nine.",
-    "Could you please repeat the last number?",
+    "Could you please repeat the last number of your reference code?",
     "My account was charged twice this month.",
     "We are open from eight in the morning until six.",
-    "Please hold while I transfer your call.",
+    "Please hold the line while I transfer your call to the right team.",
     "The package should arrive on Thursday afternoon.",
     "Thank you for calling, have a wonderful day.",
     "I need to change the address on my order.",
     "The weather will be cloudy with light rain tomorrow.",
     "Your appointment is confirmed for next Monday.",
-    "Can you send me the invoice by email?",
+    "Can you send me the invoice and the receipt by email this afternoon?",
     "The meeting has been moved to the second floor.",
-    "I forgot my password and cannot log in.",
+    "I forgot my password and now I cannot log in to my account.",
     "Our new store opens in the city centre next week.",
     "Press one to speak with a customer service agent.",
     "The doctor will see you in about ten minutes.",
@@ -75,6 +75,7 @@ def measure() -> dict:
             audio.append((samples, base64.b64encode(wav_bytes(samples)).decode()))
         settings = Settings(stt_model="bundled", data_dir=work / "engine")
         models = SttModels(settings, settings.realtime_pool_size)  # as the server holds it
+        (work / "server").mkdir()
         server = start_server(work / "server", workers=0)
         timings: dict[str, list[float]] = {"engine": [], "rest": [], "websocket": []}
         try:
