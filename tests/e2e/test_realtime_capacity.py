@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import socket
 import threading
 import time
 
@@ -22,6 +24,7 @@ def tight_server(tmp_path_factory):
     process = start_server(tmp_path_factory.mktemp("tight"), workers=0, env={
         "HAMS_REALTIME_POOL_SIZE": "1", "HAMS_REALTIME_QUEUE_SIZE": "1",
         "HAMS_REALTIME_RETRY_AFTER_SECONDS": "2", "HAMS_REALTIME_WS_IDLE_SECONDS": "1.5",
+        "HAMS_REALTIME_WS_PING_SECONDS": "0.3",
     })
     yield process
     process.stop()
@@ -94,3 +97,33 @@ def test_an_idle_socket_is_closed(tight_server):
             ws.recv(timeout=30)
     assert closed.value.rcvd.code == 1000 and closed.value.rcvd.reason == "idle timeout"
     assert time.monotonic() - started < 20
+
+
+def test_the_server_pings_every_socket(tight_server):
+    """A bare client that never answers pings sees the server's ping frames (opcode 9)."""
+    host, port = tight_server.base_url.removeprefix("http://").split(":")
+    key = base64.b64encode(os.urandom(16)).decode()
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall((f"GET /v1/realtime/ws?api_key={tight_server.key} HTTP/1.1\r\n"
+                      f"Host: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                      ).encode())
+        stream = conn.makefile("rb")
+        assert b" 101 " in stream.readline()
+        while stream.readline() not in (b"\r\n", b""):
+            pass
+        opcodes = []
+        deadline = time.monotonic() + 10
+        while 0x9 not in opcodes and time.monotonic() < deadline:
+            head = stream.read(2)
+            if len(head) < 2:
+                break
+            length = head[1] & 0x7F
+            if length == 126:
+                length = int.from_bytes(stream.read(2), "big")
+            elif length == 127:
+                length = int.from_bytes(stream.read(8), "big")
+            stream.read(length)
+            opcodes.append(head[0] & 0x0F)
+    assert opcodes[0] == 0x1  # the info frame
+    assert 0x9 in opcodes, opcodes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import re
 import sqlite3
 
@@ -128,3 +129,28 @@ def test_arabic_refusal_names_the_setting(server):
 def test_no_key_no_transcription(server):
     with server.client(key="wrong") as client:
         assert client.post("/v1/realtime/stt", json={"audioList": [0.0]}).status_code == 401
+
+
+def test_other_containers_pyav_decodes_are_accepted(server, utterance):
+    """An Ogg/Opus file at 48 kHz (no WAV fast path) goes through PyAV."""
+    import av
+
+    _, samples = utterance
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="ogg") as container:
+        stream = container.add_stream("libopus", rate=48_000, layout="mono")
+        pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = 16_000
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=48_000)
+        for resampled in resampler.resample(frame) + resampler.resample(None):
+            for packet in stream.encode(resampled):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    assert buffer.getvalue()[:4] == b"OggS"
+    with server.client() as client:
+        response = client.post("/v1/realtime/stt", json={
+            "audioBase64": b64(buffer.getvalue()), "language": "en"})
+    assert response.status_code == 200, response.text
+    assert wer(response.json()["text"]) < 0.3
