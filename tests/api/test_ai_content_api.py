@@ -282,3 +282,82 @@ def test_completed_transcription_releases_the_waiting_job(api, runtime, media_se
     assert data["status"] == "COMPLETED", data
     assert data["jobResponse"]["transcriptionJobId"] == created["transcriptionJobId"]
     assert data["jobResponse"]["introduction"].startswith("The weather today")
+
+
+def test_a_retried_transcription_keeps_its_follower_waiting(api, runtime):
+    from hams.db.models import utcnow
+    from hams.queue import jobs as queue
+
+    created = api.post("/v2/jobs/generate-transcription-ai-content", json={
+        "title": "Talk", "mediaUrl": "http://127.0.0.1:9/talk.wav", "language": "en",
+        "aiParts": ["summary"]}).json()["data"]
+    with runtime.db.session() as session:
+        claim = queue.claim_next_job(session, "test", utcnow(), 30)
+        assert claim.job_id == created["transcriptionJobId"]
+        assert queue.schedule_retry(session, claim, utcnow(), "flaky network")
+    with runtime.db.session() as session:
+        assert session.get(Job, created["jobId"]).state == "waiting"
+        # the follower is not runnable while its source retries
+        assert queue.claim_next_job(session, "test", utcnow(), 30).job_id == claim.job_id
+
+
+def test_sweep_settles_followers_a_crash_left_waiting(api, runtime):
+    """Followers whose source ended without settling them: queued, failed, or failed."""
+    source_done = transcription(runtime, api.principal)
+    source_failed = transcription(runtime, api.principal, status="FAILED", state="failed",
+                                  error="boom", job_response={"error": "boom"})
+    options = {"parts": {"summary": {"language": "en", "prompt": None}}}
+    waiting = [make_job(runtime, api.principal, type="AI_CONTENT", state="waiting",
+                        relevant_job_id=source, options=options,
+                        webhook_url="http://127.0.0.1:9/hook")
+               for source in (source_done.id, source_failed.id, "00000000-gone")]
+    live_source = transcription(runtime, api.principal, status="PENDING", state="queued",
+                                job_response=None)
+    still_waiting = make_job(runtime, api.principal, type="AI_CONTENT", state="waiting",
+                             relevant_job_id=live_source.id, options=options)
+    worker = Worker(runtime)
+    assert worker.sweep() == 3
+    assert worker.sweep() == 0
+    with runtime.db.session() as session:
+        states = [session.get(Job, job.id).state for job in waiting]
+        assert states == ["queued", "failed", "failed"]
+        assert "boom" in session.get(Job, waiting[1].id).error
+        assert "no longer exists" in session.get(Job, waiting[2].id).error
+        assert session.get(Job, still_waiting.id).state == "waiting"
+    for job in waiting[1:]:
+        deliveries = api.get(f"/v1/jobs/{job.id}/webhook-deliveries").json()["data"]
+        assert [d["event"] for d in deliveries] == ["job.failed"]
+
+
+def test_failing_followers_reports_only_the_ones_it_failed(api, runtime):
+    from hams.db.models import utcnow
+    from hams.queue import jobs as queue
+
+    source = transcription(runtime, api.principal)
+    follower = make_job(runtime, api.principal, type="AI_CONTENT", state="waiting",
+                        relevant_job_id=source.id, options={})
+    with runtime.db.session() as session:
+        assert queue.release_followers(session, source.id, utcnow()) == 1
+        assert queue.fail_followers(session, source.id, utcnow(), "late") == []
+        assert session.get(Job, follower.id).state == "queued"
+
+
+def test_idempotent_retry_gets_its_job_after_the_source_is_deleted(api, runtime):
+    source = transcription(runtime, api.principal)
+    url = f"/v1/jobs/ai-content?jobId={source.id}"
+    first = api.post(url, json={"aiParts": ["summary"]}, headers={"Idempotency-Key": "d-1"})
+    assert api.delete(f"/v1/jobs/{source.id}").status_code == 200
+    again = api.post(url, json={"aiParts": ["summary"]}, headers={"Idempotency-Key": "d-1"})
+    assert again.status_code == 200 and again.json()["data"]["id"] == first.json()["data"]["id"]
+
+
+def test_a_part_asked_for_twice_differently_is_refused(api, runtime):
+    source = transcription(runtime, api.principal)
+    refused = api.post(f"/v1/jobs/ai-content/custom?jobId={source.id}", json={"aiParts": [
+        {"aiPart": "summary", "language": "en"}, {"aiPart": "summary", "language": "ar"}]})
+    assert refused.status_code == 400 and "twice" in refused.json()["message"]
+    same_twice = api.post(f"/v1/jobs/ai-content?jobId={source.id}",
+                          json={"aiParts": ["summary", "summary"]})
+    assert same_twice.status_code == 200
+    long_name = api.post(f"/v1/jobs/ai-content?jobId={source.id}", json={"aiParts": ["x" * 60]})
+    assert long_name.status_code == 400

@@ -129,3 +129,15 @@ def test_transcribe_and_generate_in_both_languages(api, runtime, llm, media_serv
     assert all("Mention the mayor" in r.user and "2026-11-29" in r.user
                for r in llm.requests)
     assert "finance team" in llm.requests[0].user  # the transcript of the speech
+
+
+def test_prompts_may_name_a_part_given_as_an_object(api, runtime, llm):
+    source = transcription(runtime, api.principal)
+    created = api.post(f"/v1/jobs/ai-content/custom?jobId={source.id}", json={
+        "aiParts": ["faq", {"aiPart": "summary", "language": "en"}],
+        "prompts": {"summary": "Exactly one sentence", "faq": "Two questions"}})
+    assert created.status_code == 200, created.text
+    finished(api, runtime, created.json()["data"]["id"])
+    by_part = {request.part: request for request in llm.requests}
+    assert "Exactly one sentence" in by_part["summary"].user
+    assert "Two questions" in by_part["faq"].user

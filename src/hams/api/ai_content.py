@@ -43,9 +43,9 @@ def create_custom_ai_content(body: AiContentCustomCreate, runtime: RuntimeDep,
                              job_id: str = JobIdQuery,
                              idempotency_key: str | None = Header(None)) -> dict:
     """Queue AI content with custom prompts (prompts{part: prompt} or aiParts objects)."""
-    names = [p for p in body.aiParts if isinstance(p, str)]
-    asks = ai_content.asks_from_prompts(names, body.prompts) + [
-        PartAsk(p.aiPart, p.language, p.prompt) for p in body.aiParts if not isinstance(p, str)]
+    asks = ai_content.with_prompts([PartAsk(p) if isinstance(p, str) else
+                                    PartAsk(p.aiPart, p.language, p.prompt)
+                                    for p in body.aiParts], body.prompts)
     job = ai_content.submit_ai_content(session, runtime, principal, job_id,
                                        _spec(body, asks), idempotency_key)
     return ok(job_public(job), message="AI content job created successfully")

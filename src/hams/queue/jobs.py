@@ -165,15 +165,29 @@ def release_followers(session: Session, job_id: str, now: datetime) -> int:
 
 
 def fail_followers(session: Session, job_id: str, now: datetime, message: str) -> list[str]:
-    """Fail the jobs waiting on ``job_id`` when it ends without a result; their ids."""
-    waiting = session.scalars(
-        select(jobs.c.id).where(jobs.c.relevant_job_id == job_id, jobs.c.state == WAITING)
+    """Fail the jobs waiting on ``job_id`` when it ends without a result; the ids it failed."""
+    result = session.execute(
+        update(jobs)
+        .where(jobs.c.relevant_job_id == job_id, jobs.c.state == WAITING)
+        .values(state="failed", status="FAILED", error=message, finished_at=now,
+                updated_at=now, job_response={"error": message})
+        .returning(jobs.c.id)
+    )
+    return list(result.scalars())
+
+
+def stranded_followers(session: Session, limit: int = 100) -> list[tuple[str, str | None]]:
+    """Waiting jobs whose source has already ended or is gone: (follower id, source state).
+
+    Normally the transaction that ends a source settles its followers; this finds any that a
+    crash between versions or a manual fix left behind, for the worker's periodic sweep.
+    """
+    source = jobs.alias("source")
+    rows = session.execute(
+        select(jobs.c.id, source.c.state)
+        .select_from(jobs.outerjoin(source, source.c.id == jobs.c.relevant_job_id))
+        .where(jobs.c.state == WAITING,
+               or_(source.c.id.is_(None), source.c.state.in_(TERMINAL_STATES)))
+        .limit(limit)
     ).all()
-    if waiting:
-        session.execute(
-            update(jobs)
-            .where(jobs.c.id.in_(waiting), jobs.c.state == WAITING)
-            .values(state="failed", status="FAILED", error=message, finished_at=now,
-                    updated_at=now, job_response={"error": message})
-        )
-    return list(waiting)
+    return [(row[0], row[1]) for row in rows]

@@ -67,14 +67,16 @@ class ContentSpec:
     webhook_auth: dict | None = None
 
 
-def asks_from_prompts(parts: Sequence[str], prompts: Mapping[str, str] | None) -> list[PartAsk]:
-    """Custom content, first body form: ``aiParts`` names plus ``prompts{part: prompt}``."""
+def with_prompts(asks: Sequence[PartAsk], prompts: Mapping[str, str] | None) -> list[PartAsk]:
+    """Custom content: apply ``prompts{part: prompt}`` to the parts asked for (either body form;
+    a prompt inside an ``aiParts`` object wins)."""
     prompts = dict(prompts or {})
-    stray = sorted(set(prompts) - set(parts))
+    stray = sorted(set(prompts) - {ask.name for ask in asks})
     if stray:
         raise ValidationFailed(f"prompts names {', '.join(stray)}, which aiParts does not list",
                                data=[{"field": "prompts", "message": "not in aiParts"}])
-    return [PartAsk(name, prompt=prompts.get(name)) for name in parts]
+    return [PartAsk(ask.name, ask.language, ask.prompt or prompts.get(ask.name))
+            for ask in asks]
 
 
 def resolve_parts(asks: Sequence[PartAsk], default_language: str) -> dict[str, PartRequest]:
@@ -98,7 +100,10 @@ def resolve_parts(asks: Sequence[PartAsk], default_language: str) -> dict[str, P
         if prompt and len(prompt) > MAX_PROMPT_CHARS:
             raise ValidationFailed(f"The prompt for {ask.name} is over {MAX_PROMPT_CHARS} "
                                    "characters", data=[{"field": "prompt", "message": "too long"}])
-        parts.setdefault(ask.name, PartRequest(language=language, prompt=prompt))
+        part = PartRequest(language=language, prompt=prompt)
+        if parts.setdefault(ask.name, part) != part:
+            raise ValidationFailed(f"{ask.name} is asked for twice, differently",
+                                   data=[{"field": "aiParts", "message": "repeated part"}])
     return parts
 
 
@@ -118,6 +123,13 @@ def check_writable(engine: ContentEngine, parts: Mapping[str, PartRequest],
             reasons.append(reason)
     if reasons:
         raise BadRequest(" ".join(dict.fromkeys(reasons)), message_key=LLM_REQUIRED)
+
+
+def segment_texts(job: Job) -> tuple[str, ...]:
+    """The recognizer's segment texts of a transcription, in order (empty ones dropped)."""
+    segments = (job.job_response or {}).get("segments") or []
+    texts = (str(s.get("text") or "").strip() for s in segments if isinstance(s, dict))
+    return tuple(text for text in texts if text)
 
 
 def transcript_of(job: Job) -> tuple[str, str]:
@@ -170,6 +182,13 @@ def submit_ai_content(session: Session, runtime: Runtime, principal: Principal,
                       source_job_id: str, spec: ContentSpec,
                       idempotency_key: str | None) -> Job:
     """Queue AI content for a completed transcription of the caller's project."""
+    settings = runtime.settings
+    request_hash = _fingerprint(spec, source_job_id)
+    if idempotency_key:  # a retry gets its job even if the source has changed since
+        existing = idempotency.find_resource(session, principal.project_id, idempotency_key,
+                                             request_hash, settings.idempotency_hours)
+        if existing is not None:
+            return get_job(session, principal, existing)
     source = source_transcription(session, principal, source_job_id)
     _, transcript_language = transcript_of(source)
     parts = resolve_parts(spec.asks, spec.language or transcript_language)
@@ -183,10 +202,9 @@ def submit_ai_content(session: Session, runtime: Runtime, principal: Principal,
         options=_options(parts, spec), relevant_job_id=source.id,
         to_language=_single_language(parts),
     )
-    return create_job(session, principal, new, max_attempts=runtime.settings.max_attempts,
-                      idempotency_key=idempotency_key,
-                      fingerprint=_fingerprint(spec, source.id),
-                      idempotency_hours=runtime.settings.idempotency_hours)
+    return create_job(session, principal, new, max_attempts=settings.max_attempts,
+                      idempotency_key=idempotency_key, fingerprint=request_hash,
+                      idempotency_hours=settings.idempotency_hours)
 
 
 def submit_transcription_with_content(
@@ -240,7 +258,7 @@ def run_ai_content(job: Job, runtime: Runtime) -> JobOutcome:
     result = runtime.content.generate(ContentRequest(
         transcript=transcript, transcript_language=transcript_language, parts=parts,
         title=options.get("contentTitle"), date=options.get("date"),
-        instructions=options.get("instructions"),
+        instructions=options.get("instructions"), segments=segment_texts(source),
     ))
     response: dict[str, Any] = {name: result.parts[name] for name in parts}
     response["transcriptionJobId"] = source.id

@@ -158,11 +158,35 @@ def settle_followers(session: Session, job: Job) -> None:
             session.info["job_created"] = True
         return
     reason = job.error or "it did not complete"
-    message = f"Job {job.id}, which this job needs, ended without a result: {reason}"
-    for follower_id in queue.fail_followers(session, job.id, now, message):
+    _fail_followers(session, job.id,
+                    f"Job {job.id}, which this job needs, ended without a result: {reason}")
+
+
+def _fail_followers(session: Session, job_id: str, message: str) -> None:
+    for follower_id in queue.fail_followers(session, job_id, utcnow(), message):
         follower = session.get(Job, follower_id, populate_existing=True)
         if follower is not None:
             enqueue_job_webhook(session, follower)
+
+
+def sweep_stranded_followers(session: Session) -> int:
+    """Settle waiting jobs whose source ended (or vanished) without settling them; how many.
+
+    The transaction that ends a job settles its followers, so this only catches what a crash
+    during an upgrade or a manual database fix left behind; workers run it now and then.
+    """
+    settled = 0
+    for follower_id, _ in queue.stranded_followers(session):
+        follower = session.get(Job, follower_id)
+        source_id = follower.relevant_job_id if follower else None
+        source = session.get(Job, source_id) if source_id else None
+        if source is not None:
+            settle_followers(session, source)
+        else:
+            _fail_followers(session, source_id or "",
+                            f"Job {source_id}, which this job needs, no longer exists")
+        settled += 1
+    return settled
 
 
 def after_commit(session: Session, action: Callable[[], None]) -> None:
@@ -231,11 +255,7 @@ def cancel_job(session: Session, principal: Principal, job_id: str) -> Job:
 def delete_job(session: Session, storage: BlobStorage, principal: Principal, job_id: str) -> None:
     """Remove the job, its deliveries and its stored media; a running worker's result is void."""
     job = get_job(session, principal, job_id)
-    for follower_id in queue.fail_followers(session, job.id, utcnow(),
-                                            f"Job {job.id}, which this job needs, was deleted"):
-        follower = session.get(Job, follower_id, populate_existing=True)
-        if follower is not None:
-            enqueue_job_webhook(session, follower)
+    _fail_followers(session, job.id, f"Job {job.id}, which this job needs, was deleted")
     session.delete(job)
     session.flush()
     after_commit(session, lambda: storage.delete_prefix(f"jobs/{job.id}"))

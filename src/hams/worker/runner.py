@@ -20,7 +20,7 @@ from hams.errors import HamsError
 from hams.queue import jobs as queue
 from hams.runtime import Runtime
 from hams.services.ai_content import run_ai_content
-from hams.services.jobs import enqueue_job_webhook, settle_followers
+from hams.services.jobs import enqueue_job_webhook, settle_followers, sweep_stranded_followers
 from hams.services.transcription import JobOutcome, run_transcription, url_policy
 from hams.services.tts_jobs import run_tts_job
 from hams.settings import PUBLIC_STT_MODELS
@@ -58,6 +58,7 @@ class Worker:
             self._spawn(self._job_loop, f"hams-worker-{index}")
         for index in range(WEBHOOK_SENDERS):  # one slow receiver must not hold up the rest
             self._spawn(self._webhook_loop, f"hams-webhooks-{index}")
+        self._spawn(self._maintenance_loop, "hams-maintenance")
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -115,6 +116,22 @@ class Worker:
             except Exception:  # noqa: BLE001
                 log.exception("webhook loop error")
                 self._stop.wait(self.settings.worker_poll_seconds)
+
+    def _maintenance_loop(self) -> None:
+        while not self._stop.wait(self.settings.lease_seconds):
+            try:
+                self.sweep()
+            except Exception:  # noqa: BLE001 - the next sweep tries again
+                log.exception("maintenance sweep failed")
+
+    def sweep(self) -> int:
+        """Settle followers stranded by a crash or a manual fix; how many were settled."""
+        with self.db.session() as session:
+            settled = sweep_stranded_followers(session)
+        if settled:
+            log.warning("settled %d waiting job(s) whose source had already ended", settled)
+            self.db.signals.job_created()
+        return settled
 
     def run_once(self) -> bool:
         """Claim and run one job; False when the queue had nothing runnable."""

@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from hams.api.schemas.jobs import WebhookAuth, WireModel
 
+PartName = Annotated[str, Field(max_length=50)]
+
 
 class AiContentCreate(WireModel):
-    aiParts: list[str] = Field(min_length=1, max_length=50)
+    aiParts: list[PartName] = Field(min_length=1, max_length=50)
     webhookUrl: str | None = Field(None, max_length=4000)
     webhookAuth: WebhookAuth | None = None
-    language: str | None = None  # hams: output language; default the transcript's
+    language: str | None = Field(None, max_length=20)  # hams: default the transcript's
     title: str | None = Field(None, max_length=500)
 
 
 class CustomPart(WireModel):
-    aiPart: str
-    language: str | None = None
-    prompt: str | None = None
+    aiPart: PartName
+    language: str | None = Field(None, max_length=20)
+    prompt: str | None = None  # length checked with the other prompts
 
 
 class AiContentCustomCreate(AiContentCreate):
     """Either ``aiParts`` names with ``prompts{part: prompt}``, or ``aiParts`` objects."""
 
-    aiParts: list[str | CustomPart] = Field(min_length=1, max_length=50)  # type: ignore[assignment]
-    prompts: dict[str, str] | None = None
+    aiParts: list[PartName | CustomPart] = Field(  # type: ignore[assignment]
+        min_length=1, max_length=50)
+    prompts: dict[PartName, str] | None = None
 
 
 class TranscriptionAiContentCreate(WireModel):
@@ -33,9 +38,9 @@ class TranscriptionAiContentCreate(WireModel):
     mediaUrl: str = Field(min_length=1, max_length=4000)
     title: str = Field(min_length=1, max_length=500)
     language: str
-    aiParts: list[str] = Field(min_length=1, max_length=50)
+    aiParts: list[PartName] = Field(min_length=1, max_length=50)
     aiContentTitle: str | None = Field(None, min_length=1, max_length=500)
-    aiContentLanguage: str | None = None
+    aiContentLanguage: str | None = Field(None, max_length=20)
     aiContentDate: str | None = Field(None, max_length=100)
     aiContentText: str | None = Field(None, max_length=4000)
     model: str = "Hamsa-General-V2.0"  # hams: the transcription model
