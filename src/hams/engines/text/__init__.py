@@ -53,6 +53,8 @@ class ContentRequest:
     title: str | None = None  # a title for the content, when the caller gave one
     date: str | None = None  # the content's date (ISO), when the caller gave one
     instructions: str | None = None  # free-text guidance applied to every part
+    # The recognizer's segments, in order: sentence units when the text is unpunctuated.
+    segments: tuple[str, ...] = ()
 
 
 @dataclass
