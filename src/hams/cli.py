@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -27,12 +28,26 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactKeys())
     try:
         return args.func(settings, args) or 0
     except Exception as exc:  # noqa: BLE001 - a CLI prints the reason, not a traceback
         message = getattr(exc, "message", None) or str(exc)
         print(f"error: {message}", file=sys.stderr)
         return 1
+
+
+class RedactKeys(logging.Filter):
+    """Hide API keys that clients put in URLs (``/v1/realtime/ws?api_key=...``) from logs."""
+
+    _KEY = re.compile(r"(api_key=)[^&\s\"']+", re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "api_key=" in message.lower():
+            record.msg, record.args = self._KEY.sub(r"\1[redacted]", message), None
+        return True
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,7 +104,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     uvicorn.run(app, host=args.host, port=args.port, log_config=None,  # logs to stderr
                 log_level=settings.log_level.lower(),
                 ws_ping_interval=settings.realtime_ws_ping_seconds,
-                ws_ping_timeout=settings.realtime_ws_ping_seconds,
+                # generous: while a long request runs, the server reads no pong
+                ws_ping_timeout=settings.realtime_ws_ping_seconds * 4,
                 ws_max_size=settings.realtime_max_body_bytes,
                 timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 5)
     return 0

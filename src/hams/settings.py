@@ -84,8 +84,8 @@ class Settings(BaseSettings):
         3, ge=0, description="Retries of one LLM request on 429, 5xx or a connection error."
     )
     llm_max_input_chars: int = Field(
-        12000, ge=1000, description="Most transcript characters sent in one LLM request; longer "
-        "transcripts are condensed chunk by chunk first."
+        12000, ge=4000, description="Most characters of message text (prompts, instructions "
+        "and transcript) in one LLM request; longer transcripts are condensed chunk by chunk."
     )
     llm_json_mode: bool = Field(
         True, description="Ask the endpoint for a JSON object (response_format); turn off for "
@@ -110,8 +110,9 @@ class Settings(BaseSettings):
         60.0, gt=0, description="Longest utterance (or stream) realtime speech-to-text takes."
     )
     realtime_max_body_bytes: int = Field(
-        16 * 1024 * 1024, gt=0, description="Largest POST /v1/realtime/stt body and WebSocket "
-        "message, in bytes."
+        8 * 1024 * 1024, gt=0, description="Largest POST /v1/realtime/stt body and WebSocket "
+        "message, in bytes (a 60 s base64 WAV is about 2.6 MB; audioList needs about 5 bytes "
+        "per sample)."
     )
     realtime_eos_window_seconds: float = Field(
         0.6, gt=0, le=5, description="Trailing audio whose silence decides end of speech."
@@ -123,7 +124,12 @@ class Settings(BaseSettings):
         3600.0, gt=0, description="A WebSocket with no message for this long is closed."
     )
     realtime_ws_ping_seconds: float = Field(
-        30.0, gt=0, description="How often the server pings each WebSocket."
+        30.0, gt=0, description="How often the server pings each WebSocket; a client that has "
+        "not answered within four intervals is disconnected."
+    )
+    realtime_ws_reauth_seconds: float = Field(
+        30.0, gt=0, description="How often an open WebSocket's API key is checked again, so "
+        "a revoked key stops working on connections already open."
     )
 
     allow_private_urls: bool = Field(

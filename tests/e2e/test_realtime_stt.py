@@ -154,3 +154,25 @@ def test_other_containers_pyav_decodes_are_accepted(server, utterance):
             "audioBase64": b64(buffer.getvalue()), "language": "en"})
     assert response.status_code == 200, response.text
     assert wer(response.json()["text"]) < 0.3
+
+
+def hostile_wav(rate: int, frames_claimed: int | None = None) -> bytes:
+    import struct
+
+    data = b"\x00\x01" * 1000
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
+    size = len(data) if frames_claimed is None else frames_claimed * 2
+    return (b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVE" + b"fmt " +
+            struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", size) + data)
+
+
+@pytest.mark.parametrize("wav, status", [
+    (hostile_wav(1), 415), (hostile_wav(0), 415),
+    (hostile_wav(16_000, frames_claimed=16_000 * 3600), 413),
+])
+def test_a_hostile_wav_header_is_refused_before_anything_is_allocated(server, wav, status):
+    with server.client() as client:
+        response = client.post("/v1/realtime/stt", json={"audioBase64": b64(wav),
+                                                          "language": "en"})
+        assert response.status_code == status, response.text
+        assert client.get("/health").status_code == 200

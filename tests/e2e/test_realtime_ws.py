@@ -6,6 +6,7 @@ import base64
 import json
 import re
 import sqlite3
+import time
 
 import jiwer
 import numpy as np
@@ -223,9 +224,128 @@ def test_every_realtime_synthesis_records_its_usage(server):
         wav = client.post("/v1/realtime/tts", json=body)
         stream = client.post("/v1/realtime/tts-stream", json={**body, "mulaw": True})
     assert wav.status_code == stream.status_code == 200
+    deadline = time.monotonic() + 10  # streamed usage is written just after the last byte
+    while len(rows()) < before + 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
     recorded = rows()[before:]
     assert [r[1] for r in recorded] == [len(text)] * 3
-    assert recorded[0][0] == pytest.approx(len(audio) / 2 / 16_000, abs=0.01)
-    assert recorded[1][0] == pytest.approx(float(wav.headers["X-Audio-Duration"]), abs=0.01)
-    assert recorded[2][0] == pytest.approx((len(stream.content) - 44) / 8_000, abs=0.01)
+    seconds = sorted(r[0] for r in recorded)
+    expected = sorted([len(audio) / 2 / 16_000, float(wav.headers["X-Audio-Duration"]),
+                       (len(stream.content) - 44) / 8_000])
+    assert seconds == pytest.approx(expected, abs=0.01)
     assert all(r[2] for r in recorded)
+
+
+def pcm16(samples: np.ndarray) -> bytes:
+    return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+def run_stream(ws, frames: list[bytes], **start) -> list[dict]:
+    ws.send(json.dumps({"type": "stt_stream_start", "payload": {"language": "en", **start}}))
+    assert receive_json(ws)["type"] == "ack"
+    for frame in frames:
+        ws.send(frame)
+    ws.send(json.dumps({"type": "stt_stream_end", "payload": {}}))
+    events = []
+    while not events or events[-1]["type"] not in ("final", "error"):
+        events.append(receive_json(ws))
+    return events
+
+
+def test_an_8khz_stream_in_odd_sized_frames(server, samples):
+    from hams.media.wav import resample
+
+    at_8k = resample((np.clip(samples, -1, 1) * 32767).astype(np.int16), 16_000, 8_000)
+    data = at_8k.astype("<i2").tobytes()
+    frames = [data[i:i + 1601] for i in range(0, len(data), 1601)]  # odd: samples split
+    with connect(ws_url(server, api_key=server.key)) as ws:
+        receive_json(ws)
+        events = run_stream(ws, frames, sampleRate=8000)
+    final = events[-1]
+    assert final["type"] == "final", events
+    assert wer(" ".join(SPOKEN), final["payload"]["text"]) < 0.35, final
+    assert final["payload"]["duration"] == pytest.approx(at_8k.size / 8_000, abs=0.01)
+    assert "isEos" not in final["payload"]  # not asked for
+
+
+def test_stream_protocol_errors(server):
+    with connect(ws_url(server, api_key=server.key)) as ws:
+        receive_json(ws)
+        start = json.dumps({"type": "stt_stream_start", "payload": {"language": "en"}})
+        ws.send(start)
+        assert receive_json(ws)["type"] == "ack"
+        ws.send(start)
+        assert receive_json(ws)["payload"]["messageKey"] == "STREAM_ALREADY_OPEN"
+        ws.send(json.dumps({"type": "stt_stream_end"}))
+        assert receive_json(ws)["type"] == "final"
+        for payload in ({"sampleRate": [16000]}, {"sampleRate": 44100},
+                        {"isEosEnabled": "maybe"}, {"language": 5}):
+            ws.send(json.dumps({"type": "stt_stream_start", "payload": payload}))
+            assert receive_json(ws)["payload"]["messageKey"] == "VALIDATION_ERROR", payload
+        for message in ({"type": "stt", "payload": []}, {"type": "stt", "payload": 0},
+                        ["stt"]):
+            ws.send(json.dumps(message))
+            assert receive_json(ws)["payload"]["messageKey"] == "INVALID_MESSAGE", message
+        ws.send(json.dumps({"type": "stt", "payload": {"audioList": [0.0] * 1600,
+                                                       "language": "en", "model": 7,
+                                                       "isEosEnabled": "false"}}))
+        assert ws.recv(timeout=60) == ""  # silence has no words; odd model type is ignored
+
+
+def test_a_stream_over_the_limit_is_dropped_with_one_error(server):
+    second = pcm16(np.zeros(16_000, np.float32))
+    with connect(ws_url(server, api_key=server.key)) as ws:
+        receive_json(ws)
+        ws.send(json.dumps({"type": "stt_stream_start", "payload": {"language": "en"}}))
+        assert receive_json(ws)["type"] == "ack"
+        for _ in range(62):  # the limit is 60 s
+            ws.send(second)
+        ws.send(json.dumps({"type": "stt_stream_end"}))
+        frames = []
+        while True:
+            frame = receive_json(ws)
+            frames.append(frame)
+            if frame["type"] == "error" and "nothing to finish" in frame["payload"]["message"]:
+                break
+    errors = [f for f in frames if f["type"] == "error"]
+    assert len(errors) == 2 and errors[0]["payload"]["messageKey"] == "PAYLOAD_TOO_LARGE"
+    assert all(f["type"] in ("partial", "error") for f in frames)
+
+
+def test_websocket_stt_and_streams_record_usage(server, samples):
+    def rows() -> list[tuple]:
+        with sqlite3.connect(server.data_dir / "hams.db") as db:
+            return db.execute("SELECT audio_seconds, characters FROM usage_records "
+                              "WHERE kind = 'realtime_stt' ORDER BY created_at").fetchall()
+
+    before = len(rows())
+    with connect(ws_url(server, api_key=server.key)) as ws:
+        receive_json(ws)
+        ws.send(stt_message(samples))
+        text = ws.recv(timeout=60)
+        final = run_stream(ws, [pcm16(samples)])[-1]["payload"]
+    recorded = rows()[before:]
+    assert recorded == [(pytest.approx(samples.size / 16_000, abs=0.01), len(text)),
+                        (pytest.approx(final["duration"], abs=0.01), len(final["text"]))]
+
+
+@pytest.mark.parametrize("headers, query", [({}, {}), ({"Authorization": "Bearer nope"}, {})])
+def test_no_or_wrong_key_is_refused(server, headers, query):
+    with connect(ws_url(server, **query), additional_headers=headers) as ws:
+        assert receive_json(ws)["payload"]["messageKey"] == "UNAUTHORIZED"
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=10)
+
+
+def test_bearer_header_is_accepted(server):
+    with connect(ws_url(server), additional_headers={"Authorization": f"Bearer {server.key}"}
+                 ) as ws:
+        assert receive_json(ws)["type"] == "info"
+
+
+def test_the_api_key_never_reaches_the_server_log(server):
+    with connect(ws_url(server, api_key=server.key)) as ws:
+        receive_json(ws)
+    log = server.log()
+    assert "/v1/realtime/ws" in log and "api_key=[redacted]" in log
+    assert server.key not in log

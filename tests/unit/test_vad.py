@@ -39,11 +39,13 @@ def test_speech_cut_mid_word_is_not_the_end(vad, utterance):
 
 
 def test_threshold_decides(vad, utterance):
-    """A short pause: a low threshold calls it the end, the strictest one does not."""
+    """A short pause: a threshold below its end-of-speech probability calls it the end, one
+    above does not."""
     audio = np.concatenate([utterance[: mid_word_cut(utterance)], np.zeros(4_800, np.float32)])
-    verdict = vad.end_of_speech(audio, threshold=0.0)
-    assert verdict.is_eos
-    assert not vad.end_of_speech(audio, threshold=1.0).is_eos
+    probability = vad.end_of_speech(audio).probability
+    assert 0.05 < probability < 0.95, probability  # a real middle ground to split
+    assert vad.end_of_speech(audio, threshold=probability - 0.05).is_eos
+    assert not vad.end_of_speech(audio, threshold=probability + 0.05).is_eos
 
 
 def test_silence_alone_is_not_an_end_of_speech(vad):

@@ -30,7 +30,7 @@ from hams.services.tts import (
     stream_wav,
     synthesize_wav,
 )
-from hams.services.usage import record_usage
+from hams.services.usage import record_later, record_usage
 from hams.services.voices import resolve_voice, voice_for_dialect
 
 router = APIRouter(tags=["Realtime"], dependencies=[Depends(get_principal)])
@@ -100,15 +100,16 @@ async def realtime_tts_stream(body: RealtimeTts, runtime: RuntimeDep,
 
     async def body_then_usage() -> AsyncIterator[bytes]:
         sent = len(first) - len(audio.stream_header())
-        yield first
-        async for chunk in iterate_in_threadpool(chunks):
-            sent += len(chunk)
-            yield chunk
-        bytes_per_second = audio.sample_rate * (1 if audio.mulaw else 2)
-        await run_in_threadpool(record_usage, runtime.db, principal, kind="realtime_tts",
-                                model=engine_name(runtime.tts, voice),
-                                audio_seconds=sent / bytes_per_second,
-                                characters=len(body.text))
+        try:
+            yield first
+            async for chunk in iterate_in_threadpool(chunks):
+                sent += len(chunk)
+                yield chunk
+        finally:  # also when the client hangs up half way: what was made is used
+            bytes_per_second = audio.sample_rate * (1 if audio.mulaw else 2)
+            record_later(runtime.db, principal, kind="realtime_tts",
+                         model=engine_name(runtime.tts, voice),
+                         audio_seconds=sent / bytes_per_second, characters=len(body.text))
 
     return StreamingResponse(body_then_usage(), media_type=audio.media_type,
                              headers=audio_headers(runtime, voice))

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,17 +44,19 @@ from hams.media.wav import resample
 from hams.runtime import Runtime
 from hams.services.keys import Principal, authenticate
 from hams.services.realtime_stt import (
+    DEFAULT_EOS_THRESHOLD,
     UtteranceRequest,
     check_language,
     end_of_speech,
     eos_fields,
     eos_threshold_from,
+    flag,
     public_model,
     transcribe_samples,
     transcribe_utterance,
 )
 from hams.services.tts import engine_name, synthesize_pcm
-from hams.services.usage import record_usage
+from hams.services.usage import record_later, record_usage
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["Realtime"])
@@ -72,20 +75,39 @@ async def realtime_ws(websocket: WebSocket) -> None:
 
 @dataclass
 class SttStream:
-    """Audio of one streaming STT request, gathered frame by frame."""
+    """Audio of one streaming STT request, gathered frame by frame.
+
+    When the speaker pauses (end of speech), what was said so far is committed: its text is
+    kept and later partials transcribe only the audio after it, so each partial costs the
+    current phrase, not the whole stream.
+    """
 
     language: str
     model: str
     sample_rate: int
     eos_threshold: float | None  # None: end of speech not asked for
-    chunks: list[np.ndarray] = field(default_factory=list)
-    samples: int = 0
+    chunks: list[np.ndarray] = field(default_factory=list)  # int16 at sample_rate
+    samples: int = 0  # at sample_rate
     since_partial: int = 0
     carry: bytes = b""  # an odd byte left over from a frame
     eos_reported: bool = False
+    committed_text: str = ""
+    committed_samples: int = 0  # at sample_rate
 
-    def audio(self) -> np.ndarray:
-        return np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.float32)
+    @property
+    def seconds(self) -> float:
+        return round(self.samples / self.sample_rate, 3)
+
+    def tail(self) -> np.ndarray:
+        """The audio after the committed part, as 16 kHz float32 (resampled in one go)."""
+        pcm = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.int16)
+        pcm = pcm[self.committed_samples:]
+        if self.sample_rate != SAMPLE_RATE and pcm.size:
+            pcm = resample(pcm, self.sample_rate, SAMPLE_RATE)
+        return pcm.astype(np.float32) / 32768.0
+
+    def text_with(self, tail_text: str) -> str:
+        return f"{self.committed_text} {tail_text}".strip()
 
 
 class RealtimeConnection:
@@ -97,6 +119,8 @@ class RealtimeConnection:
         self.settings = runtime.settings
         self.principal: Principal | None = None
         self.stream: SttStream | None = None
+        self.discarded = False  # a stream dropped for length: ignore its audio until its end
+        self._checked_at = 0.0
 
     async def serve(self) -> None:
         await self.ws.accept()
@@ -117,6 +141,8 @@ class RealtimeConnection:
                     return
                 if message["type"] == "websocket.disconnect":
                     return
+                if not await self._still_authorized():
+                    return
                 await self._dispatch(message)
         except (WebSocketDisconnect, RuntimeError):  # the client went away mid-answer (a send
             return  # on a closed socket is a RuntimeError in Starlette)
@@ -124,14 +150,31 @@ class RealtimeConnection:
     def _authenticate(self) -> Principal:
         key = self.ws.query_params.get("api_key") or presented_key(self.ws)
         with self.runtime.db.session() as session:
-            return authenticate(session, key)
+            principal = authenticate(session, key)
+        self._checked_at = time.monotonic()
+        return principal
+
+    async def _still_authorized(self) -> bool:
+        """Check the key again now and then: revoking it must end open connections too."""
+        if time.monotonic() - self._checked_at < self.settings.realtime_ws_reauth_seconds:
+            return True
+        try:
+            self.principal = await run_in_threadpool(self._authenticate)
+        except HamsError as exc:
+            await self._send_error(exc)
+            await self.ws.close(code=POLICY_VIOLATION, reason="unauthorized")
+            return False
+        return True
 
     async def _dispatch(self, message: dict[str, Any]) -> None:
         try:
             if message.get("bytes") is not None:
                 await self._on_audio(message["bytes"])
                 return
-            kind, payload = _parse(message.get("text"))
+            text = message.get("text") or ""
+            # big messages (audioList) are parsed off the event loop
+            kind, payload = (_parse(text) if len(text) < 65_536
+                             else await run_in_threadpool(_parse, text))
             handler = {"tts": self._on_tts, "stt": self._on_stt,
                        "stt_stream_start": self._on_stream_start,
                        "stt_stream_end": self._on_stream_end}.get(kind)
@@ -169,14 +212,15 @@ class RealtimeConnection:
         await self._send_event("ack", message="TTS request received")
         samples = 0
         chunks = synthesize_pcm(self.runtime.tts, voice, sentences, out_rate=audio.sample_rate)
-        async for pcm in iterate_in_threadpool(chunks):
-            samples += pcm.size
-            await self.ws.send_bytes(audio.encode(pcm))
-        await self._send_event("end", message="End of TTS stream")
-        await run_in_threadpool(
-            record_usage, self.runtime.db, self.principal, kind="realtime_tts",
-            model=engine_name(self.runtime.tts, voice),
-            audio_seconds=samples / audio.sample_rate, characters=len(body.text))
+        try:
+            async for pcm in iterate_in_threadpool(chunks):
+                samples += pcm.size
+                await self.ws.send_bytes(audio.encode(pcm))
+            await self._send_event("end", message="End of TTS stream")
+        finally:  # what was synthesized is used, even if the client left half way
+            record_later(self.runtime.db, self.principal, kind="realtime_tts",
+                         model=engine_name(self.runtime.tts, voice),
+                         audio_seconds=samples / audio.sample_rate, characters=len(body.text))
 
     # --- speech to text, one utterance ----------------------------------------------------
 
@@ -200,12 +244,16 @@ class RealtimeConnection:
         if self.stream is not None:
             raise BadRequest("A stream is already open; send stt_stream_end first",
                              message_key="STREAM_ALREADY_OPEN")
-        rate = STREAM_RATES.get(payload.get("sampleRate", 16000))
+        self.discarded = False
+        rate_value = payload.get("sampleRate", 16000)
+        rate = STREAM_RATES.get(rate_value) if isinstance(rate_value, int | str) else None
         if rate is None:
             raise ValidationFailed("sampleRate must be 16000 or 8000 (PCM16 mono)")
-        wants_eos = bool(payload.get("isEosEnabled", False))
+        wants_eos = flag(payload, "isEosEnabled")
         threshold = eos_threshold_from(payload)
-        language = str(payload.get("language") or "ar")
+        language = payload.get("language") or "ar"
+        if not isinstance(language, str):
+            raise ValidationFailed("language must be 'ar' or 'en'")
         model = public_model(payload.get("model"))
         check_language(self.settings, self.runtime.models, language, model)
         self.stream = SttStream(language=language, model=model, sample_rate=rate,
@@ -215,22 +263,22 @@ class RealtimeConnection:
     async def _on_audio(self, data: bytes) -> None:
         stream = self.stream
         if stream is None:
+            if self.discarded:
+                return  # the error was sent once, when the stream was dropped
             raise BadRequest("Binary frames are audio for a stream: send stt_stream_start "
                              "first", message_key="NO_STREAM")
         data = stream.carry + data
         stream.carry = data[len(data) - len(data) % 2:]
         pcm = np.frombuffer(data[: len(data) - len(stream.carry)], dtype="<i2")
-        if stream.sample_rate != SAMPLE_RATE:
-            pcm = resample(pcm, stream.sample_rate, SAMPLE_RATE)
-        stream.chunks.append(pcm.astype(np.float32) / 32768.0)
+        stream.chunks.append(pcm)
         stream.samples += pcm.size
         stream.since_partial += pcm.size
         limit = self.settings.realtime_max_audio_seconds
-        if stream.samples > limit * SAMPLE_RATE:
-            self.stream = None
+        if stream.samples > limit * stream.sample_rate:
+            self.stream, self.discarded = None, True
             raise PayloadTooLarge(f"The stream is longer than the realtime limit of {limit:g} s "
                                   "(HAMS_REALTIME_MAX_AUDIO_SECONDS); it was discarded")
-        if stream.since_partial >= self.settings.realtime_partial_seconds * SAMPLE_RATE:
+        if stream.since_partial >= self.settings.realtime_partial_seconds * stream.sample_rate:
             stream.since_partial = 0
             await self._partial(stream)
 
@@ -239,33 +287,52 @@ class RealtimeConnection:
             text, eos = await self.runtime.realtime.run(self._recognize, stream)
         except TooManyRequests:
             return  # partials are best effort: the next one (or the final) catches up
-        await self._send_event("partial", text=text,
-                               duration=round(stream.samples / SAMPLE_RATE, 3))
-        if eos is not None:
+        at = stream.samples
+        await self._send_event("partial", text=stream.text_with(text), duration=stream.seconds)
+        if eos is None:
+            return
+        if stream.eos_threshold is not None and eos.speech_heard:
             if eos.is_eos and not stream.eos_reported:
                 await self._send_event("eos", **eos_fields(eos))
             stream.eos_reported = eos.is_eos
+        if eos.is_eos and text:  # a pause after speech: commit the phrase
+            stream.committed_text = stream.text_with(text)
+            stream.committed_samples = at
 
     def _recognize(self, stream: SttStream) -> tuple[str, EndOfSpeech | None]:
-        audio = stream.audio()
+        """The text of the uncommitted audio and its end of speech (at the default threshold
+        when the client did not ask: it still decides when to commit a phrase)."""
+        audio = stream.tail()
         if audio.size == 0:
             return "", None
+        threshold = stream.eos_threshold
+        eos = end_of_speech(self.settings, audio,
+                            DEFAULT_EOS_THRESHOLD if threshold is None else threshold)
+        if not eos.speech_heard:
+            return "", eos  # silence: nothing to decode
         text = transcribe_samples(self.settings, self.runtime.models, audio, stream.language,
                                   stream.model)
-        eos = (end_of_speech(self.settings, audio, stream.eos_threshold)
-               if stream.eos_threshold is not None else None)
         return text, eos
 
     async def _on_stream_end(self, payload: dict[str, Any]) -> None:
         stream = self.stream
         if stream is None:
+            if self.discarded:
+                self.discarded = False
+                raise PayloadTooLarge("The stream was discarded for being too long "
+                                      "(HAMS_REALTIME_MAX_AUDIO_SECONDS); nothing to finish")
             raise BadRequest("No stream is open; send stt_stream_start first",
                              message_key="NO_STREAM")
         text, eos = await self.runtime.realtime.run(self._recognize, stream)
         self.stream = None
-        duration = round(stream.samples / SAMPLE_RATE, 3)
-        await self._send_event("final", text=text, duration=duration, **eos_fields(eos))
-        await self._record_stt(stream.model, duration, text)
+        if eos is not None and not eos.speech_heard and stream.committed_text:
+            # silence after a committed phrase: the speaker finished that phrase
+            eos = EndOfSpeech(eos.probability >= (stream.eos_threshold or DEFAULT_EOS_THRESHOLD),
+                              eos.probability, True)
+        extra = eos_fields(eos) if stream.eos_threshold is not None and eos else {}
+        final = stream.text_with(text)
+        await self._send_event("final", text=final, duration=stream.seconds, **extra)
+        await self._record_stt(stream.model, stream.seconds, final)
 
 
 def _parse(text: str | None) -> tuple[str, dict[str, Any]]:
@@ -277,7 +344,8 @@ def _parse(text: str | None) -> tuple[str, dict[str, Any]]:
     if not isinstance(message, dict):
         raise BadRequest("A message must be a JSON object with type and payload",
                          message_key="INVALID_MESSAGE")
-    payload = message.get("payload") or {}
+    payload = message.get("payload")
+    payload = {} if payload is None else payload
     if not isinstance(payload, dict):
         raise BadRequest("payload must be a JSON object", message_key="INVALID_MESSAGE")
     return str(message.get("type")), payload

@@ -49,11 +49,18 @@ class InferencePool:
                                                     thread_name_prefix="hams-realtime")
             executor = self._executor
         try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(executor, functools.partial(fn, *args))
-        finally:
-            with self._lock:
-                self._admitted -= 1
+            future = executor.submit(functools.partial(fn, *args))
+        except RuntimeError:  # shut down meanwhile
+            self._release()
+            raise
+        # Released when the work ends, not when the caller stops waiting: a cancelled caller
+        # leaves its inference running, and that still occupies the pool.
+        future.add_done_callback(lambda _: self._release())
+        return await asyncio.wrap_future(future)
+
+    def _release(self, *_: object) -> None:
+        with self._lock:
+            self._admitted -= 1
 
     def shutdown(self) -> None:
         with self._lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import re
 import wave
 from dataclasses import dataclass
 from typing import Any
@@ -18,13 +19,23 @@ import numpy as np
 from hams.engines.models import SttModels
 from hams.engines.stt import TranscriptionOptions
 from hams.engines.vad import EndOfSpeech, shared_vad
-from hams.errors import BadRequest, PayloadTooLarge, UnsupportedLanguage, ValidationFailed
+from hams.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    UnsupportedLanguage,
+    UnsupportedMedia,
+    ValidationFailed,
+)
 from hams.media.audio import SAMPLE_RATE, decode_audio
 from hams.media.wav import resample
 from hams.services.transcription import LANGUAGES
 from hams.settings import PUBLIC_STT_MODELS, Settings
 
 DEFAULT_EOS_THRESHOLD = 0.3
+MIN_RATE, MAX_RATE, MAX_CHANNELS = 8_000, 192_000, 8
+# A segment that is only a bracketed note ("[BLANK_AUDIO]", "(music)") is not speech; some
+# clients (SpekoAI) would even take a bracketed frame for a status message and wait on.
+_BRACKETED = re.compile(r"^\s*(?:[\[(][^\])]*[\])]\s*)+$")
 # Model names realtime clients send (SpekoAI: "s3", "s2") mapped onto the public models.
 CONVERSATIONAL_ALIASES = frozenset({"hamsa-conversational-v1.0", "conversational", "s2"})
 
@@ -32,7 +43,7 @@ CONVERSATIONAL_ALIASES = frozenset({"hamsa-conversational-v1.0", "conversational
 def public_model(name: str | None) -> str:
     """The public model a realtime request's ``model`` stands for; general unless it names
     the conversational one."""
-    if name and name.strip().lower() in CONVERSATIONAL_ALIASES:
+    if isinstance(name, str) and name.strip().lower() in CONVERSATIONAL_ALIASES:
         return PUBLIC_STT_MODELS[1]
     return PUBLIC_STT_MODELS[0]
 
@@ -57,9 +68,27 @@ class UtteranceRequest:
         if audio_list is not None and not isinstance(audio_list, list):
             raise ValidationFailed("audioList must be a list of numbers")
         language = payload.get("language") or "ar"
-        return cls(audio_base64=audio_base64, audio_list=audio_list, language=str(language),
-                   eos_enabled=bool(payload.get("isEosEnabled", False)),
-                   eos_threshold=eos_threshold_from(payload), model=payload.get("model"))
+        if not isinstance(language, str):
+            raise ValidationFailed("language must be 'ar' or 'en'")
+        model = payload.get("model")
+        return cls(audio_base64=audio_base64, audio_list=audio_list, language=language,
+                   eos_enabled=flag(payload, "isEosEnabled"),
+                   eos_threshold=eos_threshold_from(payload),
+                   model=model if isinstance(model, str) else None)
+
+
+def flag(payload: dict[str, Any], name: str) -> bool:
+    """A boolean field as JSON clients send it: true/false, or "true"/"false", 1/0."""
+    value = payload.get(name, False)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0", ""):
+        return value.strip().lower() in ("true", "1")
+    if value is None:
+        return False
+    raise ValidationFailed(f"{name} must be true or false")
 
 
 def eos_threshold_from(payload: dict[str, Any]) -> float:
@@ -111,7 +140,7 @@ def decode_utterance(settings: Settings, request: UtteranceRequest) -> np.ndarra
         except (binascii.Error, ValueError) as exc:
             raise BadRequest("audioBase64 is not valid base64",
                              message_key="VALIDATION_ERROR") from exc
-        audio = _pcm16_wav(data)
+        audio = _pcm16_wav(data, limit)
         if audio is None:
             audio = decode_audio(io.BytesIO(data), max_seconds=limit,
                                  limit_setting="HAMS_REALTIME_MAX_AUDIO_SECONDS")
@@ -133,8 +162,12 @@ def _from_list(samples: list[float]) -> np.ndarray:
     return np.clip(audio, -1.0, 1.0)
 
 
-def _pcm16_wav(data: bytes) -> np.ndarray | None:
-    """The fast path for the common case (PCM16 WAV); None for anything else."""
+def _pcm16_wav(data: bytes, max_seconds: float) -> np.ndarray | None:
+    """The fast path for the common case (PCM16 WAV); None for anything else.
+
+    The header is checked before anything is allocated: a claimed rate of 1 Hz would
+    otherwise turn a small file into gigabytes of resampled audio.
+    """
     if not (data[:4] == b"RIFF" and data[8:12] == b"WAVE"):
         return None
     try:
@@ -142,6 +175,13 @@ def _pcm16_wav(data: bytes) -> np.ndarray | None:
             if reader.getsampwidth() != 2 or reader.getcomptype() != "NONE":
                 return None
             rate, channels = reader.getframerate(), reader.getnchannels()
+            if not (MIN_RATE <= rate <= MAX_RATE and 1 <= channels <= MAX_CHANNELS):
+                raise UnsupportedMedia(f"The WAV header claims {rate} Hz and {channels} "
+                                       "channel(s); expected 8–192 kHz and 1–8 channels")
+            if reader.getnframes() > max_seconds * rate:
+                raise PayloadTooLarge(
+                    f"The audio is longer than the realtime limit of {max_seconds:g} s "
+                    "(HAMS_REALTIME_MAX_AUDIO_SECONDS); use a transcription job")
             pcm = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2")
     except (wave.Error, EOFError, RuntimeError, ValueError):  # the wave module's whole range
         return None  # let PyAV try, or say clearly why it cannot
@@ -163,7 +203,8 @@ def transcribe_samples(settings: Settings, models: SttModels, audio: np.ndarray,
     options = TranscriptionOptions(language=language, vad_filter=settings.stt_vad,
                                    word_timestamps=False, beam_size=settings.stt_beam_size)
     segments, _ = engine.transcribe(audio, options)
-    return " ".join(segment.text.strip() for segment in segments).strip()
+    texts = (segment.text.strip() for segment in segments)
+    return " ".join(text for text in texts if text and not _BRACKETED.match(text)).strip()
 
 
 def end_of_speech(settings: Settings, audio: np.ndarray, threshold: float) -> EndOfSpeech:

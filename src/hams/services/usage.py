@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from hams.db.models import UsageRecord
 from hams.db.session import Database
 from hams.services.keys import Principal
@@ -14,3 +17,15 @@ def record_usage(db: Database, principal: Principal, *, kind: str, model: str | 
         session.add(UsageRecord(project_id=principal.project_id, api_key_id=principal.api_key_id,
                                 kind=kind, model=model, audio_seconds=round(audio_seconds, 3),
                                 characters=characters))
+
+
+def record_later(db: Database, principal: Principal, **values) -> None:
+    """Record usage from async code that may be cancelled (a client gone mid-stream): the
+    write runs on a thread and nobody waits for it."""
+    def write() -> None:
+        try:
+            record_usage(db, principal, **values)
+        except Exception:  # noqa: BLE001 - usage must never break the request it counts
+            logging.getLogger(__name__).exception("could not record usage")
+
+    asyncio.get_running_loop().run_in_executor(None, write)

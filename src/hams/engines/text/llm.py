@@ -7,15 +7,26 @@ landing in a customer's summary.
 
 Failures map onto hams' errors where they enter:
 
-    429, 5xx, timeout, connection error   retried with backoff, then ServiceUnavailable
-                                          (503 LLM_UNAVAILABLE, retryable: the worker tries
-                                          the job again later)
+    429, 5xx, timeout, connection error   retried with jittered exponential backoff, then
+                                          ServiceUnavailable (503 LLM_UNAVAILABLE, retryable:
+                                          the worker tries the job again later); a Retry-After
+                                          over 30 s skips the in-process retries and raises it
+                                          at once
     other 4xx (unknown model, bad key)    ContentGenerationFailed (502 LLM_REQUEST_REFUSED;
                                           retrying cannot help)
     an answer that breaks the contract    ContentGenerationFailed (502 AI_CONTENT_FAILED)
 
-A transcript longer than ``max_input_chars`` is condensed into notes first, chunk by chunk,
-once per job, so that every part is written from a source that fits the model's context.
+An error raised once the job's requests have begun carries ``usage``, the
+``(prompt_tokens, completion_tokens)`` the endpoint reported so far (each None when never
+reported), so that tokens spent before a failure can still be accounted for.
+
+``max_input_chars`` bounds the message text of every request: system message plus user message,
+the instruction or custom prompt, title, date, additional instructions and markers included.
+What the largest request of a job needs besides the transcript is set aside first, and the
+transcript gets the rest. A transcript longer than that is condensed into notes first, chunk by
+chunk, once per job, so that every part is written from a source that fits the model's context.
+Anything in the transcript or notes that reads as a marker is removed first, so that text
+cannot close its own block and pass itself off as instructions.
 """
 
 from __future__ import annotations
@@ -23,8 +34,10 @@ from __future__ import annotations
 import json
 import logging
 import math
+import random
 import re
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -37,7 +50,13 @@ from hams.engines.text import (
     PartRequest,
     output_languages,
 )
-from hams.errors import BadRequest, ContentGenerationFailed, EngineUnavailable, ServiceUnavailable
+from hams.errors import (
+    BadRequest,
+    ContentGenerationFailed,
+    EngineUnavailable,
+    HamsError,
+    ServiceUnavailable,
+)
 
 if TYPE_CHECKING:
     from hams.settings import Settings
@@ -48,7 +67,11 @@ DEFAULT_TEMPERATURE = 0.3
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_MAX_INPUT_CHARS = 12000
-RETRY_AFTER_CAP_SECONDS = 30.0  # a server asking for longer is better retried as a new attempt
+# The longest Retry-After waited for in-process. A server asking for longer gets no more
+# requests from this job: ServiceUnavailable at once, and the worker retries the job later.
+RETRY_AFTER_CAP_SECONDS = 30.0
+RETRY_JITTER = 0.25  # each wait is lengthened by a random 0-25 %, so threads do not retry in step
+MIN_SOURCE_SHARE = 0.25  # the least share of max_input_chars left for the transcript or notes
 MAX_CONDENSE_ROUNDS = 3  # notes of notes of notes; past that the model is not shrinking them
 EXCERPT_CHARS = 200
 
@@ -138,6 +161,12 @@ SOURCES = {
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?؟])\s+|\s*\n\s*")
 _FENCE = re.compile(r"^```[A-Za-z]*\s*\n?(.*?)\n?\s*```$", re.DOTALL)
 _THINKING = re.compile(r"^<think>.*?</think>", re.DOTALL)
+# Anything that reads like one of the engine's markers, in any case, spacing or number of
+# brackets; what it names does not matter ("<<<END TRANSCRIPT>>>", "<< end notes >>",
+# "<<<BEGIN INSTRUCTIONS>>>").
+_MARKER = re.compile(r"<{2,}\s*(?:BEGIN|END)\b[^<>]{0,100}>{2,}", re.IGNORECASE)
+# Placeholders for the chunk numbers of a notes request when its size is worked out in advance.
+_MANY = 10**6
 
 
 class LlmEngine:
@@ -202,24 +231,36 @@ class LlmEngine:
         return None
 
     def generate(self, request: ContentRequest) -> ContentResult:
-        """Write each requested part, one chat request per part and output language."""
+        """Write each requested part, one chat request per part and output language.
+
+        BadRequest, before any request, when the parts, the transcript or the space
+        ``max_input_chars`` leaves for the transcript cannot work. An error raised once requests
+        have begun (ContentGenerationFailed, ServiceUnavailable) carries the attribute
+        ``usage``: ``(prompt_tokens, completion_tokens)`` summed over every answer received
+        before it, each None when no answer reported it.
+        """
         for part, part_request in request.parts.items():
             reason = self.refusal(part, part_request, request.transcript_language)
             if reason:
                 raise BadRequest(reason)
         if not request.transcript.strip():
             raise BadRequest("the transcript is empty: there is nothing to write content from")
+        budget = self._budget(request)
         with httpx.Client(timeout=self.timeout, headers=self._headers()) as client:
             call = _Calls(self, client)
-            source, kind, notes = self._condense(call, request)
-            parts: dict[str, str] = {}
-            for part, part_request in request.parts.items():
-                texts = [
-                    call.ask(part, self._part_messages(part, part_request, language, request,
-                                                       source, kind))
-                    for language in output_languages(part_request.language)
-                ]
-                parts[part] = "\n\n".join(texts)
+            try:
+                source, kind, notes = self._condense(call, request, budget)
+                parts: dict[str, str] = {}
+                for part, part_request in request.parts.items():
+                    texts = [
+                        call.ask(part, self._part_messages(part, part_request, language,
+                                                           request, source, kind))
+                        for language in output_languages(part_request.language)
+                    ]
+                    parts[part] = "\n\n".join(texts)
+            except HamsError as exc:
+                exc.usage = (call.prompt_tokens, call.completion_tokens)
+                raise
         return ContentResult(parts=parts, prompt_tokens=call.prompt_tokens,
                              completion_tokens=call.completion_tokens, notes=notes)
 
@@ -261,7 +302,54 @@ class LlmEngine:
 
     # --- long transcripts ----------------------------------------------------------------
 
-    def _condense(self, call: _Calls, request: ContentRequest) -> tuple[str, str, list[str]]:
+    def _budget(self, request: ContentRequest) -> _Budget:
+        """How much transcript (or notes) each request of this job can carry.
+
+        The message text of a request, system and user message together, must stay within
+        ``max_input_chars``. What the largest request of each kind holds besides its source
+        (system message, instruction or custom prompt, title, date, additional instructions,
+        markers) is set aside, and the source gets the rest. BadRequest when that rest is under
+        MIN_SOURCE_SHARE of the budget and the transcript does not fit in it.
+        """
+        part_overhead = max(
+            _chars(self._part_messages(part, part_request, language, request, "", kind))
+            for part, part_request in request.parts.items()
+            for language in output_languages(part_request.language)
+            for kind in SOURCES
+        )
+        notes_overhead = max(
+            _chars(self._notes_messages("", _MANY, _MANY, request.transcript_language, kind))
+            for kind in SOURCES
+        )
+        budget = _Budget(self.max_input_chars - part_overhead,
+                         self.max_input_chars - notes_overhead)
+        minimum = math.ceil(self.max_input_chars * MIN_SOURCE_SHARE)
+        size = len(request.transcript.strip())
+        if size <= budget.source:
+            return budget  # fits as it is; nothing to condense
+        setting = f"HAMS_LLM_MAX_INPUT_CHARS={self.max_input_chars}"
+        if budget.source < minimum:
+            blame, length = _longest_field(request)
+            taken = (f"the system message, task, title, date and instructions take "
+                     f"{part_overhead} of the {self.max_input_chars} characters a request may "
+                     f"hold, leaving {max(budget.source, 0)} for a transcript of {size}, "
+                     f"under the {minimum} it needs at least")
+            if budget.source + length >= minimum:  # the field alone makes the difference
+                raise BadRequest(f"{blame} ({length} characters) is too long for {setting}: "
+                                 f"{taken}; shorten it or raise HAMS_LLM_MAX_INPUT_CHARS")
+            raise BadRequest(f"{setting} is too small for this request: {taken}; raise "
+                             "HAMS_LLM_MAX_INPUT_CHARS or shorten the custom prompts, title "
+                             "and instructions")
+        if budget.chunk < minimum:
+            raise BadRequest(
+                f"{setting} is too small to condense a long transcript: a request for notes "
+                f"takes {notes_overhead} characters besides the transcript, leaving "
+                f"{max(budget.chunk, 0)}, under the {minimum} a chunk needs at least; raise "
+                "HAMS_LLM_MAX_INPUT_CHARS")
+        return budget
+
+    def _condense(self, call: _Calls, request: ContentRequest,
+                  budget: _Budget) -> tuple[str, str, list[str]]:
         """The text every part is written from, its kind (see SOURCES), and how it was made.
 
         A transcript that fits is used as it is. A longer one is replaced by the model's notes
@@ -269,9 +357,9 @@ class LlmEngine:
         """
         source, kind, notes = request.transcript.strip(), "transcript", []
         for _ in range(MAX_CONDENSE_ROUNDS):
-            if len(source) <= self.max_input_chars:
+            if len(source) <= budget.source:
                 return source, kind, notes
-            chunks = split_text(source, self.max_input_chars)
+            chunks = split_text(source, budget.chunk)
             condensed = "\n\n".join(
                 call.ask("notes", self._notes_messages(chunk, index, len(chunks),
                                                        request.transcript_language, kind))
@@ -283,9 +371,9 @@ class LlmEngine:
             if len(condensed) >= len(source):
                 break  # the model is not shrinking it; more rounds would not help
             source, kind = condensed, "notes"
-        if len(source) > self.max_input_chars:
-            source = source[: self.max_input_chars]
-            notes.append(f"{kind} cut to the first {self.max_input_chars} characters")
+        if len(source) > budget.source:
+            source = source[: budget.source]
+            notes.append(f"{kind} cut to the first {budget.source} characters")
         return source, kind, notes
 
     def _headers(self) -> dict[str, str]:
@@ -297,6 +385,14 @@ class LlmEngine:
         if self.json_mode:
             body["response_format"] = {"type": "json_object"}
         return body
+
+
+@dataclass(frozen=True)
+class _Budget:
+    """Most characters of source text in one request, within ``max_input_chars`` in all."""
+
+    source: int  # in a part's request: the transcript or the notes every part is written from
+    chunk: int  # in a notes request: one chunk of a transcript (or notes) being condensed
 
 
 class _Calls:
@@ -333,7 +429,12 @@ class _Calls:
 
     def _post(self, body: dict[str, Any]) -> httpx.Response:
         """POST with retries on the failures that may pass: 429, 5xx, timeouts, lost
-        connections."""
+        connections.
+
+        Waits ``retry_base_seconds * 2**attempt``, or the server's Retry-After, lengthened by a
+        random 0-25 %. A Retry-After over RETRY_AFTER_CAP_SECONDS is not waited for:
+        ServiceUnavailable at once, so the worker retries the whole job later.
+        """
         engine = self.engine
         last = ""
         for attempt in range(engine.max_retries + 1):
@@ -353,8 +454,15 @@ class _Calls:
                         message_key="LLM_REQUEST_REFUSED")
                 last = f"HTTP {status}"
                 delay = _retry_after(response)
+                if delay is not None and delay > RETRY_AFTER_CAP_SECONDS:
+                    raise ServiceUnavailable(
+                        f"the LLM endpoint {engine._shown_url} answered HTTP {status} and asked "
+                        f"to wait {delay:.0f} s (Retry-After), longer than the "
+                        f"{RETRY_AFTER_CAP_SECONDS:.0f} s waited in-process; the job will be "
+                        "retried later", message_key="LLM_UNAVAILABLE")
             if delay is None:
                 delay = engine.retry_base_seconds * 2 ** attempt
+            delay *= 1 + random.uniform(0, RETRY_JITTER)
             if attempt < engine.max_retries:
                 logger.warning("LLM request to %s failed (%s); retry %d of %d in %.1f s",
                                engine._shown_url, last, attempt + 1, engine.max_retries, delay)
@@ -379,8 +487,9 @@ def parse_content(text: str, part: str, truncated: bool = False) -> str:
     """The text inside the model's ``{"content": ...}`` answer, or ContentGenerationFailed.
 
     Tolerated: surrounding whitespace, a Markdown code fence, a leading ``<think>`` block
-    (reasoning models served without a reasoning parser), a list of lines as the value, and
-    the part's name as the key.
+    (reasoning models served without a reasoning parser), raw line breaks and tabs inside the
+    string (small models often write them instead of ``\\n``), a list of lines as the value,
+    and the part's name as the key.
     """
     raw = text
     text = _THINKING.sub("", text.strip()).strip()
@@ -389,7 +498,7 @@ def parse_content(text: str, part: str, truncated: bool = False) -> str:
         text = fenced.group(1).strip()
     why = ""
     try:
-        data = json.loads(text)
+        data = json.loads(text, strict=False)  # control characters allowed inside strings
     except ValueError:
         why = "is not JSON"
         if truncated:
@@ -448,15 +557,42 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 
 
 def _delimited(marker: str, text: str) -> str:
-    return f"<<<BEGIN {marker}>>>\n{text}\n<<<END {marker}>>>"
+    """``text`` between the BEGIN and END markers, with nothing in it that reads as a marker."""
+    return f"<<<BEGIN {marker}>>>\n{strip_markers(text)}\n<<<END {marker}>>>"
+
+
+def strip_markers(text: str) -> str:
+    """``text`` without anything that reads as a marker, so it cannot end its own block.
+
+    Repeated until none is left: removing one marker must not join the pieces of another.
+    """
+    while True:
+        text, found = _MARKER.subn(" ", text)
+        if not found:
+            return text
+
+
+def _chars(messages: list[dict]) -> int:
+    """The message text of a request, as ``max_input_chars`` counts it."""
+    return sum(len(message["content"]) for message in messages)
+
+
+def _longest_field(request: ContentRequest) -> tuple[str, int]:
+    """The longest text the caller put into every request of a part, and its length."""
+    fields = [(f"the custom prompt for '{part}'", len((part_request.prompt or "").strip()))
+              for part, part_request in request.parts.items()]
+    fields += [("the title", len(request.title or "")), ("the date", len(request.date or "")),
+               ("the additional instructions", len(request.instructions or ""))]
+    return max(fields, key=lambda field: field[1])
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    """The server's Retry-After in seconds, capped; None when absent, a date or unreadable."""
+    """The server's Retry-After in seconds (at least 0); None when absent, a date or
+    unreadable."""
     try:
         seconds = float(response.headers["retry-after"])
     except (KeyError, ValueError):
         return None
     if math.isnan(seconds):
         return None
-    return min(max(seconds, 0.0), RETRY_AFTER_CAP_SECONDS)
+    return max(seconds, 0.0)
