@@ -99,6 +99,7 @@ def test_malformed_model_output_fails_the_job_once_with_a_clear_error(api, runti
     assert "summary" in job["error"] and "Sure! Here is your summary" in job["error"]
     assert job["jobResponse"] == {"error": job["error"]}
     assert len(llm.requests) == 1
+    assert job["usageTokens"] == 15  # the tokens the bad answer cost are still counted
 
 
 def test_rate_limited_model_is_retried(api, runtime, llm):

@@ -9,6 +9,7 @@ completes (``queue.WAITING``).
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from hams.services.transcription import (
 if TYPE_CHECKING:
     from hams.runtime import Runtime
 
+log = logging.getLogger(__name__)
 LLM_REQUIRED = "HAMS_LLM_BASE_URL_REQUIRED"  # messageKey naming the setting to configure
 MAX_PROMPT_CHARS = 4000
 _ARABIC_LETTER_MIN, _ARABIC_LETTER_MAX = "\u0621", "\u064a"
@@ -260,6 +262,8 @@ def run_ai_content(job: Job, runtime: Runtime) -> JobOutcome:
         title=options.get("contentTitle"), date=options.get("date"),
         instructions=options.get("instructions"), segments=segment_texts(source),
     ))
+    for note in result.notes:
+        log.info("AI content job %s: %s", job.id, note)
     response: dict[str, Any] = {name: result.parts[name] for name in parts}
     response["transcriptionJobId"] = source.id
     return JobOutcome(job_response=response, usage_seconds=None,

@@ -189,7 +189,7 @@ class Worker:
             with self.db.session() as session:
                 queue.schedule_retry(session, claim, utcnow() + timedelta(seconds=delay), message)
             return
-        self._fail(claim, message)
+        self._fail(claim, message, _tokens_used(error))
 
     def _complete(self, claim: queue.Claim, outcome: JobOutcome) -> None:
         with self.db.session() as session:
@@ -209,14 +209,23 @@ class Worker:
                             claim.fencing)
         self.db.signals.job_finished(claim.job_id)
 
-    def _fail(self, claim: queue.Claim, message: str) -> None:
+    def _fail(self, claim: queue.Claim, message: str, tokens: int | None = None) -> None:
         with self.db.session() as session:
             if queue.finish_job(session, claim, utcnow(), state="failed", status="FAILED",
-                                error=message, job_response={"error": message}):
+                                error=message, job_response={"error": message},
+                                usage_tokens=tokens):
                 job = session.get(Job, claim.job_id, populate_existing=True)
                 enqueue_job_webhook(session, job)
                 settle_followers(session, job)
         self.db.signals.job_finished(claim.job_id)
+
+
+def _tokens_used(error: Exception | None) -> int | None:
+    """LLM tokens a failed attempt had already used (engines attach ``usage`` to the error)."""
+    usage = getattr(error, "usage", None)
+    if not usage or all(value is None for value in usage):
+        return None
+    return sum(value or 0 for value in usage)
 
 
 class _Heartbeat:
