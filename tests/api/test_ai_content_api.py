@@ -361,3 +361,30 @@ def test_a_part_asked_for_twice_differently_is_refused(api, runtime):
     assert same_twice.status_code == 200
     long_name = api.post(f"/v1/jobs/ai-content?jobId={source.id}", json={"aiParts": ["x" * 60]})
     assert long_name.status_code == 400
+
+
+def test_an_unpunctuated_transcript_is_summarized_by_its_segments(api, runtime):
+    """Speech recognition often writes Arabic without punctuation: the job's segments are
+    the sentence units then, and the summary is made of whole segments."""
+    segments = [
+        "تعتمد مدن كثيرة اليوم على الطاقة الشمسية لتوليد الكهرباء في الصيف",
+        "ويرى الخبراء أن الألواح الشمسية أصبحت أرخص من أي وقت مضى",
+        "وتخطط البلديات لتركيب الألواح على أسطح المدارس والمستشفيات",
+        "لكن تخزين الكهرباء في الليل ما زال تحديا كبيرا أمام الطاقة الشمسية",
+        "ويعمل المهندسون على بطاريات جديدة تخزن الكهرباء لساعات أطول",
+    ]
+    words = " ".join(segments).split()  # cut as a recognizer cuts by time, not by clause
+    segments = [" ".join(words[i:i + 7]) for i in range(0, len(words), 7)]
+    text = " ".join(segments)
+    source = transcription(runtime, api.principal, from_lng="ar", job_response={
+        "text": text, "language": "ar",
+        "segments": [{"id": i, "start": i * 4.0, "end": i * 4.0 + 4, "text": f" {s}"}
+                     for i, s in enumerate(segments)]})
+    job_id = api.post(f"/v1/jobs/ai-content?jobId={source.id}",
+                      json={"aiParts": ["summary", "introduction"]}).json()["data"]["id"]
+    run_queued(runtime)
+    response = api.get("/v1/jobs/ai-content", params={"jobId": job_id}).json()["data"]
+    summary = response["jobResponse"]["summary"]
+    assert len(summary) < len(text)
+    chosen = [s for s in segments if s in summary]
+    assert chosen and len(" ".join(chosen)) == len(summary), summary

@@ -61,20 +61,67 @@ ARABIC = """\
 وإذا أحسنّا إدارة المياه، فإن بساتين النخيل ستبقى خضراء للأجيال القادمة.
 """
 
+# Unpunctuated Arabic, as speech recognition often writes it, with the recognizer's segments.
+SOLAR_SEGMENTS = (
+    "تعتمد مدن كثيرة في المنطقة العربية على الطاقة الشمسية لتوليد الكهرباء",
+    "وتنتشر الألواح الشمسية اليوم على أسطح المنازل والمدارس والمستشفيات",
+    "وتساعد هذه الألواح الأسر على خفض فاتورة الكهرباء في الصيف",
+    "وقد بدأت الحكومات في دعم مشاريع الطاقة الشمسية الكبيرة في الصحراء",
+    "لأن الشمس تسطع معظم أيام السنة والأراضي الواسعة متوفرة",
+    "وتوفر هذه المشاريع آلاف الوظائف للشباب في المناطق البعيدة عن المدن",
+    "ويرى الخبراء أن تخزين الكهرباء في البطاريات هو التحدي الأكبر أمام الطاقة الشمسية",
+)
+SOLAR = " ".join(SOLAR_SEGMENTS)  # about 450 characters
+SOLAR_LONG = SOLAR + (  # about 700 characters
+    " لأن الطلب على الكهرباء يرتفع في الليل وتعمل الجامعات العربية على تطوير بطاريات أرخص تدوم"
+    " سنوات أطول ويأمل المهندسون أن تصبح الطاقة الشمسية المصدر الأول للكهرباء في المنطقة خلال"
+    " العقدين القادمين وأن تنخفض أسعار الألواح الشمسية في القرى")
+
+ARABIC_GREETINGS = """\
+السلام عليكم ورحمة الله وبركاته أهلا وسهلا بكم مرحبا بكم جميعا في حلقة جديدة. اليوم سنتحدث عن \
+زراعة الطماطم في المنزل. تحتاج الطماطم إلى الشمس والماء والتربة الجيدة. نزرع بذور الطماطم في \
+أصص صغيرة ثم ننقلها إلى الحديقة. ويجب سقي الطماطم كل يومين في الصيف. شكرا لكم على المتابعة \
+والسلام عليكم ورحمة الله وبركاته.
+"""
+
+ENGLISH_GREETINGS = """\
+Hello everyone and welcome back to the show. Hi guys, thanks for joining us today. Today we are \
+talking about growing tomatoes at home. Tomatoes need sun, water and good soil. We plant tomato \
+seeds in small pots and then move them to the garden. Water the tomatoes every two days in \
+summer. Thanks for watching, thank you so much, and welcome again next week. Bye everyone!
+"""
+
+AI_IN_EDUCATION = """\
+الذكاء الاصطناعي في التعليم موضوع يهم المعلمين والطلاب. يساعد الذكاء الاصطناعي المعلمين على \
+تصحيح الواجبات بسرعة. ويساعد الذكاء الاصطناعي في التعليم الطلاب على التعلم حسب مستواهم. تستخدم \
+المدارس منصات التعلم الذكية لمتابعة تقدم الطلاب. لكن الذكاء الاصطناعي لا يغني عن المعلم في \
+الفصل. ويبقى دور المعلم أساسيا في التعليم. يساعد الذكاء الاصطناعي أيضا في إعداد الاختبارات.
+"""
+
+ELECTRIC_CARS = """\
+Electric cars are getting cheaper every year. Battery prices have fallen, so electric cars are \
+cheaper to build. Charging stations now line the main highways. Electric cars are cheaper to run \
+than petrol cars. Drivers still worry about charging stations in rural areas. Governments offer \
+tax credits for electric cars. Battery prices will keep falling as factories grow.
+"""
+
 ALL_PARTS = sorted(EXTRACTIVE_PARTS)
 ARABIC_STOPS = {"في", "من", "على", "إلى", "أن", "التي", "الذي", "هذا", "هذه", "كان"}
 PRESENTATION_FORMS = re.compile(r"[\ufb50-\ufdff\ufe70-\ufeff]")
 LATIN = re.compile(r"[A-Za-z]")
 
 
-def _request(text: str, language: str, parts: list[str] | None = None) -> ContentRequest:
+def _request(text: str, language: str, parts: list[str] | None = None,
+             segments: tuple[str, ...] = ()) -> ContentRequest:
     parts = ALL_PARTS if parts is None else parts
     return ContentRequest(transcript=text, transcript_language=language,
-                          parts={part: PartRequest(language=language) for part in parts})
+                          parts={part: PartRequest(language=language) for part in parts},
+                          segments=segments)
 
 
-def _generate(text: str, language: str, parts: list[str] | None = None) -> dict[str, str]:
-    return ExtractiveEngine().generate(_request(text, language, parts)).parts
+def _generate(text: str, language: str, parts: list[str] | None = None,
+              segments: tuple[str, ...] = ()) -> dict[str, str]:
+    return ExtractiveEngine().generate(_request(text, language, parts, segments)).parts
 
 
 @pytest.fixture(scope="module")
@@ -230,8 +277,141 @@ def test_unpunctuated_transcript_gets_a_shorter_summary() -> None:
     assert summary and len(summary) < len(normalize(text)) / 2
 
 
+def _is_subsequence(words: list[str], of: list[str]) -> bool:
+    remaining = iter(of)
+    return all(word in remaining for word in words)
+
+
+def _topic_sentences(topics: str) -> list[str]:
+    return [line.split(" — ", 1)[1] for line in topics.split("\n") if " — " in line]
+
+
+@pytest.mark.parametrize("text", [SOLAR, SOLAR_LONG])
+def test_unpunctuated_arabic_gives_short_parts_of_whole_words(text: str) -> None:
+    assert 400 <= len(text) <= 750 and not re.search(r"[.!?؟،,]", text)
+    parts = _generate(text, "ar")
+    words = text.split()
+    summary = parts["summary"]
+    assert summary and len(summary) < len(text)
+    assert _is_subsequence(summary.split(), words)  # whole words, in the text's order
+    assert len(summary.split()) <= 40
+    introduction = parts["introduction"].removesuffix("…").split()
+    assert 1 <= len(introduction) <= 60
+    assert words[: len(introduction)] == introduction
+    topics = parts["keyTopicsWithBullets"]
+    assert len(topics) < len(text)
+    for sentence in _topic_sentences(topics):
+        assert len(sentence.split()) <= 30
+        assert sentence.removesuffix("…") in text
+        # A run is cut before a conjunction that opens a clause, not in the middle of one.
+        assert sentence.split()[0] in (words[0], "لأن") or sentence.startswith("و")
+    assert parts["titles"].count("\n") == 2
+
+
+def test_arabic_segments_are_the_units_of_an_unpunctuated_transcript() -> None:
+    parts = _generate(SOLAR, "ar", segments=SOLAR_SEGMENTS)
+    rest, picked = parts["summary"], []
+    for segment in SOLAR_SEGMENTS:
+        if rest == segment or rest.startswith(segment + " "):
+            picked.append(segment)
+            rest = rest[len(segment):].lstrip(" ")
+    assert rest == "" and 1 <= len(picked) < len(SOLAR_SEGMENTS)  # whole segments only
+    assert all(sentence in SOLAR_SEGMENTS for sentence in
+               _topic_sentences(parts["keyTopicsWithBullets"]))
+    assert len(parts["keyTopicsWithBullets"]) < len(SOLAR)
+    assert parts["introduction"].startswith(SOLAR_SEGMENTS[0])
+
+
+def test_segments_are_ignored_when_the_text_is_punctuated_or_differs() -> None:
+    plain = _generate(ARABIC, "ar")
+    # A punctuated transcript keeps its sentences.
+    halves = (normalize(ARABIC)[:200], normalize(ARABIC)[200:])
+    assert _generate(ARABIC, "ar", segments=halves) == plain
+    # Segments that do not hold the transcript's words are not trusted.
+    other = _generate(SOLAR, "ar", segments=("كلام آخر تماما", *SOLAR_SEGMENTS[1:]))
+    assert other == _generate(SOLAR, "ar")
+
+
+def test_unpunctuated_english_is_cut_before_conjunctions() -> None:
+    text = ("the city depends on the river for its water and every morning pumps draw river "
+            "water into the treatment plant on the northern bank but in recent years the river "
+            "has become less reliable because summers are longer and drier and farmers upstream "
+            "take more river water for their fields so the city is building a reservoir that "
+            "will store winter water for the dry months and it pays farmers to plant trees "
+            "along the river")
+    parts = _generate(text, "en")
+    assert len(parts["summary"]) < len(text)
+    assert _is_subsequence(parts["summary"].lower().split(), text.split())
+    for sentence in _topic_sentences(parts["keyTopicsWithBullets"]):
+        assert sentence.split()[0].lower() in {"the", "and", "but", "because", "so"}
+
+
+def test_greetings_are_not_keywords() -> None:
+    arabic = _generate(ARABIC_GREETINGS, "ar")
+    english = _generate(ENGLISH_GREETINGS, "en")
+    arabic_greetings = {"السلام", "عليكم", "ورحمة", "الله", "وبركاته", "أهلا", "وسهلا", "بكم",
+                        "مرحبا", "شكرا", "لكم", "المتابعة", "حلقة", "جديدة", "اليوم", "سنتحدث"}
+    english_greetings = {"hello", "hi", "welcome", "thanks", "thank", "guys", "everyone", "show",
+                         "watching", "joining", "talking", "today", "bye"}
+    for parts, greetings, separator in ((arabic, arabic_greetings, "، "),
+                                        (english, english_greetings, ", ")):
+        keywords = parts["keywords"].split(separator)
+        assert len(keywords) >= 5
+        assert not {word.lower() for phrase in keywords for word in phrase.split()} & greetings
+        names = [line[2:].split(" — ")[0] for line in parts["keyTopicsWithBullets"].split("\n")]
+        assert not {word.lower() for name in names for word in name.split()} & greetings
+        titles = parts["titles"].replace(":", " ").split()
+        assert not {word.lower().removeprefix("و") for word in titles} & greetings
+    assert "الطماطم" in arabic["keywords"] and "tomatoes" in english["keywords"]
+    # An introduction does not open on a unit of nothing but greetings.
+    assert arabic["introduction"].startswith("اليوم سنتحدث عن زراعة الطماطم")
+    assert english["introduction"].startswith("Today we are talking about growing tomatoes")
+
+
+def test_a_greeting_formula_leaves_its_words_free_elsewhere() -> None:
+    text = ("السلام عليكم ورحمة الله وبركاته. حديثنا عن رحمة الله بعباده. رحمة الله وسعت كل شيء. "
+            "ومن رحمة الله أنه يقبل التوبة. ونسأل الله أن يشملنا برحمته.")
+    keywords = _generate(text, "ar", ["keywords"])["keywords"].split("، ")
+    assert "رحمة الله" in keywords or "الله" in keywords
+
+
+@pytest.mark.parametrize(("text", "language", "bad"), [
+    (AI_IN_EDUCATION, "ar", {"الذكاء الاصطناعي ويساعد", "يساعد والاصطناعي في التعليم",
+                             "الطلاب ويساعد الذكاء"}),
+    (ELECTRIC_CARS, "en", {"Electric Cars and Cheaper", "Battery Prices and Cars Are Cheaper"}),
+])
+def test_titles_are_built_from_noun_phrases(text: str, language: str, bad: set[str]) -> None:
+    titles = _generate(text, language, ["titles"])["titles"].split("\n")
+    assert len(titles) == len({title.casefold() for title in titles}) == 3
+    assert not set(titles) & bad
+    folded = normalize(text).casefold()
+    for title in titles:
+        for word in title.replace(":", " ").split():
+            word = word.casefold()
+            if language == "ar":
+                assert word in folded or word.removeprefix("و") in folded, title
+                assert word.removeprefix("و") != "يساعد", title  # a verb
+                assert word != "والاصطناعي", title  # half of "الذكاء الاصطناعي"
+            else:
+                assert word in folded or word == "and", title
+                assert word not in {"cheaper", "are", "getting"}, title
+
+
+def test_parts_stay_short_for_every_transcript() -> None:
+    for text, language, segments in ((SOLAR, "ar", ()), (SOLAR_LONG, "ar", ()),
+                                     (SOLAR, "ar", SOLAR_SEGMENTS), (ENGLISH, "en", ()),
+                                     (ARABIC, "ar", ()), (ARABIC_GREETINGS, "ar", ()),
+                                     (ENGLISH_GREETINGS, "en", ()), (ELECTRIC_CARS, "en", ())):
+        parts = _generate(text, language, segments=segments)
+        length = len(normalize(text))
+        assert len(parts["summary"]) < length
+        assert len(parts["keyTopicsWithBullets"]) <= length
+        assert len(parts["introduction"].split()) <= 60
+        assert not parts["summary"][0].isspace() and parts["summary"].split()[0] in text
+
+
 def test_output_is_deterministic() -> None:
-    for text, language in ((ENGLISH, "en"), (ARABIC, "ar")):
+    for text, language in ((ENGLISH, "en"), (ARABIC, "ar"), (SOLAR_LONG, "ar")):
         runs = [_generate(text, language) for _ in range(3)]
         assert runs[0] == runs[1] == runs[2]
 

@@ -1,17 +1,26 @@
 """Extractive content engine: summaries, keywords, key topics, titles and introductions taken
 from the transcript itself, with no model, no network and no dependency beyond numpy.
 
-Everything shown is the transcript's own text: whole sentences for the summary, the key topics
-and the introduction, and phrases as they were written for keywords and titles. The engine
-therefore writes only the parts in ``EXTRACTIVE_PARTS``, only in the transcript's language,
-and cannot follow custom prompts; ``refusal`` says so, naming the setting for a language model.
+Everything shown is the transcript's own text: whole units (sentences, or the pieces an
+unpunctuated transcript is cut into) for the summary, the key topics and the introduction, and
+phrases as they were written for keywords and titles; only "…" is added where a unit is cut
+short. The engine therefore writes only the parts in ``EXTRACTIVE_PARTS``, only in the
+transcript's language, and cannot follow custom prompts; ``refusal`` says so, naming the
+setting for a language model.
 
 Pipeline
 --------
 The transcript goes through ``normalize`` (no tatweel, presentation forms or invisible marks)
-and ``split_sentences``; a "sentence" longer than ``LONG_SENTENCE`` characters means the
-transcript has no punctuation, so it is cut at clause marks (، ؛ , ;) and failing that at
-spaces, or the summary could never be shorter than the text.
+and is cut into *units*, the sentences every part is made of:
+
+- a punctuated transcript: its sentences (``split_sentences``); one longer than
+  ``LONG_SENTENCE_WORDS`` words is cut as below;
+- a transcript with little punctuation (fewer sentence ends than one per ``SPARSE_WORDS``
+  words, usual for Arabic speech recognition): the recognizer's segments when the request has
+  them and they hold exactly the transcript's words; otherwise every run longer than
+  ``UNIT_MAX_WORDS`` words is cut into units of about ``UNIT_WORDS`` words, after a clause mark
+  (، ؛ , ;) when there is one, else before a conjunction that opens a clause (لأن, ويرى, وقد,
+  but, because), else before another و-word or "and", else at the space nearest the target.
 
 Each word gets a *matching key* used only to group words; what is displayed is always a form
 found in the transcript.
@@ -23,21 +32,35 @@ found in the transcript.
   the article it is too often a root letter. The word is displayed without the conjunction or
   preposition but with the article (بالمياه -> المياه).
 
+Stop words (``stopwords.py``) include greetings, thanks and presenting words ("welcome",
+"مرحبا", "الحلقة"); whole formulas ("السلام عليكم ورحمة الله وبركاته", "بسم الله الرحمن
+الرحيم", "thanks for watching") are found where they are said and their words count as stop
+words there only, so "الله" or "السلام" still name a topic elsewhere.
+
 Parts
 -----
-- summary: TextRank. Sentences are nodes; an edge weighs the content keys two sentences share,
-  divided by the logs of their sizes so long sentences do not win by length alone. A weighted
-  PageRank ranks them, and the top ~30 % (1 to 7, always fewer than all) are returned in
-  their original order.
+- summary: TextRank. Units are nodes; an edge weighs the content keys two units share,
+  divided by the logs of their sizes so long units do not win by length alone. A weighted
+  PageRank ranks them (a unit of nothing but stop words and greetings last), and the top ~30 %
+  (1 to 7, always fewer than all, so always shorter than the transcript) are returned in their
+  original order.
 - keywords: YAKE-like. Candidates are runs of 1-3 words within one clause that neither start
-  nor end with a stop word. A word scores by frequency, spread over sentences, the position of
-  its first sentence and (English) capitals mid-sentence; a phrase of several words by its
+  nor end with a stop word. A word scores by frequency, spread over units, the position of
+  its first unit and (English) capitals mid-sentence; a phrase of several words by its
   words' scores (summed, over the square root of their number) times its cohesion (how often
-  they occur together rather than apart), and only when it occurs at least twice. A phrase that
-  merely repeats a higher-ranked one (say "solar" after "solar panels") is dropped.
-- keyTopicsWithBullets: the top key phrases, each with the best-ranked sentence mentioning it.
-- titles: three combinations of the top key phrases ("A and B", "A: C", "B and C").
-- introduction: the opening sentences, up to about ``INTRODUCTION_WORDS`` words.
+  they occur together rather than apart), and only when it occurs at least twice and is not
+  mostly part of a longer name ("الاصطناعي في التعليم" inside "الذكاء الاصطناعي في التعليم").
+  A phrase that merely repeats a higher-ranked one (say "solar" after "solar panels") is
+  dropped.
+- keyTopicsWithBullets: the top key phrases, noun-like ones first, each with the best-ranked
+  unit mentioning it that no earlier bullet showed (at most ``TOPIC_WORDS`` words), or alone;
+  never longer than the transcript.
+- titles: combinations of the key phrases that can name a topic ("A and B", "A: C", "B and D"):
+  said at least twice, not part of a longer name, not a verb (يساعد), a bare comparative
+  (cheaper) or -ing verb; in Arabic, definite or several-word phrases first. With fewer than
+  three such phrases, the opening words of the best-ranked units (up to ``TITLE_WORDS``).
+- introduction: the opening units, up to about ``INTRODUCTION_WORDS`` words (cut there with
+  "…" when the first is longer); units of nothing but greetings at the start are left out.
 """
 
 from __future__ import annotations
@@ -58,7 +81,12 @@ from hams.engines.text import (
     PartRequest,
     output_languages,
 )
-from hams.engines.text.stopwords import ARABIC_STOP_WORDS, ENGLISH_STOP_WORDS
+from hams.engines.text.stopwords import (
+    ARABIC_FORMULAS,
+    ARABIC_STOP_WORDS,
+    ENGLISH_FORMULAS,
+    ENGLISH_STOP_WORDS,
+)
 from hams.errors import BadRequest
 from hams.text.normalize import normalize
 from hams.text.sentences import split_sentences
@@ -71,8 +99,15 @@ KEYWORD_COUNT = 10
 TOPIC_COUNT = 5
 TITLE_COUNT = 3
 INTRODUCTION_WORDS = 60
-LONG_SENTENCE = 600  # characters: longer means an unpunctuated transcript
-_CUT_SENTENCE = 300  # where such a run is cut, at a clause mark when there is one
+TOPIC_WORDS = 30  # words of a unit shown under one key topic
+TITLE_WORDS = 8  # words of a unit's opening used as a title
+UNIT_WORDS = 30  # the length aimed at when an unpunctuated run is cut into units
+UNIT_MAX_WORDS = 35
+UNIT_MIN_WORDS = 12
+LONG_SENTENCE_WORDS = 50  # a longer sentence in punctuated text is an unpunctuated run
+SPARSE_WORDS = 40  # fewer sentence ends than one per this many words: unpunctuated text
+_TITLE_CANDIDATES = 3 * KEYWORD_COUNT  # ranked phrases a title may be made from
+_FRAGMENT_SHARE = 0.6  # a phrase this often next to the same word is part of a longer name
 _DAMPING = 0.85  # PageRank's usual value
 _MAX_ITERATIONS = 100
 _TOLERANCE = 1e-9
@@ -97,6 +132,25 @@ _UNFOLDED_PLURALS = frozenset({"news", "series", "species", "means", "lens", "ph
                                "economics", "politics", "mathematics", "always", "perhaps"})
 _TITLE_SMALL_WORDS = frozenset({"a", "an", "the", "and", "or", "but", "nor", "of", "in", "on",
                                 "at", "to", "for", "by", "with", "from", "as", "into"})
+# Where an unpunctuated run may be cut: after a clause mark, or before a word opening a clause.
+_CLAUSE_END = re.compile(r"[،؛,;:][\"'”’»)\]]*$")
+_ENGLISH_OPENERS = frozenset({"but", "because", "so", "although", "though", "while", "whereas",
+                              "however", "then", "therefore"})
+_VERB_PREFIXES = "يتن"  # the imperfect verb's prefixes: يساعد، تستخدم، نزرع
+# English words that show the next word is a comparative ("much cheaper") or an -ing word a
+# noun ("the charging").
+_COMPARATIVE_CUES = frozenset({"much", "far", "even", "bit", "lot", "way", "slightly", "still",
+                               "is", "are", "was", "were", "be", "been", "being", "get", "gets",
+                               "getting", "got", "become", "becomes", "becoming", "became",
+                               "stay", "stays", "remain", "remains", "seem", "seems", "look",
+                               "looks", "feel", "feels", "no", "any", "ever"})
+_COMPARATIVES = frozenset({"better", "worse", "cheaper", "faster", "slower", "easier", "harder",
+                           "higher", "lower", "bigger", "smaller", "larger", "longer", "shorter",
+                           "stronger", "weaker", "safer", "cleaner", "greater", "newer", "older",
+                           "richer", "poorer", "closer", "wider", "warmer", "colder", "hotter",
+                           "cooler", "quicker", "simpler", "healthier", "heavier", "lighter"})
+_DETERMINERS = frozenset({"the", "a", "an", "this", "that", "these", "those", "our", "their",
+                          "its", "his", "her", "my", "your"})
 
 
 def _arabic_match_form(word: str) -> str:
@@ -105,6 +159,26 @@ def _arabic_match_form(word: str) -> str:
 
 
 _ARABIC_STOPS = frozenset(_arabic_match_form(word) for word in ARABIC_STOP_WORDS)
+_ARABIC_OPENERS = frozenset(_arabic_match_form(word) for word in (
+    "ثم", "لكن", "لأن", "حيث", "عندما", "بينما", "إذا", "لذلك", "بل", "أما", "فإن"))
+# Prepositions a title phrase may hold between two nouns (الذكاء الاصطناعي في التعليم).
+_ARABIC_TITLE_LINKS = frozenset(_arabic_match_form(word) for word in (
+    "في", "من", "على", "عن", "مع", "إلى", "حول", "بين", "ضد", "عبر", "نحو", "دون"))
+
+
+def _formula_index() -> dict[str, list[tuple[str, ...]]]:
+    """Every greeting formula, folded like transcript words, under its first word and
+    longest first."""
+    formulas = [tuple(_arabic_match_form(word) for word in formula)
+                for formula in ARABIC_FORMULAS]
+    formulas += [tuple(word.lower() for word in formula) for formula in ENGLISH_FORMULAS]
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for formula in sorted(formulas, key=len, reverse=True):
+        index.setdefault(formula[0], []).append(formula)
+    return index
+
+
+_FORMULAS = _formula_index()
 
 
 def _fold_plural(word: str) -> str:
@@ -132,70 +206,150 @@ def _drop_letters(word: str, count: int) -> str:
 
 @dataclass(frozen=True)
 class _Token:
-    """One word of a sentence, with what grouping and display need."""
+    """One word of a unit, with what grouping and display need."""
 
     key: str  # matching key: words with the same key are the same word
     display: str  # as shown in a key phrase: no attached conjunction, case voted later
+    form: str  # the whole word folded (Arabic match form, English lowercase), for word lists
     content: bool  # may start or end a key phrase and counts for sentence similarity
     joined: bool  # only spaces between this word and the one before it
-    prefixed: bool  # Arabic: lost a conjunction or preposition before the article
-    capital: bool  # English: capitalized mid-sentence or an acronym (a name)
-    weak_case: bool  # English: capitalized only because it opens the sentence
+    start: int  # where the word begins in its unit
+    end: int  # where it ends
+    prefixed: bool = False  # Arabic: lost a conjunction or preposition before the article
+    definite: bool = False  # Arabic: written with the article (المياه, بالمياه)
+    capital: bool = False  # English: capitalized mid-sentence or an acronym (a name)
+    weak_case: bool = False  # English: capitalized only because it opens the sentence
+    formula: bool = False  # part of a greeting, blessing or thanks said whole
 
 
-def _arabic_token(word: str, joined: bool) -> _Token:
+def _arabic_token(match: re.Match[str], joined: bool, formula: bool) -> _Token:
+    word = match.group()
     bare = _arabic_match_form(word)
-    stop = bare in _ARABIC_STOPS or (
+    stop = formula or bare in _ARABIC_STOPS or (
         len(bare) > 2 and bare[0] in _ARABIC_CONJUNCTIONS and bare[1:] in _ARABIC_STOPS)
-    key, display, prefixed = bare, word, False
+    key, display, prefixed, definite = bare, word, False, False
     if not stop:
         for prefix in _ARABIC_PREFIXES:
             if bare.startswith(prefix) and len(bare) - len(prefix) >= 2:
-                key = bare[len(prefix):]
+                key, definite = bare[len(prefix):], True
                 if prefix != "ال":
                     display = "ال" + _drop_letters(word, len(prefix))
                     prefixed = True
                 break
     content = not stop and len(key) >= 2 and not key.isdigit()
-    return _Token(key, display, content, joined, prefixed, False, False)
+    return _Token(key, display, bare, content, joined, match.start(), match.end(),
+                  prefixed=prefixed, definite=definite, formula=formula)
 
 
-def _latin_token(word: str, joined: bool, first: bool) -> _Token:
-    lower = word.lower()
+def _latin_token(match: re.Match[str], joined: bool, formula: bool, first: bool) -> _Token:
+    word = match.group()
+    lower = _latin_form(word)
     base = _POSSESSIVE.sub("", lower)
-    stop = lower in ENGLISH_STOP_WORDS or base in ENGLISH_STOP_WORDS
+    stop = formula or lower in ENGLISH_STOP_WORDS or base in ENGLISH_STOP_WORDS
     acronym = len(word) > 1 and word.isupper()
     capitalized = word[0].isupper()
     capital = acronym or (capitalized and not first)
-    display = word if capital else lower
+    display = word if capital else word.lower()
     content = not stop and len(base) >= 2 and not base.isdigit()
     weak = first and capitalized and not acronym
-    return _Token(_fold_plural(base), display, content, joined, False, capital, weak)
+    return _Token(_fold_plural(base), display, lower, content, joined, match.start(),
+                  match.end(), capital=capital, weak_case=weak, formula=formula)
 
 
-def _tokens(sentence: str) -> list[_Token]:
-    """The words of one sentence; punctuation between two words is remembered as a break."""
-    tokens, end = [], None
-    for match in _WORD.finditer(sentence):
-        word = match.group()
-        joined = end is not None and not sentence[end:match.start()].strip()
-        if _ARABIC_LETTER.search(word):
-            tokens.append(_arabic_token(word, joined))
+def _latin_form(word: str) -> str:
+    return word.lower().replace("’", "'")
+
+
+def _formula_words(forms: list[str]) -> list[bool]:
+    """Which words belong to a greeting or blessing formula, longest formula first."""
+    marked = [False] * len(forms)
+    index = 0
+    while index < len(forms):
+        for formula in _FORMULAS.get(forms[index], ()):
+            if tuple(forms[index : index + len(formula)]) == formula:
+                marked[index : index + len(formula)] = [True] * len(formula)
+                index += len(formula) - 1
+                break
+        index += 1
+    return marked
+
+
+def _tokens(unit: str) -> list[_Token]:
+    """The words of one unit; punctuation between two words is remembered as a break."""
+    matches = list(_WORD.finditer(unit))
+    arabic = [bool(_ARABIC_LETTER.search(match.group())) for match in matches]
+    forms = [_arabic_match_form(match.group()) if is_arabic else _latin_form(match.group())
+             for match, is_arabic in zip(matches, arabic, strict=True)]
+    formula = _formula_words(forms)
+    tokens = []
+    for index, match in enumerate(matches):
+        joined = index > 0 and not unit[matches[index - 1].end() : match.start()].strip()
+        if arabic[index]:
+            tokens.append(_arabic_token(match, joined, formula[index]))
         else:
-            tokens.append(_latin_token(word, joined, first=end is None))
-        end = match.end()
+            tokens.append(_latin_token(match, joined, formula[index], first=index == 0))
     return tokens
 
 
-def _split(text: str) -> list[str]:
-    """Whole sentences; an unpunctuated run is cut at clause marks so it can be summarized."""
-    sentences = []
-    for sentence in split_sentences(text, max_chars=10_000):
-        if len(sentence) > LONG_SENTENCE:
-            sentences.extend(split_sentences(sentence, max_chars=_CUT_SENTENCE))
-        else:
-            sentences.append(sentence)
-    return sentences
+def _opener_strength(word: str) -> int:
+    """How well a unit may start at `word`: 2 before a clause-opening conjunction (لأن, ويرى,
+    وقد, but, because), 1 before another و-word or "and"/"or", 0 elsewhere."""
+    match = _WORD.search(word)
+    if match is None:
+        return 0
+    if not _ARABIC_LETTER.search(match.group()):
+        form = _latin_form(match.group())
+        return 2 if form in _ENGLISH_OPENERS else 1 if form in ("and", "or") else 0
+    form = _arabic_match_form(match.group())
+    if form in _ARABIC_OPENERS or form == "و":
+        return 2
+    if len(form) >= 3 and form[0] in _ARABIC_CONJUNCTIONS:
+        rest = form[1:]
+        if rest in _ARABIC_STOPS or rest in _ARABIC_OPENERS:
+            return 2  # وقد، وهذا، فإن، ولكن
+        if form[0] == "و":  # ويرى، وتساعد open a clause; والمدارس may only continue a list
+            return 2 if rest[0] in _VERB_PREFIXES and len(rest) >= 3 else 1
+    return 0
+
+
+def _cut_run(sentence: str) -> list[str]:
+    """Cut an unpunctuated run into units of about ``UNIT_WORDS`` words, each between
+    ``UNIT_MIN_WORDS`` and ``UNIT_MAX_WORDS``: after a clause mark when there is one, else
+    before a conjunction that opens a clause, else at the space nearest the target."""
+    words = sentence.split()
+    units, start = [], 0
+    while len(words) - start > UNIT_MAX_WORDS:
+        low = start + UNIT_MIN_WORDS
+        high = start + min(UNIT_MAX_WORDS, len(words) - start - UNIT_MIN_WORDS)
+
+        def strength(cut: int, start: int = start) -> tuple[int, int]:
+            mark = 3 if _CLAUSE_END.search(words[cut - 1]) else _opener_strength(words[cut])
+            return mark, -abs(cut - start - UNIT_WORDS)
+
+        cut = max(range(low, high + 1), key=strength)
+        units.append(" ".join(words[start:cut]))
+        start = cut
+    units.append(" ".join(words[start:]))
+    return units
+
+
+def _units(text: str, segments: tuple[str, ...]) -> list[str]:
+    """The units the parts are built from: sentences, or for a text with little punctuation
+    the recognizer's segments when they hold exactly its words, else runs cut into pieces of
+    about ``UNIT_WORDS`` words. A punctuated sentence is cut only past
+    ``LONG_SENTENCE_WORDS``."""
+    sentences = split_sentences(text, max_chars=len(text) + 1)
+    sparse = len(sentences) * SPARSE_WORDS < len(text.split())
+    if sparse and segments:
+        pieces = [" ".join(normalize(segment).split()) for segment in segments]
+        pieces = [piece for piece in pieces if piece]
+        if pieces and _WORD.findall(" ".join(pieces)) == _WORD.findall(text):
+            sentences = pieces
+    limit = UNIT_MAX_WORDS if sparse else LONG_SENTENCE_WORDS
+    units = []
+    for sentence in sentences:
+        units.extend(_cut_run(sentence) if len(sentence.split()) > limit else [sentence])
+    return units
 
 
 @dataclass
@@ -218,6 +372,7 @@ class _Phrase:
     first: int  # word position of its first occurrence, to break ties by order
     count: int = 0
     sentences: set[int] = field(default_factory=set)
+    spots: list[tuple[int, int]] = field(default_factory=list)  # (unit, first word) each time
     forms: Counter[str] = field(default_factory=Counter)  # forms seen mid-sentence
     weak_forms: Counter[str] = field(default_factory=Counter)  # forms seen opening a sentence
     score: float = 0.0
@@ -237,18 +392,19 @@ def _is_candidate(run: list[_Token]) -> bool:
         return True
     if any(not token.joined or token.prefixed for token in run[1:]):
         return False  # crosses punctuation, or "X بالمياه": a preposition inside the phrase
-    if any(token.key in _COORDINATORS for token in run):
+    if any(token.key in _COORDINATORS or token.formula for token in run):
         return False
     keys = [token.key for token in run if token.content]
     return len(keys) == len(set(keys))
 
 
 class _Document:
-    """A normalized transcript, split and tokenized once for every part."""
+    """A normalized transcript, cut into units and tokenized once for every part."""
 
-    def __init__(self, text: str, language: str) -> None:
+    def __init__(self, text: str, language: str, segments: tuple[str, ...] = ()) -> None:
+        self.text = text
         self.language = language
-        self.sentences = _split(text)
+        self.sentences = _units(text, segments)
         self.tokens = [_tokens(sentence) for sentence in self.sentences]
         if not any(self.tokens):
             raise BadRequest("The transcript has no words: there is nothing to write from.")
@@ -258,8 +414,28 @@ class _Document:
         return self.language == "ar"
 
     @cached_property
+    def has_content(self) -> list[bool]:
+        """Whether each unit says anything beyond stop words and greetings."""
+        return [any(token.content for token in tokens) for tokens in self.tokens]
+
+    @cached_property
+    def definite(self) -> frozenset[str]:
+        """Keys of the Arabic words written with the article somewhere: nouns, not verbs."""
+        return frozenset(token.key for tokens in self.tokens for token in tokens
+                         if token.definite)
+
+    @cached_property
+    def places(self) -> dict[str, list[tuple[int, int]]]:
+        """Where each folded word occurs: (unit, word) pairs."""
+        places: dict[str, list[tuple[int, int]]] = {}
+        for unit, tokens in enumerate(self.tokens):
+            for index, token in enumerate(tokens):
+                places.setdefault(token.form, []).append((unit, index))
+        return places
+
+    @cached_property
     def sentence_scores(self) -> list[float]:
-        """TextRank score of every sentence (weighted PageRank over shared content words)."""
+        """TextRank score of every unit (weighted PageRank over shared content words)."""
         count = len(self.sentences)
         if count == 1:
             return [1.0]
@@ -291,13 +467,19 @@ class _Document:
         return [round(float(score), 12) for score in scores]
 
     def best_sentences(self, indices: set[int] | range) -> list[int]:
-        """`indices` from the best-ranked sentence down; ties go to the earlier one."""
-        scores = self.sentence_scores
-        return sorted(indices, key=lambda index: (-scores[index], index))
+        """`indices` from the best-ranked unit down; a unit of greetings and stop words comes
+        after every other, and ties go to the earlier one."""
+        scores, content = self.sentence_scores, self.has_content
+        return sorted(indices, key=lambda index: (not content[index], -scores[index], index))
 
     @cached_property
     def key_phrases(self) -> list[_Phrase]:
         """The distinct key phrases, best first (at most ``KEYWORD_COUNT``)."""
+        return self.ranked_phrases[:KEYWORD_COUNT]
+
+    @cached_property
+    def ranked_phrases(self) -> list[_Phrase]:
+        """The distinct key phrases, best first (at most ``_TITLE_CANDIDATES``)."""
         terms: dict[str, _Term] = {}
         phrases: dict[tuple[str, ...], _Phrase] = {}
         position = 0
@@ -315,7 +497,7 @@ class _Document:
                     if len(run) < length:
                         break
                     if _is_candidate(run):
-                        self._record(phrases, run, index, position)
+                        self._record(phrases, run, index, start, position)
                 position += 1
         total = len(self.sentences)
         for term in terms.values():
@@ -328,7 +510,7 @@ class _Document:
             words = [terms[key] for key in phrase.keys if key in phrase.content]
             if len(words) == 1:
                 phrase.score = words[0].score
-            elif phrase.count >= 2:
+            elif phrase.count >= 2 and not self.fragment(phrase):
                 # Cohesion: how often the words occur together rather than apart. Dividing the
                 # sum by sqrt(n) lets a phrase that is always said whole ("solar panels")
                 # outrank its own words, but not a word far more frequent than the phrase.
@@ -343,13 +525,13 @@ class _Document:
         for phrase in ranked:
             if not any(_repeats(phrase, better) for better in chosen):
                 chosen.append(phrase)
-                if len(chosen) == KEYWORD_COUNT:
+                if len(chosen) == _TITLE_CANDIDATES:
                     break
         return chosen
 
     @staticmethod
     def _record(phrases: dict[tuple[str, ...], _Phrase], run: list[_Token], sentence: int,
-                position: int) -> None:
+                start: int, position: int) -> None:
         keys = tuple(token.key for token in run)
         phrase = phrases.get(keys)
         if phrase is None:
@@ -357,8 +539,102 @@ class _Document:
             phrase = phrases[keys] = _Phrase(keys, content, position)
         phrase.count += 1
         phrase.sentences.add(sentence)
+        phrase.spots.append((sentence, start))
         form = " ".join(token.display for token in run)
         (phrase.weak_forms if run[0].weak_case else phrase.forms)[form] += 1
+
+    def verb_like(self, token: _Token) -> bool:
+        """Whether an Arabic word looks like a verb in the imperfect (يساعد، وتستخدم): a
+        prefix ي ت ن, no article, and never written with the article in this transcript.
+        A ت or ن word ending in ة or ات, or shaped تفعيل (تعليم), is taken for a noun."""
+        if not self.arabic or token.definite or not _ARABIC_LETTER.search(token.form):
+            return False
+        form = token.form
+        if len(form) >= 4 and form[0] in _ARABIC_CONJUNCTIONS and form[1] in _VERB_PREFIXES:
+            form = form[1:]
+        if len(form) < 3 or form[0] not in _VERB_PREFIXES or form in self.definite:
+            return False
+        if form[0] == "ي":
+            return True
+        written = _MARKS.sub("", token.display)
+        return not (written.endswith(("ة", "ات")) or (len(form) == 5 and form[3] == "ي"))
+
+    def fragment(self, phrase: _Phrase) -> bool:
+        """Whether `phrase` is mostly said as part of a longer name: the same content word
+        right before it (الاصطناعي after الذكاء) or right after it (electric before cars) in
+        at least ``_FRAGMENT_SHARE`` of its occurrences. A verb next to it does not count."""
+        size = len(phrase.keys)
+        before: Counter[str] = Counter()
+        after: Counter[str] = Counter()
+        for unit, start in phrase.spots:
+            tokens = self.tokens[unit]
+            if start > 0 and self._continues(tokens[start - 1], tokens[start]):
+                before[tokens[start - 1].key] += 1
+            end = start + size
+            if end < len(tokens) and self._continues(tokens[end - 1], tokens[end]):
+                after[tokens[end].key] += 1
+        most = max([*before.values(), *after.values(), 0])
+        return most > 0 and most >= _FRAGMENT_SHARE * phrase.count
+
+    def _continues(self, left: _Token, right: _Token) -> bool:
+        """Whether two neighbouring words may belong to one name: both content words, no
+        punctuation between, neither a verb, and the second not joined by و or a preposition
+        (الشمس والماء, الري بالتنقيط)."""
+        if not (left.content and right.content and right.joined):
+            return False
+        if right.prefixed or (self.arabic and right.form[0] in _ARABIC_CONJUNCTIONS):
+            return False
+        return not (self.verb_like(left) or self.verb_like(right))
+
+    def nameable(self, phrase: _Phrase) -> bool:
+        """Whether `phrase` can name a topic: a noun phrase, not a piece of a longer one,
+        not a verb (يساعد) nor a bare comparative (cheaper) or -ing verb (growing)."""
+        if self.fragment(phrase):
+            return False
+        unit, start = phrase.spots[0]
+        run = self.tokens[unit][start : start + len(phrase.keys)]
+        if self.arabic:
+            return not self.verb_like(run[0]) and all(
+                token.content or token.form in _ARABIC_TITLE_LINKS for token in run[1:-1])
+        if any(not token.content and token.form not in _TITLE_SMALL_WORDS
+               for token in run[1:-1]):
+            return False  # "cars are cheaper": a verb inside
+        last = run[-1]
+        return not self._comparative(last) and not (len(run) == 1 and self._verb_ing(last))
+
+    def _neighbours(self, form: str, offset: int) -> set[str]:
+        """The folded words found `offset` words away from every occurrence of `form`."""
+        found = set()
+        for unit, index in self.places.get(form, ()):
+            tokens = self.tokens[unit]
+            if 0 <= index + offset < len(tokens):
+                found.add(tokens[index + offset].form)
+        return found
+
+    def _comparative(self, token: _Token) -> bool:
+        form = token.form
+        if len(form) < 5 or not form.endswith("er"):
+            return False
+        return (form in _COMPARATIVES or "than" in self._neighbours(form, 1)
+                or bool(_COMPARATIVE_CUES & self._neighbours(form, -1)))
+
+    def _verb_ing(self, token: _Token) -> bool:
+        form = token.form
+        return (len(form) >= 6 and form.endswith("ing")
+                and not _DETERMINERS & self._neighbours(form, -1))
+
+    def opening(self, index: int) -> str:
+        """The opening words of a unit as a title: past any greeting or stop word at its
+        start, at most ``TITLE_WORDS`` words, ending on a content word when it has one."""
+        tokens = self.tokens[index]
+        if not tokens:
+            return ""
+        first = next((at for at, token in enumerate(tokens) if token.content), 0)
+        words = tokens[first : first + TITLE_WORDS]
+        while len(words) > 1 and not words[-1].content and any(t.content for t in words):
+            words.pop()
+        opening = self.sentences[index][words[0].start : words[-1].end]
+        return opening if self.arabic else _capitalize(opening)
 
 
 def _repeats(phrase: _Phrase, better: _Phrase) -> bool:
@@ -386,9 +662,12 @@ def _title_case(phrase: str) -> str:
     )
 
 
-def _opening_words(sentence: str, limit: int = 8) -> str:
-    """The first words of a sentence, without its end punctuation, as a fallback title."""
-    return " ".join(sentence.split()[:limit]).rstrip(".!?؟…،,;؛:")
+def _cap_words(text: str, limit: int) -> str:
+    """`text` cut after its `limit`-th word, with "…" when something was cut."""
+    words = text.split()
+    if len(words) <= limit:
+        return text
+    return " ".join(words[:limit]).rstrip(".!?؟…،,;؛:") + "…"
 
 
 def _summary(document: _Document) -> str:
@@ -396,12 +675,20 @@ def _summary(document: _Document) -> str:
     wanted = min(SUMMARY_MAX_SENTENCES, max(1, int(count * SUMMARY_RATIO + 0.5)))
     if count >= 2:
         wanted = min(wanted, count - 1)
-    chosen: dict[str, int] = {}  # a sentence said twice is summarized once
+    chosen: dict[str, int] = {}  # a unit said twice is summarized once
     for index in document.best_sentences(range(count)):
         chosen.setdefault(document.sentences[index].casefold(), index)
         if len(chosen) == wanted:
             break
-    return " ".join(document.sentences[index] for index in sorted(chosen.values()))
+    picked = list(chosen.values())  # best first
+
+    def joined() -> str:
+        return " ".join(document.sentences[index] for index in sorted(picked))
+
+    # Units cut from "A.B" are joined by a space the text did not have: never as long as it.
+    while count >= 2 and len(picked) > 1 and len(joined()) >= len(document.text):
+        picked.pop()
+    return joined()
 
 
 def _keywords(document: _Document) -> str:
@@ -410,17 +697,30 @@ def _keywords(document: _Document) -> str:
 
 
 def _key_topics(document: _Document) -> str:
-    lines, used = [], set()
-    for phrase in document.key_phrases[:TOPIC_COUNT]:
-        ranked = document.best_sentences(phrase.sentences)
-        fresh = [index for index in ranked if index not in used]
-        best = (fresh or ranked)[0]
-        used.add(best)
+    """A bullet for each of the top key phrases, those that can name a topic first, with the
+    best unit mentioning it that no earlier bullet showed (at most ``TOPIC_WORDS`` words), or
+    the phrase alone when every such unit was shown or the unit would not fit: the bullets
+    together are never longer than the transcript."""
+    phrases = sorted(document.key_phrases, key=lambda phrase: not document.nameable(phrase))
+    lines: list[str] = []
+    size, used = -1, set()  # size: characters so far, counting the newlines between lines
+    for phrase in phrases[:TOPIC_COUNT]:
         name = phrase.display if document.arabic else _capitalize(phrase.display)
-        lines.append(f"{_BULLET} {name} {_DASH} {document.sentences[best]}")
-    if not lines:  # nothing but stop words: the best sentence is the only topic
+        fresh = [index for index in document.best_sentences(phrase.sentences)
+                 if index not in used]
+        options = [(f"{_BULLET} {name}", None)]
+        if fresh:
+            unit = _cap_words(document.sentences[fresh[0]], TOPIC_WORDS)
+            options.insert(0, (f"{_BULLET} {name} {_DASH} {unit}", fresh[0]))
+        for line, index in options:
+            if size + 1 + len(line) <= len(document.text):
+                lines.append(line)
+                size += 1 + len(line)
+                used.add(index)
+                break
+    if not lines:  # nothing but stop words: the best unit is the only topic
         best = document.best_sentences(range(len(document.sentences)))[0]
-        lines.append(f"{_BULLET} {document.sentences[best]}")
+        lines.append(f"{_BULLET} {_cap_words(document.sentences[best], TOPIC_WORDS)}")
     return "\n".join(lines)
 
 
@@ -444,10 +744,18 @@ def _title_names(phrases: list[_Phrase]) -> list[_Phrase]:
 
 
 def _titles(document: _Document) -> str:
-    names = [phrase.display for phrase in _title_names(document.key_phrases)]
+    """Titles from the key phrases that can name the topic (noun phrases; in Arabic, definite
+    or of several words first), then the opening words of the best-ranked units."""
+    good = [phrase for phrase in document.ranked_phrases
+            if phrase.count >= 2 and document.nameable(phrase)]
+    if document.arabic:  # stable: by rank within each group
+        good.sort(key=lambda p: not (len(p.keys) > 1 or p.display.startswith("ال")))
+    names = [phrase.display for phrase in _title_names(good)]
     if not document.arabic:
         names = [_title_case(name) for name in names]
     conjunction = " و" if document.arabic else " and "  # Arabic و is written on the next word
+    best = document.best_sentences(range(len(document.sentences)))[:TITLE_COUNT]
+    openings = [document.opening(index) for index in best]
     options = []
     if len(names) >= 2:
         options.append(names[0] + conjunction + names[1])
@@ -455,11 +763,12 @@ def _titles(document: _Document) -> str:
         options.append(f"{names[0]}: {names[2]}")
     if len(names) >= 4:
         options.append(names[1] + conjunction + names[3])
-    if len(names) >= 2:
-        options.append(f"{names[0]}: {names[1]}")
-    options += names
-    opening = _opening_words(document.sentences[0])
-    options.append(opening if document.arabic else _capitalize(opening))
+    elif len(names) == 3:
+        options.append(names[1] + conjunction + names[2])
+    if len(good) < TITLE_COUNT:  # too few names: the best units say it better
+        options += openings + names
+    else:
+        options += [f"{names[0]}: {names[1]}", *names, *openings]
     titles: list[str] = []
     for option in options:
         if option and option.casefold() not in {title.casefold() for title in titles}:
@@ -468,14 +777,17 @@ def _titles(document: _Document) -> str:
 
 
 def _introduction(document: _Document) -> str:
+    """The opening units, up to about ``INTRODUCTION_WORDS`` words (the first one cut there
+    when longer, with "…"); units of nothing but greetings at the start are left out."""
+    first = next((index for index, content in enumerate(document.has_content) if content), 0)
     chosen, words = [], 0
-    for sentence in document.sentences:
+    for sentence in document.sentences[first:]:
         size = len(sentence.split())
         if chosen and words + size > INTRODUCTION_WORDS:
             break
         chosen.append(sentence)
         words += size
-    return " ".join(chosen)
+    return _cap_words(" ".join(chosen), INTRODUCTION_WORDS)
 
 
 _WRITERS: dict[str, Callable[[_Document], str]] = {
@@ -521,6 +833,6 @@ class ExtractiveEngine:
         text = normalize(request.transcript)
         if not text:
             raise BadRequest("The transcript is empty: there is nothing to write from.")
-        document = _Document(text, request.transcript_language)
+        document = _Document(text, request.transcript_language, request.segments)
         parts = {part: normalize(_WRITERS[part](document)) for part in request.parts}
         return ContentResult(parts=parts)

@@ -1,10 +1,16 @@
 """Stop words for the extractive engine: words that carry grammar rather than topic, so they
 never start or end a key phrase and never count as shared content between two sentences.
 
-The lists favour spoken language (transcripts): they include fillers such as "um" and "يعني"
-and the verbs people lean on while talking ("going", "know", "كان", "يمكن"). Arabic words are
-written in their ordinary spelling, with hamza and taa marbuta; the engine folds them the same
-way it folds transcript words before comparing, so "إلى" also catches "الى" and "الي".
+The lists favour spoken language (transcripts): they include fillers such as "um" and "يعني",
+the verbs people lean on while talking ("going", "know", "كان", "يمكن") and the words of
+greetings, thanks and presenting ("hello", "welcome", "episode", "مرحبا", "شكرا", "الحلقة").
+Arabic words are written in their ordinary spelling, with hamza and taa marbuta; the engine
+folds them the same way it folds transcript words before comparing, so "إلى" also catches "الى"
+and "الي".
+
+Fixed formulas are listed whole, because their words are ordinary content elsewhere: "الله",
+"السلام" or "morning" name a topic in one talk and only greet in another. The engine ignores the
+words of a formula, where the formula is said, for key phrases and for ranking sentences.
 """
 
 from __future__ import annotations
@@ -70,6 +76,9 @@ _ENGLISH = """
     two three four five six seven eight nine ten
 
     ah er erm hmm mm actually honestly gonna wanna gotta stuff guys today tomorrow yesterday
+
+    hello hi hey welcome thanks thank bye goodbye folks people show episode channel subscribe
+    talking talked
     """
 
 _ARABIC = """
@@ -101,7 +110,63 @@ _ARABIC = """
     ينبغي ثمة
 
     يعني طيب إذًا
+
+    بكم عليكم إليكم منكم معكم عنكم عليك بك إليك أنه أنها أنهم إنه إنها إنهم لأنه لأنها
+
+    مرحبا أهلا سهلا وسهلا شكرا جزيلا أعزائي الأعزاء الكرام مشاهدينا متابعينا المشاهدين
+    المتابعين اليوم حلقة الحلقة حلقتنا نتحدث سنتحدث نتكلم سنتكلم حديثنا
+    """
+
+_ARABIC_FORMULAS = """
+    السلام عليكم ورحمة الله وبركاته
+    السلام عليكم ورحمة الله
+    السلام عليكم
+    وعليكم السلام ورحمة الله وبركاته
+    وعليكم السلام
+    ورحمة الله وبركاته
+    والسلام عليكم ورحمة الله وبركاته
+    والسلام عليكم
+    بسم الله الرحمن الرحيم
+    بسم الله
+    الحمد لله رب العالمين
+    الحمد لله
+    والصلاة والسلام على رسول الله
+    الصلاة والسلام على رسول الله
+    والصلاة والسلام على أشرف المرسلين
+    صلى الله عليه وسلم
+    جزاكم الله خيرا
+    إن شاء الله
+    في أمان الله
+    صباح الخير
+    مساء الخير
+    حلقة جديدة
+    شكرا على المتابعة
+    شكرا لكم على المتابعة
+    شكرا لحسن المتابعة
+    """
+
+_ENGLISH_FORMULAS = """
+    good morning
+    good afternoon
+    good evening
+    good night
+    ladies and gentlemen
+    thanks for watching
+    thank you for watching
+    thanks for listening
+    thank you for listening
+    thanks for joining
+    thank you for joining
+    see you next time
+    see you next week
+    have a great day
+    have a nice day
     """
 
 ENGLISH_STOP_WORDS = frozenset(_ENGLISH.split())
 ARABIC_STOP_WORDS = frozenset(_ARABIC.split())
+# Greetings, blessings and thanks said whole, one formula a line.
+ENGLISH_FORMULAS = tuple(tuple(line.split())
+                         for line in _ENGLISH_FORMULAS.strip().splitlines())
+ARABIC_FORMULAS = tuple(tuple(line.split())
+                        for line in _ARABIC_FORMULAS.strip().splitlines())
