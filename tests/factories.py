@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
+from fastapi.testclient import TestClient
+
+from hams.app import create_app
 from hams.db.models import Job, Project
 from hams.runtime import Runtime
 from hams.services import keys
@@ -40,3 +45,17 @@ def make_job(runtime: Runtime, principal: Principal, **values) -> Job:
         session.add(job)
         session.flush()
         return job
+
+
+@contextmanager
+def api_client(runtime: Runtime) -> Iterator[TestClient]:
+    """The app in process, authenticated as a new project's key: ``client.project`` and
+    ``client.principal`` say whose."""
+    project = make_project(runtime)
+    key_id, secret = make_key(runtime, project)
+    with TestClient(create_app(runtime.settings, runtime=runtime),
+                    headers={"Authorization": f"Token {secret}"}) as client:
+        client.project = project
+        client.principal = Principal(project_id=project.id, api_key_id=key_id,
+                                     project_name=project.name)
+        yield client

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from hams.app import create_app
 from hams.db.models import Job
 from hams.runtime import build_runtime
 from hams.worker.runner import Worker
 from tests.conftest import make_settings
-from tests.factories import make_job, make_key, make_principal, make_project
+from tests.factories import api_client, make_job, make_principal
 
 TRANSCRIPT = (
     "The city council met on Monday to discuss the river and the water supply. "
@@ -33,11 +31,7 @@ def runtime(database_url, tmp_path):
 
 @pytest.fixture
 def api(runtime):
-    project = make_project(runtime)
-    _, secret = make_key(runtime, project)
-    with TestClient(create_app(runtime.settings, runtime=runtime),
-                    headers={"Authorization": f"Token {secret}"}) as client:
-        client.principal = make_principal(runtime, project)
+    with api_client(runtime) as client:
         yield client
 
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from hams.app import create_app
 from hams.engines.text import AI_PARTS
 from hams.runtime import build_runtime
 from tests.api.test_ai_content_api import TRANSCRIPT, run_queued, transcription
 from tests.conftest import make_settings
-from tests.factories import make_key, make_principal, make_project
+from tests.factories import api_client
 from tests.helpers.llm_server import FakeLlmServer
 
 
@@ -30,11 +28,7 @@ def runtime(tmp_path, llm):
 
 @pytest.fixture
 def api(runtime):
-    project = make_project(runtime)
-    _, secret = make_key(runtime, project)
-    with TestClient(create_app(runtime.settings, runtime=runtime),
-                    headers={"Authorization": f"Token {secret}"}) as client:
-        client.principal = make_principal(runtime, project)
+    with api_client(runtime) as client:
         yield client
 
 

@@ -9,16 +9,12 @@ from fastapi.testclient import TestClient
 
 from hams.app import create_app
 from hams.db.models import Job
-from tests.factories import make_job, make_key, make_project
+from tests.factories import api_client, make_job, make_key, make_project
 
 
 @pytest.fixture
 def api(runtime):
-    project = make_project(runtime)
-    _, secret = make_key(runtime, project)
-    with TestClient(create_app(runtime.settings, runtime=runtime),
-                    headers={"Authorization": f"Token {secret}"}) as client:
-        client.project = project
+    with api_client(runtime) as client:
         yield client
 
 

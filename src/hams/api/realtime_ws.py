@@ -46,7 +46,6 @@ from hams.services.keys import Principal, authenticate
 from hams.services.realtime_stt import (
     DEFAULT_EOS_THRESHOLD,
     UtteranceRequest,
-    check_language,
     end_of_speech,
     eos_fields,
     eos_threshold_from,
@@ -55,6 +54,7 @@ from hams.services.realtime_stt import (
     transcribe_samples,
     transcribe_utterance,
 )
+from hams.services.transcription import check_language
 from hams.services.tts import engine_name, synthesize_pcm
 from hams.services.usage import record_later, record_usage
 

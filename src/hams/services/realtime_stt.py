@@ -28,7 +28,7 @@ from hams.errors import (
 )
 from hams.media.audio import SAMPLE_RATE, decode_audio
 from hams.media.wav import resample
-from hams.services.transcription import LANGUAGES
+from hams.services.transcription import check_language
 from hams.settings import PUBLIC_STT_MODELS, Settings
 
 DEFAULT_EOS_THRESHOLD = 0.3
@@ -109,19 +109,6 @@ class Utterance:
     duration: float
     model: str
     eos: EndOfSpeech | None
-
-
-def check_language(settings: Settings, models: SttModels, language: str, model: str) -> None:
-    """Refuse before decoding what the loaded model cannot do."""
-    if language not in LANGUAGES:
-        raise UnsupportedLanguage(f"Unsupported language {language!r}; use 'ar' or 'en'")
-    engine_model = settings.engine_model_for(model)
-    if language != "en" and models.english_only(engine_model):
-        raise UnsupportedLanguage(
-            f"Realtime speech recognition is served by an English-only model "
-            f"({models.effective_name(engine_model)}) on this server, so it cannot transcribe "
-            f"{language!r}. Set HAMS_STT_MODEL to a multilingual faster-whisper model (for "
-            "example large-v3-turbo) to transcribe Arabic.")
 
 
 def decode_utterance(settings: Settings, request: UtteranceRequest) -> np.ndarray:

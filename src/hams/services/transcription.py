@@ -39,6 +39,11 @@ def check_model_and_language(settings: Settings, models: SttModels, model: str,
     if model not in PUBLIC_STT_MODELS:
         raise BadRequest(f"Unknown model {model!r}; use one of {', '.join(PUBLIC_STT_MODELS)}",
                          message_key="UNSUPPORTED_MODEL")
+    check_language(settings, models, language, model)
+
+
+def check_language(settings: Settings, models: SttModels, language: str, model: str) -> None:
+    """Refuse before any work what the model serving ``model`` cannot transcribe."""
     if language not in LANGUAGES:
         raise UnsupportedLanguage(f"Unsupported language {language!r}; use 'ar' or 'en'")
     engine_model = settings.engine_model_for(model)
