@@ -11,10 +11,14 @@ import threading
 import time
 
 import httpx
+import numpy as np
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from hams.runtime import build_runtime
+from hams.services import keys
+from hams.settings import Settings
 from tests.helpers.server import run_cli, start_server
 from tests.helpers.speech import SPEECH_SENTENCES, speech_samples, synthesize_speech, wav_bytes
 
@@ -23,7 +27,7 @@ from tests.helpers.speech import SPEECH_SENTENCES, speech_samples, synthesize_sp
 def tight_server(tmp_path_factory):
     process = start_server(tmp_path_factory.mktemp("tight"), workers=0, env={
         "HAMS_REALTIME_POOL_SIZE": "1", "HAMS_REALTIME_QUEUE_SIZE": "1",
-        "HAMS_REALTIME_RETRY_AFTER_SECONDS": "2", "HAMS_REALTIME_WS_IDLE_SECONDS": "1.5",
+        "HAMS_REALTIME_RETRY_AFTER_SECONDS": "2", "HAMS_REALTIME_WS_IDLE_SECONDS": "3",
         "HAMS_REALTIME_WS_PING_SECONDS": "0.3", "HAMS_REALTIME_WS_REAUTH_SECONDS": "0.2",
     })
     yield process
@@ -34,6 +38,17 @@ def tight_server(tmp_path_factory):
 def long_utterance(tmp_path_factory) -> str:
     path = synthesize_speech(SPEECH_SENTENCES, tmp_path_factory.mktemp("cap") / "long.wav")
     return base64.b64encode(wav_bytes(speech_samples(path))).decode()
+
+
+def revoke_in_process(server, key_id: str) -> None:
+    """Revoke through the keys service on the server's own database."""
+    runtime = build_runtime(Settings(data_dir=server.data_dir, stt_model="bundled"),
+                            migrate=False)
+    try:
+        with runtime.db.session() as session:
+            keys.revoke_key(session, key_id)
+    finally:
+        runtime.db.dispose()
 
 
 def ws_url(server) -> str:
@@ -111,7 +126,7 @@ def test_a_revoked_key_stops_working_on_an_open_socket(tight_server):
     url = tight_server.base_url.replace("http://", "ws://") + f"/v1/realtime/ws?api_key={secret}"
     with connect(url) as ws:
         assert json.loads(ws.recv(timeout=10))["type"] == "info"
-        assert run_cli(tight_server.data_dir, "keys", "revoke", key_id).returncode == 0
+        revoke_in_process(tight_server, key_id)  # quick: the socket must not idle out first
         time.sleep(0.3)  # past HAMS_REALTIME_WS_REAUTH_SECONDS
         ws.send(json.dumps({"type": "stt", "payload": {"audioList": [0.0] * 1600,
                                                        "language": "en"}}))
@@ -160,3 +175,22 @@ def test_the_server_pings_every_socket(tight_server):
             opcodes.append(head[0] & 0x0F)
     assert opcodes[0] == 0x1  # the info frame
     assert 0x9 in opcodes, opcodes
+
+
+def test_a_long_request_does_not_starve_the_keepalive(tight_server, long_utterance):
+    """Pings every 0.3 s, dropped after 1.2 s without a pong: a request that takes longer is
+    still answered, because the server keeps reading (and so sees the pongs) meanwhile."""
+    samples = np.frombuffer(base64.b64decode(long_utterance)[44:], dtype="<i2")
+    thrice = base64.b64encode(wav_bytes(np.tile(samples, 3).astype(np.float32) / 32768))
+    body = {"audioBase64": thrice.decode(), "language": "en"}  # about 28 s of speech
+    with connect(ws_url(tight_server)) as ws:
+        ws.recv(timeout=10)
+        started = time.monotonic()
+        ws.send(json.dumps({"type": "stt", "payload": body}))
+        # a second request waits, unread by the application, while the first one runs
+        ws.send(json.dumps({"type": "stt", "payload": {"audioList": [0.0] * 1600,
+                                                       "language": "en"}}))
+        answers = [ws.recv(timeout=120) for _ in range(2)]
+        elapsed = time.monotonic() - started
+    assert elapsed > 3, elapsed  # far past the 1.2 s a starved keepalive allows
+    assert answers[0].lower().count("finance team") == 3 and answers[1] == "", answers

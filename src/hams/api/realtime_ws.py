@@ -63,6 +63,7 @@ router = APIRouter(tags=["Realtime"])
 
 CONNECTED = "Connected to realtime WebSocket server"
 POLICY_VIOLATION = 1008
+INBOX_MESSAGES = 64  # messages read ahead while one is being answered
 STREAM_RATES = {16000: 16000, 8000: 8000, "16k": 16000, "8k": 8000, "16000": 16000,
                 "8000": 8000}
 
@@ -130,12 +131,14 @@ class RealtimeConnection:
             await self._send_error(exc)
             await self.ws.close(code=POLICY_VIOLATION, reason="unauthorized")
             return
+        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=INBOX_MESSAGES)
+        reader = asyncio.create_task(self._read(inbox))
         try:
             await self._send_event("info", message=CONNECTED)
             while True:
                 try:
                     message = await asyncio.wait_for(
-                        self.ws.receive(), self.settings.realtime_ws_idle_seconds)
+                        inbox.get(), self.settings.realtime_ws_idle_seconds)
                 except TimeoutError:
                     await self.ws.close(code=1000, reason="idle timeout")
                     return
@@ -146,6 +149,25 @@ class RealtimeConnection:
                 await self._dispatch(message)
         except (WebSocketDisconnect, RuntimeError):  # the client went away mid-answer (a send
             return  # on a closed socket is a RuntimeError in Starlette)
+        finally:
+            reader.cancel()
+
+    async def _read(self, inbox: asyncio.Queue[dict[str, Any]]) -> None:
+        """Keep reading while a request is being answered.
+
+        uvicorn stops reading the socket until the application takes the message it holds, so
+        without this a long request would leave the client's pongs unread and the keepalive
+        would drop a healthy connection. The inbox is bounded: a client that floods is slowed
+        down by TCP, not buffered without limit.
+        """
+        try:
+            while True:
+                message = await self.ws.receive()
+                await inbox.put(message)
+                if message["type"] == "websocket.disconnect":
+                    return
+        except (WebSocketDisconnect, RuntimeError):
+            await inbox.put({"type": "websocket.disconnect"})
 
     def _authenticate(self) -> Principal:
         key = self.ws.query_params.get("api_key") or presented_key(self.ws)
