@@ -136,3 +136,34 @@ def test_prompts_may_name_a_part_given_as_an_object(api, runtime, llm):
     by_part = {request.part: request for request in llm.requests}
     assert "Exactly one sentence" in by_part["summary"].user
     assert "Two questions" in by_part["faq"].user
+
+
+@pytest.fixture
+def small_budget_api(tmp_path, llm):
+    rt = build_runtime(make_settings(tmp_path / "small", llm_base_url=llm.base_url,
+                                     llm_model="tiny-chat", llm_max_input_chars=4000))
+    with api_client(rt) as client:
+        client.runtime = rt
+        yield client
+    rt.db.dispose()
+
+
+def test_prompts_that_leave_no_room_for_the_transcript_are_refused_at_submission(
+        small_budget_api, llm):
+    api = small_budget_api
+    prompt = "Write it like this. " * 130  # 2600 characters of a 4000-character budget
+    long_source = transcription(api.runtime, api.principal,
+                                job_response={"text": TRANSCRIPT * 12})  # about 5300 chars
+    refused = api.post(f"/v1/jobs/ai-content/custom?jobId={long_source.id}",
+                       json={"aiParts": ["summary"], "prompts": {"summary": prompt}})
+    assert refused.status_code == 400, refused.text
+    assert "HAMS_LLM_MAX_INPUT_CHARS" in refused.json()["message"]
+    v2 = api.post("/v2/jobs/generate-transcription-ai-content", json={
+        "title": "Talk", "mediaUrl": "http://127.0.0.1:9/talk.wav", "language": "en",
+        "aiParts": ["summary"], "aiContentText": prompt})
+    assert v2.status_code == 400 and "HAMS_LLM_MAX_INPUT_CHARS" in v2.json()["message"]
+    short_source = transcription(api.runtime, api.principal)  # fits beside the prompt
+    accepted = api.post(f"/v1/jobs/ai-content/custom?jobId={short_source.id}",
+                        json={"aiParts": ["summary"], "prompts": {"summary": prompt}})
+    assert accepted.status_code == 200, accepted.text
+    assert llm.requests == []  # all of it decided before any model call

@@ -165,6 +165,12 @@ def source_transcription(session: Session, principal: Principal, job_id: str) ->
     return job
 
 
+def _content_request(transcript: str, language: str, parts: Mapping[str, PartRequest],
+                     spec: ContentSpec) -> ContentRequest:
+    return ContentRequest(transcript=transcript, transcript_language=language, parts=parts,
+                          title=spec.title, date=spec.date, instructions=spec.instructions)
+
+
 def _options(parts: Mapping[str, PartRequest], spec: ContentSpec) -> dict[str, Any]:
     return {"parts": {name: {"language": p.language, "prompt": p.prompt}
                       for name, p in parts.items()},
@@ -195,6 +201,8 @@ def submit_ai_content(session: Session, runtime: Runtime, principal: Principal,
     _, transcript_language = transcript_of(source)
     parts = resolve_parts(spec.asks, spec.language or transcript_language)
     check_writable(runtime.content, parts, transcript_language, spec.instructions)
+    runtime.content.check(_content_request(transcript_of(source)[0], transcript_language,
+                                           parts, spec))
     if spec.webhook_url:
         check_url(spec.webhook_url, url_policy(runtime.settings), purpose="webhookUrl")
     new = NewJob(
@@ -223,6 +231,7 @@ def submit_transcription_with_content(
             return get_job(session, principal, existing)
     parts = resolve_parts(spec.asks, spec.language or request.language)
     check_writable(runtime.content, parts, request.language, spec.instructions)
+    runtime.content.check(_content_request("", request.language, parts, spec))
     if spec.webhook_url:
         check_url(spec.webhook_url, url_policy(settings), purpose="webhookUrl")
     transcription = submit_transcription(session, settings, runtime.models, principal, request,

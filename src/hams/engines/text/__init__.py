@@ -82,6 +82,12 @@ class ContentEngine(Protocol):
         """Why this engine cannot write ``part`` as asked, or None when it can."""
         ...
 
+    def check(self, request: ContentRequest) -> None:
+        """Raise BadRequest now for a request that can never be served as configured (e.g.
+        prompts that leave no room for the transcript). An empty transcript means "not known
+        yet": assume a long one."""
+        ...
+
     def generate(self, request: ContentRequest) -> ContentResult:
         """Write every part in ``request.parts``; raise a HamsError when that fails."""
         ...

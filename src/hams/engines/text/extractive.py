@@ -823,6 +823,9 @@ class ExtractiveEngine:
                     f"to translate: {LLM_SETTING}")
         return None
 
+    def check(self, request: ContentRequest) -> None:
+        """Nothing to check beyond ``refusal``: the engine has no size limit to meet."""
+
     def generate(self, request: ContentRequest) -> ContentResult:
         """Write every requested part from the transcript. ``request.instructions`` is ignored:
         the service refuses instructions before they reach this engine."""

@@ -37,7 +37,7 @@ import math
 import random
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -229,6 +229,13 @@ class LlmEngine:
             return (f"unknown AI content language '{request.language}'; use one of "
                     f"{', '.join(CONTENT_LANGUAGES)}")
         return None
+
+    def check(self, request: ContentRequest) -> None:
+        """At submission: the prompts, title and instructions must leave room for the
+        transcript within ``max_input_chars`` (the same test ``generate`` makes)."""
+        if not request.transcript.strip():  # not transcribed yet: it may be long
+            request = replace(request, transcript="x" * (self.max_input_chars + 1))
+        self._budget(request)
 
     def generate(self, request: ContentRequest) -> ContentResult:
         """Write each requested part, one chat request per part and output language.
