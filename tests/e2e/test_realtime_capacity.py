@@ -117,6 +117,45 @@ def test_a_burst_gets_some_429s_and_everything_else_succeeds(tight_server, long_
         assert client.post("/v1/realtime/stt", json=body).status_code == 200
 
 
+def test_synthesis_shares_the_pool_with_recognition(tight_server):
+    """Streams and whole-WAV synthesis are admitted by the same pool: a burst of them gets
+    429s too, and every admitted one returns real audio."""
+    text = ("Welcome to customer service. We will help you book your next appointment. "
+            "Thank you for choosing us today.")
+    body = {"text": text, "speaker": "James", "dialect": "en"}  # Piper: hundreds of ms
+    with tight_server.client() as client:
+        assert client.post("/v1/realtime/tts", json=body).status_code == 200  # warm-up
+    results: list[httpx.Response] = []
+    failures: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def call(path: str) -> None:
+        try:
+            with tight_server.client() as client:
+                start.wait()
+                results.append(client.post(path, json=body))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=call, args=(path,))
+               for path in ["/v1/realtime/tts", "/v1/realtime/tts-stream"] * 4]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures and len(results) == 8, failures
+    busy = [r for r in results if r.status_code == 429]
+    served = [r for r in results if r.status_code == 200]
+    assert len(busy) + len(served) == 8 and busy and len(served) >= 2
+    for response in busy:
+        assert response.json()["messageKey"] == "REALTIME_BUSY"
+        assert response.headers["Retry-After"] == "2"
+    for response in served:
+        assert response.content[:4] == b"RIFF" and len(response.content) > 16_000
+    with tight_server.client() as client:
+        assert client.post("/v1/realtime/tts", json=body).status_code == 200
+
+
 def test_a_revoked_key_stops_working_on_an_open_socket(tight_server):
     created = run_cli(tight_server.data_dir, "keys", "create", "--name", "short-lived",
                       "--json")

@@ -74,3 +74,40 @@ def test_errors_propagate_and_free_the_slot():
         pool.shutdown()
 
     asyncio.run(scenario())
+
+
+def test_a_stream_holds_one_slot_until_it_ends():
+    async def scenario() -> list:
+        pool = InferencePool(workers=1, queue=0)
+        stream = pool.stream(iter([b"a", b"b", b"c"]))
+        first = await anext(stream)
+        assert pool.admitted == 1
+        with pytest.raises(TooManyRequests):
+            await pool.run(lambda: "no room while the stream is open")
+        rest = [item async for item in stream]
+        assert pool.admitted == 0
+        pool.shutdown()
+        return [first, *rest]
+
+    assert asyncio.run(scenario()) == [b"a", b"b", b"c"]
+
+
+def test_a_stream_closed_early_gives_its_slot_back():
+    async def scenario() -> None:
+        pool = InferencePool(workers=1, queue=0)
+        stream = pool.stream(iter(range(10)))
+        assert await anext(stream) == 0
+        await stream.aclose()
+        assert pool.admitted == 0
+        full = InferencePool(workers=1, queue=0)
+        blocker = full.stream(iter([1]))
+        await anext(blocker)
+        refused = full.stream(iter([2]))
+        with pytest.raises(TooManyRequests):
+            await anext(refused)
+        assert full.admitted == 1
+        await blocker.aclose()
+        pool.shutdown()
+        full.shutdown()
+
+    asyncio.run(scenario())

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response, StreamingResponse
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.concurrency import run_in_threadpool
 
 from hams.api.deps import PrincipalDep, RuntimeDep, get_principal
 from hams.api.envelope import ok
@@ -78,13 +78,15 @@ def audio_headers(runtime: Runtime, voice: Voice) -> dict[str, str]:
 
 
 @router.post("/v1/realtime/tts", response_class=Response)
-def realtime_tts(body: RealtimeTts, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
+async def realtime_tts(body: RealtimeTts, runtime: RuntimeDep,
+                       principal: PrincipalDep) -> Response:
     """Synthesize and answer with a complete WAV (16 kHz PCM16, or 8 kHz μ-law)."""
-    voice, audio, sentences = prepare(runtime, principal, body)
-    wav, duration = synthesize_wav(runtime.tts, voice, sentences, audio)
-    record_usage(runtime.db, principal, kind="realtime_tts",
-                 model=engine_name(runtime.tts, voice), audio_seconds=duration,
-                 characters=len(body.text))
+    voice, audio, sentences = await run_in_threadpool(prepare, runtime, principal, body)
+    wav, duration = await runtime.realtime.run(synthesize_wav, runtime.tts, voice, sentences,
+                                               audio)
+    await run_in_threadpool(record_usage, runtime.db, principal, kind="realtime_tts",
+                            model=engine_name(runtime.tts, voice), audio_seconds=duration,
+                            characters=len(body.text))
     return Response(wav, media_type=audio.media_type,
                     headers={"X-Audio-Duration": f"{duration:.3f}",
                              **audio_headers(runtime, voice)})
@@ -95,17 +97,20 @@ async def realtime_tts_stream(body: RealtimeTts, runtime: RuntimeDep,
                               principal: PrincipalDep) -> StreamingResponse:
     """Stream a WAV: a header with unknown sizes, then audio as each sentence is ready."""
     voice, audio, sentences = await run_in_threadpool(prepare, runtime, principal, body)
-    chunks = stream_wav(runtime.tts, voice, sentences, audio)
-    first = await run_in_threadpool(next, chunks)  # a failing engine still gets a clean error
+    chunks = runtime.realtime.stream(stream_wav(runtime.tts, voice, sentences, audio))
+    # the first chunk comes after the first sentence: a full pool or a failing engine still
+    # gets a clean error response, not a broken stream
+    first = await anext(chunks)
 
     async def body_then_usage() -> AsyncIterator[bytes]:
         sent = len(first) - len(audio.stream_header())
         try:
             yield first
-            async for chunk in iterate_in_threadpool(chunks):
+            async for chunk in chunks:
                 sent += len(chunk)
                 yield chunk
         finally:  # also when the client hangs up half way: what was made is used
+            await chunks.aclose()  # gives the pool slot back
             bytes_per_second = audio.sample_rate * (1 if audio.mulaw else 2)
             record_later(runtime.db, principal, kind="realtime_tts",
                          model=engine_name(runtime.tts, voice),

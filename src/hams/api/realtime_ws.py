@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.concurrency import run_in_threadpool
 
 from hams.api.deps import presented_key
 from hams.api.realtime import prepare
@@ -231,15 +231,21 @@ class RealtimeConnection:
             raise _validation_failed("tts", exc) from exc
         voice, audio, sentences = await run_in_threadpool(prepare, self.runtime,
                                                           self.principal, body)
+        chunks = self.runtime.realtime.stream(
+            synthesize_pcm(self.runtime.tts, voice, sentences, out_rate=audio.sample_rate))
+        first = await anext(chunks, None)  # admitted (or refused) before the ack
         await self._send_event("ack", message="TTS request received")
         samples = 0
-        chunks = synthesize_pcm(self.runtime.tts, voice, sentences, out_rate=audio.sample_rate)
         try:
-            async for pcm in iterate_in_threadpool(chunks):
+            if first is not None:
+                samples += first.size
+                await self.ws.send_bytes(audio.encode(first))
+            async for pcm in chunks:
                 samples += pcm.size
                 await self.ws.send_bytes(audio.encode(pcm))
             await self._send_event("end", message="End of TTS stream")
         finally:  # what was synthesized is used, even if the client left half way
+            await chunks.aclose()
             record_later(self.runtime.db, self.principal, kind="realtime_tts",
                          model=engine_name(self.runtime.tts, voice),
                          audio_seconds=samples / audio.sample_rate, characters=len(body.text))

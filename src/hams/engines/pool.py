@@ -1,8 +1,9 @@
 """A bounded pool for realtime inference: a fixed number of threads and a short waiting line.
 
 Realtime callers are better served by a quick "busy, retry in a second" than by a queue that
-grows without bound: memory, threads and latency all stay bounded. ``run`` admits a call only
-while fewer than ``workers + queue`` are admitted; the rest get ``TooManyRequests``.
+grows without bound: memory, threads and latency all stay bounded. A call (``run``) or a
+stream (``stream``) is admitted only while fewer than ``workers + queue`` are admitted; the
+rest get ``TooManyRequests``. Speech recognition and synthesis share the pool.
 """
 
 from __future__ import annotations
@@ -10,17 +11,19 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 from hams.errors import TooManyRequests
 
 T = TypeVar("T")
+_DONE = object()
 
 
 class InferencePool:
-    """``await pool.run(fn, *args)`` runs ``fn`` on one of ``workers`` threads, or refuses."""
+    """``await pool.run(fn, *args)`` runs ``fn`` on one of ``workers`` threads, or refuses;
+    ``async for item in pool.stream(iterator)`` pulls a blocking iterator the same way."""
 
     def __init__(self, workers: int, queue: int, retry_after: float = 1.0):
         self.workers = workers
@@ -32,10 +35,10 @@ class InferencePool:
 
     @property
     def admitted(self) -> int:
-        """Calls running or waiting now."""
+        """Calls and streams running or waiting now."""
         return self._admitted
 
-    async def run(self, fn: Callable[..., T], *args: object) -> T:
+    def _admit(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._admitted >= self.capacity:
                 raise TooManyRequests(
@@ -47,20 +50,42 @@ class InferencePool:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(self.workers,
                                                     thread_name_prefix="hams-realtime")
-            executor = self._executor
-        try:
-            future = executor.submit(functools.partial(fn, *args))
-        except RuntimeError:  # shut down meanwhile
-            self._release()
-            raise
-        # Released when the work ends, not when the caller stops waiting: a cancelled caller
-        # leaves its inference running, and that still occupies the pool.
-        future.add_done_callback(lambda _: self._release())
-        return await asyncio.wrap_future(future)
+            return self._executor
 
     def _release(self, *_: object) -> None:
         with self._lock:
             self._admitted -= 1
+
+    def _release_after(self, future: Future | None) -> None:
+        """Release when ``future`` ends, not when its caller stops waiting: a cancelled caller
+        leaves its inference running, and that still occupies the pool."""
+        if future is None or future.done():
+            self._release()
+        else:
+            future.add_done_callback(self._release)
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        executor = self._admit()
+        future: Future | None = None
+        try:
+            future = executor.submit(functools.partial(fn, *args))
+            return await asyncio.wrap_future(future)
+        finally:
+            self._release_after(future)
+
+    async def stream(self, items: Iterator[T]) -> AsyncIterator[T]:
+        """Admitted once (at the first item), then each item is made on a pool thread."""
+        executor = self._admit()
+        future: Future | None = None
+        try:
+            while True:
+                future = executor.submit(next, items, _DONE)
+                item = await asyncio.wrap_future(future)
+                if item is _DONE:
+                    return
+                yield item  # type: ignore[misc]
+        finally:
+            self._release_after(future)
 
     def shutdown(self) -> None:
         with self._lock:
