@@ -26,8 +26,8 @@ from hams.api import (
     tts,
     voice_dictionaries,
 )
-from hams.api.envelope import error_response
-from hams.errors import HamsError, PayloadTooLarge, ValidationFailed
+from hams.api.envelope import error_response, validation_failed
+from hams.errors import HamsError, PayloadTooLarge
 from hams.runtime import Runtime, build_runtime
 from hams.settings import Settings
 from hams.worker.runner import Worker
@@ -74,9 +74,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError):  # type: ignore[no-untyped-def]
-        fields = [{"field": _field_name(e), "message": e["msg"]} for e in exc.errors()]
-        summary = "; ".join(f"{f['field'] or 'body'}: {f['message']}" for f in fields[:5])
-        return error_response(ValidationFailed(f"Invalid request: {summary}", data=fields))
+        return error_response(validation_failed(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException):  # type: ignore[no-untyped-def]
@@ -88,13 +86,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def internal_error(_: Request, exc: Exception):  # type: ignore[no-untyped-def]
         log.exception("unhandled error", exc_info=exc)
         return error_response(HamsError("Internal server error"))
-
-
-def _field_name(error: dict) -> str:
-    """``mediaUrl`` or ``srtOptions.maxCharsPerLine``; the body as a whole for broken JSON."""
-    if error.get("type") == "json_invalid":
-        return "body"
-    return ".".join(str(part) for part in error["loc"] if part not in ("body", "query"))
 
 
 class BodyLimit:

@@ -26,10 +26,10 @@ from hams.errors import UnsupportedMedia
 from hams.queue import jobs as queue
 from hams.queue.deliveries import claim_delivery_statement
 from hams.runtime import Runtime
+from hams.services import jobs as job_service
 from hams.services.keys import Principal
 from hams.services.transcription import JobOutcome
 from hams.settings import Settings
-from hams.worker import runner
 from hams.worker.runner import Worker
 from tests.factories import make_job, make_principal
 
@@ -466,14 +466,14 @@ def test_delivery_and_outcome_commit_together(runtime: Runtime,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """If writing the delivery fails, the outcome written before it is rolled back too."""
     job = make_job(runtime, make_principal(runtime), webhook_url="http://127.0.0.1:1/hook")
-    real_enqueue = runner.enqueue_job_webhook
+    real_enqueue = job_service.enqueue_job_webhook
 
     def enqueue_then_crash(session: Any, finished: Job) -> Any:
         real_enqueue(session, finished)
         session.flush()
         raise RuntimeError("crash after the delivery insert")
 
-    monkeypatch.setattr(runner, "enqueue_job_webhook", enqueue_then_crash)
+    monkeypatch.setattr(job_service, "enqueue_job_webhook", enqueue_then_crash)
     with pytest.raises(RuntimeError, match="crash after the delivery insert"):
         make_worker(runtime, outcome_for).run_once()
     job_after = load_job(runtime, job.id)

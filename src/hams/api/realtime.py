@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import numpy as np
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +28,7 @@ from hams.services.tts import (
     dictionary_words,
     engine_name,
     prepare_sentences,
-    stream_wav,
+    synthesize_pcm,
     synthesize_wav,
 )
 from hams.services.usage import record_later, record_usage
@@ -97,24 +98,40 @@ async def realtime_tts_stream(body: RealtimeTts, runtime: RuntimeDep,
                               principal: PrincipalDep) -> StreamingResponse:
     """Stream a WAV: a header with unknown sizes, then audio as each sentence is ready."""
     voice, audio, sentences = await run_in_threadpool(prepare, runtime, principal, body)
-    chunks = runtime.realtime.stream(stream_wav(runtime.tts, voice, sentences, audio))
-    # the first chunk comes after the first sentence: a full pool or a failing engine still
+    pcm = synthesized(runtime, principal, body.text, voice, sentences, audio)
+    # the first sentence before the response starts: a full pool or a failing engine still
     # gets a clean error response, not a broken stream
-    first = await anext(chunks)
+    first = await anext(pcm, None)
 
-    async def body_then_usage() -> AsyncIterator[bytes]:
-        sent = len(first) - len(audio.stream_header())
+    async def wav_stream() -> AsyncIterator[bytes]:
         try:
-            yield first
-            async for chunk in chunks:
-                sent += len(chunk)
-                yield chunk
-        finally:  # also when the client hangs up half way: what was made is used
-            await chunks.aclose()  # gives the pool slot back
-            bytes_per_second = audio.sample_rate * (1 if audio.mulaw else 2)
+            yield audio.stream_header()
+            if first is not None:
+                yield audio.encode(first)
+            async for chunk in pcm:
+                yield audio.encode(chunk)
+        finally:
+            await pcm.aclose()
+
+    return StreamingResponse(wav_stream(), media_type=audio.media_type,
+                             headers=audio_headers(runtime, voice))
+
+
+async def synthesized(runtime: Runtime, principal: Principal, text: str, voice: Voice,
+                      sentences: list[str], audio: AudioFormat) -> AsyncIterator[np.ndarray]:
+    """PCM at the requested rate, one array per sentence, made on the realtime pool (admitted
+    at the first sentence). Usage is recorded once it ends, also when the caller stops early:
+    what was synthesized was used."""
+    chunks = runtime.realtime.stream(
+        synthesize_pcm(runtime.tts, voice, sentences, out_rate=audio.sample_rate))
+    samples = 0
+    try:
+        async for pcm in chunks:
+            samples += pcm.size
+            yield pcm
+    finally:
+        await chunks.aclose()
+        if samples:  # nothing made (refused by a full pool): nothing used
             record_later(runtime.db, principal, kind="realtime_tts",
                          model=engine_name(runtime.tts, voice),
-                         audio_seconds=sent / bytes_per_second, characters=len(body.text))
-
-    return StreamingResponse(body_then_usage(), media_type=audio.media_type,
-                             headers=audio_headers(runtime, voice))
+                         audio_seconds=samples / audio.sample_rate, characters=len(text))

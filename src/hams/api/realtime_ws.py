@@ -35,7 +35,8 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from hams.api.deps import presented_key
-from hams.api.realtime import prepare
+from hams.api.envelope import validation_failed
+from hams.api.realtime import prepare, synthesized
 from hams.api.schemas.tts import RealtimeTts
 from hams.engines.vad import EndOfSpeech
 from hams.errors import BadRequest, HamsError, PayloadTooLarge, TooManyRequests, ValidationFailed
@@ -50,13 +51,13 @@ from hams.services.realtime_stt import (
     eos_fields,
     eos_threshold_from,
     flag,
+    language_from,
     public_model,
     transcribe_samples,
     transcribe_utterance,
 )
 from hams.services.transcription import check_language
-from hams.services.tts import engine_name, synthesize_pcm
-from hams.services.usage import record_later, record_usage
+from hams.services.usage import record_usage
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["Realtime"])
@@ -86,14 +87,14 @@ class SttStream:
     language: str
     model: str
     sample_rate: int
-    eos_threshold: float | None  # None: end of speech not asked for
-    chunks: list[np.ndarray] = field(default_factory=list)  # int16 at sample_rate
-    samples: int = 0  # at sample_rate
+    wants_eos: bool  # whether the client asked for eos events
+    eos_threshold: float  # also decides, when not asked, where a phrase ends
+    chunks: list[np.ndarray] = field(default_factory=list)  # int16 since the last commit
+    samples: int = 0  # at sample_rate, the whole stream
     since_partial: int = 0
     carry: bytes = b""  # an odd byte left over from a frame
     eos_reported: bool = False
     committed_text: str = ""
-    committed_samples: int = 0  # at sample_rate
 
     @property
     def seconds(self) -> float:
@@ -102,7 +103,6 @@ class SttStream:
     def tail(self) -> np.ndarray:
         """The audio after the committed part, as 16 kHz float32 (resampled in one go)."""
         pcm = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.int16)
-        pcm = pcm[self.committed_samples:]
         if self.sample_rate != SAMPLE_RATE and pcm.size:
             pcm = resample(pcm, self.sample_rate, SAMPLE_RATE)
         return pcm.astype(np.float32) / 32768.0
@@ -122,6 +122,9 @@ class RealtimeConnection:
         self.stream: SttStream | None = None
         self.discarded = False  # a stream dropped for length: ignore its audio until its end
         self._checked_at = 0.0
+        self._handlers = {"tts": self._on_tts, "stt": self._on_stt,
+                          "stt_stream_start": self._on_stream_start,
+                          "stt_stream_end": self._on_stream_end}
 
     async def serve(self) -> None:
         await self.ws.accept()
@@ -197,9 +200,7 @@ class RealtimeConnection:
             # big messages (audioList) are parsed off the event loop
             kind, payload = (_parse(text) if len(text) < 65_536
                              else await run_in_threadpool(_parse, text))
-            handler = {"tts": self._on_tts, "stt": self._on_stt,
-                       "stt_stream_start": self._on_stream_start,
-                       "stt_stream_end": self._on_stream_end}.get(kind)
+            handler = self._handlers.get(kind)
             if handler is None:
                 raise BadRequest(f"Unknown message type {kind!r}; use tts, stt, "
                                  "stt_stream_start or stt_stream_end",
@@ -228,27 +229,20 @@ class RealtimeConnection:
         try:
             body = RealtimeTts.model_validate(payload)
         except ValidationError as exc:
-            raise _validation_failed("tts", exc) from exc
+            raise validation_failed(exc.errors(), "tts payload", "payload") from exc
         voice, audio, sentences = await run_in_threadpool(prepare, self.runtime,
                                                           self.principal, body)
-        chunks = self.runtime.realtime.stream(
-            synthesize_pcm(self.runtime.tts, voice, sentences, out_rate=audio.sample_rate))
-        first = await anext(chunks, None)  # admitted (or refused) before the ack
+        pcm = synthesized(self.runtime, self.principal, body.text, voice, sentences, audio)
+        first = await anext(pcm, None)  # admitted (or refused) before the ack
         await self._send_event("ack", message="TTS request received")
-        samples = 0
         try:
             if first is not None:
-                samples += first.size
                 await self.ws.send_bytes(audio.encode(first))
-            async for pcm in chunks:
-                samples += pcm.size
-                await self.ws.send_bytes(audio.encode(pcm))
+            async for chunk in pcm:
+                await self.ws.send_bytes(audio.encode(chunk))
             await self._send_event("end", message="End of TTS stream")
-        finally:  # what was synthesized is used, even if the client left half way
-            await chunks.aclose()
-            record_later(self.runtime.db, self.principal, kind="realtime_tts",
-                         model=engine_name(self.runtime.tts, voice),
-                         audio_seconds=samples / audio.sample_rate, characters=len(body.text))
+        finally:
+            await pcm.aclose()
 
     # --- speech to text, one utterance ----------------------------------------------------
 
@@ -279,13 +273,12 @@ class RealtimeConnection:
             raise ValidationFailed("sampleRate must be 16000 or 8000 (PCM16 mono)")
         wants_eos = flag(payload, "isEosEnabled")
         threshold = eos_threshold_from(payload)
-        language = payload.get("language") or "ar"
-        if not isinstance(language, str):
-            raise ValidationFailed("language must be 'ar' or 'en'")
+        language = language_from(payload)
         model = public_model(payload.get("model"))
         check_language(self.settings, self.runtime.models, language, model)
         self.stream = SttStream(language=language, model=model, sample_rate=rate,
-                                eos_threshold=threshold if wants_eos else None)
+                                wants_eos=wants_eos,
+                                eos_threshold=threshold if wants_eos else DEFAULT_EOS_THRESHOLD)
         await self._send_event("ack", message="STT stream started", sampleRate=rate)
 
     async def _on_audio(self, data: bytes) -> None:
@@ -315,17 +308,18 @@ class RealtimeConnection:
             text, eos = await self.runtime.realtime.run(self._recognize, stream)
         except TooManyRequests:
             return  # partials are best effort: the next one (or the final) catches up
-        at = stream.samples
         await self._send_event("partial", text=stream.text_with(text), duration=stream.seconds)
         if eos is None:
             return
-        if stream.eos_threshold is not None and eos.speech_heard:
+        if stream.wants_eos and eos.speech_heard:
             if eos.is_eos and not stream.eos_reported:
                 await self._send_event("eos", **eos_fields(eos))
             stream.eos_reported = eos.is_eos
-        if eos.is_eos and text:  # a pause after speech: commit the phrase
+        if eos.is_eos and text:
+            # A pause after speech: commit the phrase. New frames wait in the inbox while a
+            # partial runs, so every chunk held now is part of what was just recognized.
             stream.committed_text = stream.text_with(text)
-            stream.committed_samples = at
+            stream.chunks.clear()
 
     def _recognize(self, stream: SttStream) -> tuple[str, EndOfSpeech | None]:
         """The text of the uncommitted audio and its end of speech (at the default threshold
@@ -333,9 +327,7 @@ class RealtimeConnection:
         audio = stream.tail()
         if audio.size == 0:
             return "", None
-        threshold = stream.eos_threshold
-        eos = end_of_speech(self.settings, audio,
-                            DEFAULT_EOS_THRESHOLD if threshold is None else threshold)
+        eos = end_of_speech(self.settings, audio, stream.eos_threshold)
         if not eos.speech_heard:
             return "", eos  # silence: nothing to decode
         text = transcribe_samples(self.settings, self.runtime.models, audio, stream.language,
@@ -355,9 +347,8 @@ class RealtimeConnection:
         self.stream = None
         if eos is not None and not eos.speech_heard and stream.committed_text:
             # silence after a committed phrase: the speaker finished that phrase
-            eos = EndOfSpeech(eos.probability >= (stream.eos_threshold or DEFAULT_EOS_THRESHOLD),
-                              eos.probability, True)
-        extra = eos_fields(eos) if stream.eos_threshold is not None and eos else {}
+            eos = EndOfSpeech(eos.probability >= stream.eos_threshold, eos.probability, True)
+        extra = eos_fields(eos) if stream.wants_eos and eos else {}
         final = stream.text_with(text)
         await self._send_event("final", text=final, duration=stream.seconds, **extra)
         await self._record_stt(stream.model, stream.seconds, final)
@@ -377,10 +368,3 @@ def _parse(text: str | None) -> tuple[str, dict[str, Any]]:
     if not isinstance(payload, dict):
         raise BadRequest("payload must be a JSON object", message_key="INVALID_MESSAGE")
     return str(message.get("type")), payload
-
-
-def _validation_failed(kind: str, exc: ValidationError) -> ValidationFailed:
-    fields = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-              for e in exc.errors()]
-    summary = "; ".join(f"{f['field'] or 'payload'}: {f['message']}" for f in fields[:5])
-    return ValidationFailed(f"Invalid {kind} payload: {summary}", data=fields)

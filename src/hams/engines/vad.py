@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from hams.errors import EngineUnavailable
+from hams.media.audio import SAMPLE_RATE
 
-SAMPLE_RATE = 16_000
 FRAME = 512  # samples per scored frame at 16 kHz (32 ms)
 CONTEXT = 64  # samples of the previous frame the model sees with each frame
 SPEECH = 0.5  # a frame scoring at least this holds speech

@@ -176,15 +176,15 @@ def fail_followers(session: Session, job_id: str, now: datetime, message: str) -
     return list(result.scalars())
 
 
-def stranded_followers(session: Session, limit: int = 100) -> list[tuple[str, str | None]]:
-    """Waiting jobs whose source has already ended or is gone: (follower id, source state).
+def stranded_followers(session: Session, limit: int = 100) -> list[tuple[str, str]]:
+    """Waiting jobs whose source has already ended or is gone: (follower id, source id).
 
     Normally the transaction that ends a source settles its followers; this finds any that a
     crash between versions or a manual fix left behind, for the worker's periodic sweep.
     """
     source = jobs.alias("source")
     rows = session.execute(
-        select(jobs.c.id, source.c.state)
+        select(jobs.c.id, jobs.c.relevant_job_id)
         .select_from(jobs.outerjoin(source, source.c.id == jobs.c.relevant_job_id))
         .where(jobs.c.state == WAITING,
                or_(source.c.id.is_(None), source.c.state.in_(TERMINAL_STATES)))

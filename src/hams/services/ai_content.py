@@ -29,7 +29,7 @@ from hams.engines.text import (
 from hams.errors import BadRequest, NotFound, ValidationFailed
 from hams.media.urls import check_url
 from hams.services import idempotency
-from hams.services.jobs import NewJob, create_job, get_job
+from hams.services.jobs import NewJob, create_job, find_idempotent_job, get_job
 from hams.services.keys import Principal
 from hams.services.transcription import (
     JobOutcome,
@@ -37,6 +37,7 @@ from hams.services.transcription import (
     submit_transcription,
     url_policy,
 )
+from hams.text.dictionary import ARABIC_LETTER
 
 if TYPE_CHECKING:
     from hams.runtime import Runtime
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 LLM_REQUIRED = "HAMS_LLM_BASE_URL_REQUIRED"  # messageKey naming the setting to configure
 MAX_PROMPT_CHARS = 4000
-_ARABIC_LETTER_MIN, _ARABIC_LETTER_MAX = "\u0621", "\u064a"
 
 
 @dataclass(frozen=True)
@@ -144,11 +144,20 @@ def transcript_of(job: Job) -> tuple[str, str]:
 
 def _script_language(text: str) -> str:
     letters = [c for c in text if c.isalpha()]
-    arabic = sum(_ARABIC_LETTER_MIN <= c <= _ARABIC_LETTER_MAX for c in letters)
+    arabic = sum(bool(ARABIC_LETTER.match(c)) for c in letters)
     return "ar" if letters and arabic / len(letters) >= 0.3 else "en"
 
 
-def source_transcription(session: Session, principal: Principal, job_id: str) -> Job:
+@dataclass(frozen=True)
+class Source:
+    """A completed transcription that content is made from."""
+
+    job: Job
+    transcript: str
+    language: str  # "ar" or "en"
+
+
+def source_transcription(session: Session, principal: Principal, job_id: str) -> Source:
     """The caller's completed transcription job with a transcript; anything else is refused."""
     job = get_job(session, principal, job_id)
     if job.type != "TRANSCRIPTION":
@@ -159,16 +168,11 @@ def source_transcription(session: Session, principal: Principal, job_id: str) ->
             "still PENDING; ask again once it has COMPLETED")
         raise BadRequest(f"Transcription job {job.id} is {state}",
                          message_key="JOB_NOT_COMPLETED")
-    if not transcript_of(job)[0]:
+    transcript, language = transcript_of(job)
+    if not transcript:
         raise BadRequest(f"Transcription job {job.id} has an empty transcript; there is "
                          "nothing to write from", message_key="EMPTY_TRANSCRIPT")
-    return job
-
-
-def _content_request(transcript: str, language: str, parts: Mapping[str, PartRequest],
-                     spec: ContentSpec) -> ContentRequest:
-    return ContentRequest(transcript=transcript, transcript_language=language, parts=parts,
-                          title=spec.title, date=spec.date, instructions=spec.instructions)
+    return Source(job, transcript, language)
 
 
 def _options(parts: Mapping[str, PartRequest], spec: ContentSpec) -> dict[str, Any]:
@@ -186,35 +190,56 @@ def _fingerprint(spec: ContentSpec, source: str) -> str:
     return idempotency.fingerprint({"source": source, "spec": repr(spec)})
 
 
+def _checked_parts(runtime: Runtime, spec: ContentSpec, transcript: str,
+                   language: str) -> dict[str, PartRequest]:
+    """Everything about the request that can be refused before a job exists. An empty
+    ``transcript`` is one not made yet."""
+    parts = resolve_parts(spec.asks, spec.language or language)
+    check_writable(runtime.content, parts, language, spec.instructions)
+    runtime.content.check(ContentRequest(
+        transcript=transcript, transcript_language=language, parts=parts, title=spec.title,
+        date=spec.date, instructions=spec.instructions))
+    if spec.webhook_url:
+        check_url(spec.webhook_url, url_policy(runtime.settings), purpose="webhookUrl")
+    return parts
+
+
+def _queue(session: Session, runtime: Runtime, principal: Principal, new: NewJob,
+           idempotency_key: str | None, request_hash: str) -> Job:
+    settings = runtime.settings
+    return create_job(session, principal, new, max_attempts=settings.max_attempts,
+                      idempotency_key=idempotency_key, fingerprint=request_hash,
+                      idempotency_hours=settings.idempotency_hours)
+
+
+def _replayed(session: Session, runtime: Runtime, principal: Principal,
+              idempotency_key: str | None, request_hash: str) -> Job | None:
+    """The job an earlier request with this Idempotency-Key made, before anything is checked:
+    a retry gets its job even if its source has changed since."""
+    if not idempotency_key:
+        return None
+    return find_idempotent_job(session, principal, idempotency_key, request_hash,
+                               runtime.settings.idempotency_hours)
+
+
 def submit_ai_content(session: Session, runtime: Runtime, principal: Principal,
                       source_job_id: str, spec: ContentSpec,
                       idempotency_key: str | None) -> Job:
     """Queue AI content for a completed transcription of the caller's project."""
-    settings = runtime.settings
     request_hash = _fingerprint(spec, source_job_id)
-    if idempotency_key:  # a retry gets its job even if the source has changed since
-        existing = idempotency.find_resource(session, principal.project_id, idempotency_key,
-                                             request_hash, settings.idempotency_hours)
-        if existing is not None:
-            return get_job(session, principal, existing)
+    replayed = _replayed(session, runtime, principal, idempotency_key, request_hash)
+    if replayed is not None:
+        return replayed
     source = source_transcription(session, principal, source_job_id)
-    _, transcript_language = transcript_of(source)
-    parts = resolve_parts(spec.asks, spec.language or transcript_language)
-    check_writable(runtime.content, parts, transcript_language, spec.instructions)
-    runtime.content.check(_content_request(transcript_of(source)[0], transcript_language,
-                                           parts, spec))
-    if spec.webhook_url:
-        check_url(spec.webhook_url, url_policy(runtime.settings), purpose="webhookUrl")
+    parts = _checked_parts(runtime, spec, source.transcript, source.language)
     new = NewJob(
-        type="AI_CONTENT", title=spec.title or f"AI content: {source.title or source.id}",
-        model=runtime.content.name, language=transcript_language, media_url=source.media_url,
+        type="AI_CONTENT", title=spec.title or f"AI content: {source.job.title or source.job.id}",
+        model=runtime.content.name, language=source.language, media_url=source.job.media_url,
         media_key=None, webhook_url=spec.webhook_url, webhook_auth=spec.webhook_auth,
-        options=_options(parts, spec), relevant_job_id=source.id,
+        options=_options(parts, spec), relevant_job_id=source.job.id,
         to_language=_single_language(parts),
     )
-    return create_job(session, principal, new, max_attempts=settings.max_attempts,
-                      idempotency_key=idempotency_key, fingerprint=request_hash,
-                      idempotency_hours=settings.idempotency_hours)
+    return _queue(session, runtime, principal, new, idempotency_key, request_hash)
 
 
 def submit_transcription_with_content(
@@ -223,19 +248,12 @@ def submit_transcription_with_content(
 ) -> Job:
     """Queue a transcription and the AI content job that waits for it; returns the latter."""
     request_hash = _fingerprint(spec, repr(request))
-    settings = runtime.settings
-    if idempotency_key:
-        existing = idempotency.find_resource(session, principal.project_id, idempotency_key,
-                                             request_hash, settings.idempotency_hours)
-        if existing is not None:
-            return get_job(session, principal, existing)
-    parts = resolve_parts(spec.asks, spec.language or request.language)
-    check_writable(runtime.content, parts, request.language, spec.instructions)
-    runtime.content.check(_content_request("", request.language, parts, spec))
-    if spec.webhook_url:
-        check_url(spec.webhook_url, url_policy(settings), purpose="webhookUrl")
-    transcription = submit_transcription(session, settings, runtime.models, principal, request,
-                                         None, "")
+    replayed = _replayed(session, runtime, principal, idempotency_key, request_hash)
+    if replayed is not None:
+        return replayed
+    parts = _checked_parts(runtime, spec, "", request.language)
+    transcription = submit_transcription(session, runtime.settings, runtime.models, principal,
+                                         request, None, "")
     new = NewJob(
         type="AI_CONTENT", title=spec.title or request.title, model=runtime.content.name,
         language=request.language, media_url=request.media_url, media_key=None,
@@ -243,9 +261,7 @@ def submit_transcription_with_content(
         options=_options(parts, spec), relevant_job_id=transcription.id,
         to_language=_single_language(parts), waiting=True,
     )
-    return create_job(session, principal, new, max_attempts=settings.max_attempts,
-                      idempotency_key=idempotency_key, fingerprint=request_hash,
-                      idempotency_hours=settings.idempotency_hours)
+    return _queue(session, runtime, principal, new, idempotency_key, request_hash)
 
 
 def run_ai_content(job: Job, runtime: Runtime) -> JobOutcome:
@@ -288,9 +304,9 @@ def price(runtime: Runtime, transcript: str) -> float:
 def estimate(session: Session, runtime: Runtime, principal: Principal,
              job_id: str) -> dict[str, Any]:
     """What AI content for this transcription would cost, before asking for it."""
-    transcript, language = transcript_of(source_transcription(session, principal, job_id))
-    return {"data": price(runtime, transcript), "error": False,
-            "characters": len(transcript), "language": language,
+    source = source_transcription(session, principal, job_id)
+    return {"data": price(runtime, source.transcript), "error": False,
+            "characters": len(source.transcript), "language": source.language,
             "engine": runtime.content.name}
 
 

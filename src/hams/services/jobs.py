@@ -106,13 +106,10 @@ def create_job(
 ) -> Job:
     """Insert a queued job; with an Idempotency-Key, the same key and body give the same job."""
     if idempotency_key:
-        existing = idempotency.find_resource(session, principal.project_id, idempotency_key,
-                                             fingerprint, idempotency_hours)
+        existing = find_idempotent_job(session, principal, idempotency_key, fingerprint,
+                                       idempotency_hours)
         if existing is not None:
-            job = session.get(Job, existing)
-            if job is None:
-                raise NotFound("The job created with this Idempotency-Key has been deleted")
-            return job
+            return existing
     job = Job(
         project_id=principal.project_id, api_key_id=principal.api_key_id, type=new.type,
         title=new.title, model=new.model, system_model_key=system_model_key(new.model),
@@ -127,6 +124,19 @@ def create_job(
     session.info["job_created"] = True  # wakes this process's idle workers after the commit
     if idempotency_key:
         idempotency.remember(session, principal.project_id, idempotency_key, fingerprint, job.id)
+    return job
+
+
+def find_idempotent_job(session: Session, principal: Principal, idempotency_key: str,
+                        fingerprint: str, idempotency_hours: float) -> Job | None:
+    """The job an earlier request with the same key and body made, if any."""
+    existing = idempotency.find_resource(session, principal.project_id, idempotency_key,
+                                         fingerprint, idempotency_hours)
+    if existing is None:
+        return None
+    job = session.get(Job, existing)
+    if job is None:
+        raise NotFound("The job created with this Idempotency-Key has been deleted")
     return job
 
 
@@ -148,6 +158,15 @@ def enqueue_job_webhook(session: Session, job: Job) -> WebhookDelivery | None:
     )
     session.add(delivery)
     return delivery
+
+
+def job_ended(session: Session, job_id: str) -> Job:
+    """In the transaction that ended the job: its webhook, and its followers started or
+    failed. Every way a job ends (completed, failed, cancelled) goes through here."""
+    job = session.get(Job, job_id, populate_existing=True)
+    enqueue_job_webhook(session, job)
+    settle_followers(session, job)
+    return job
 
 
 def settle_followers(session: Session, job: Job) -> None:
@@ -175,18 +194,15 @@ def sweep_stranded_followers(session: Session) -> int:
     The transaction that ends a job settles its followers, so this only catches what a crash
     during an upgrade or a manual database fix left behind; workers run it now and then.
     """
-    settled = 0
-    for follower_id, _ in queue.stranded_followers(session):
-        follower = session.get(Job, follower_id)
-        source_id = follower.relevant_job_id if follower else None
-        source = session.get(Job, source_id) if source_id else None
+    stranded = queue.stranded_followers(session)
+    for source_id in dict.fromkeys(source_id for _, source_id in stranded):
+        source = session.get(Job, source_id)
         if source is not None:
             settle_followers(session, source)
         else:
-            _fail_followers(session, source_id or "",
+            _fail_followers(session, source_id,
                             f"Job {source_id}, which this job needs, no longer exists")
-        settled += 1
-    return settled
+    return len(stranded)
 
 
 def after_commit(session: Session, action: Callable[[], None]) -> None:
@@ -245,9 +261,7 @@ def cancel_job(session: Session, principal: Principal, job_id: str) -> Job:
     job = get_job(session, principal, job_id)
     if not queue.cancel_job(session, job.id, utcnow(), "Job was cancelled"):
         raise Conflict(f"Job {job_id!r} has already finished ({job.status})")
-    session.refresh(job)
-    enqueue_job_webhook(session, job)
-    settle_followers(session, job)
+    job = job_ended(session, job.id)
     session.info["job_finished"] = job.id
     return job
 

@@ -22,13 +22,12 @@ from hams.engines.vad import EndOfSpeech, shared_vad
 from hams.errors import (
     BadRequest,
     PayloadTooLarge,
-    UnsupportedLanguage,
     UnsupportedMedia,
     ValidationFailed,
 )
 from hams.media.audio import SAMPLE_RATE, decode_audio
 from hams.media.wav import resample
-from hams.services.transcription import check_language
+from hams.services.transcription import check_language, loaded_engine
 from hams.settings import PUBLIC_STT_MODELS, Settings
 
 DEFAULT_EOS_THRESHOLD = 0.3
@@ -67,14 +66,20 @@ class UtteranceRequest:
             raise ValidationFailed("audioBase64 must be a base64 string")
         if audio_list is not None and not isinstance(audio_list, list):
             raise ValidationFailed("audioList must be a list of numbers")
-        language = payload.get("language") or "ar"
-        if not isinstance(language, str):
-            raise ValidationFailed("language must be 'ar' or 'en'")
         model = payload.get("model")
-        return cls(audio_base64=audio_base64, audio_list=audio_list, language=language,
+        return cls(audio_base64=audio_base64, audio_list=audio_list,
+                   language=language_from(payload),
                    eos_enabled=flag(payload, "isEosEnabled"),
                    eos_threshold=eos_threshold_from(payload),
                    model=model if isinstance(model, str) else None)
+
+
+def language_from(payload: dict[str, Any]) -> str:
+    """``language`` of a WebSocket payload, default ``ar`` (checked later against the model)."""
+    language = payload.get("language") or "ar"
+    if not isinstance(language, str):
+        raise ValidationFailed("language must be 'ar' or 'en'")
+    return language
 
 
 def flag(payload: dict[str, Any], name: str) -> bool:
@@ -182,11 +187,7 @@ def _pcm16_wav(data: bytes, max_seconds: float) -> np.ndarray | None:
 def transcribe_samples(settings: Settings, models: SttModels, audio: np.ndarray, language: str,
                        model: str) -> str:
     """The text of 16 kHz samples, with the engine behind ``model``."""
-    engine = models.get(settings.engine_model_for(model))
-    if language != "en" and not engine.multilingual:
-        raise UnsupportedLanguage(
-            f"The loaded model ({engine.name}) is English-only and cannot transcribe "
-            f"{language!r}; set HAMS_STT_MODEL to a multilingual faster-whisper model")
+    engine = loaded_engine(settings, models, model, language)
     options = TranscriptionOptions(language=language, vad_filter=settings.stt_vad,
                                    word_timestamps=False, beam_size=settings.stt_beam_size)
     segments, _ = engine.transcribe(audio, options)

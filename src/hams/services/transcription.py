@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from hams.db.models import Job, Upload
 from hams.engines.models import SttModels
-from hams.engines.stt import TranscriptionOptions
+from hams.engines.stt import SpeechToText, TranscriptionOptions
 from hams.errors import BadRequest, HamsError, UnsupportedLanguage
 from hams.media.audio import decode_audio
 from hams.media.fetch import fetch_to_file
@@ -80,6 +80,18 @@ def resolve_media(session: Session, settings: Settings, project_id: str,
     return None
 
 
+def loaded_engine(settings: Settings, models: SttModels, model: str,
+                  language: str) -> SpeechToText:
+    """The loaded engine behind public ``model``; refuses a language it cannot transcribe
+    (the submission check knew only the model's name, the loaded engine knows for sure)."""
+    engine = models.get(settings.engine_model_for(model))
+    if language != "en" and not engine.multilingual:
+        raise UnsupportedLanguage(
+            f"The loaded model ({engine.name}) is English-only and cannot transcribe "
+            f"{language!r}; set HAMS_STT_MODEL to a multilingual faster-whisper model")
+    return engine
+
+
 @dataclass(frozen=True)
 class JobOutcome:
     """What a handler hands back for the worker to record, fenced, in one transaction."""
@@ -101,12 +113,8 @@ def run_transcription(job: Job, settings: Settings, storage: BlobStorage,
         fetch_to_file(job.media_url or "", path, policy=url_policy(settings),
                       max_bytes=settings.media_max_bytes, timeout=settings.media_fetch_timeout)
     audio = decode_audio(Path(path), max_seconds=settings.media_max_seconds)
-    engine = models.get(settings.engine_model_for(job.model or PUBLIC_STT_MODELS[0]))
     language = job.from_lng or "ar"
-    if language != "en" and not engine.multilingual:
-        raise UnsupportedLanguage(
-            f"The loaded model ({engine.name}) is English-only and cannot transcribe "
-            f"{language!r}; set HAMS_STT_MODEL to a multilingual faster-whisper model")
+    engine = loaded_engine(settings, models, job.model or PUBLIC_STT_MODELS[0], language)
     options = TranscriptionOptions(language=language, vad_filter=settings.stt_vad,
                                    beam_size=settings.stt_beam_size)
     segments_iter, info = engine.transcribe(audio, options)

@@ -120,18 +120,6 @@ def synthesize_wav(engines: TtsEngines, voice: Voice, sentences: list[str], audi
             round(len(pcm) / audio.sample_rate, 3))
 
 
-def stream_wav(engines: TtsEngines, voice: Voice, sentences: list[str], audio: AudioFormat
-               ) -> Iterator[bytes]:
-    """The streaming header, then each sentence's audio as soon as it exists."""
-    pcm_chunks = synthesize_pcm(engines, voice, sentences, out_rate=audio.sample_rate)
-    first = next(pcm_chunks, None)  # errors surface before any byte is sent
-    yield audio.stream_header()
-    if first is not None:
-        yield audio.encode(first)
-    for pcm in pcm_chunks:
-        yield audio.encode(pcm)
-
-
 def engine_name(engines: TtsEngines, voice: Voice) -> str:
     """Which engine speaks ``voice`` here (reported in X-Engine)."""
     return engines.engine_for(voice)[0].name

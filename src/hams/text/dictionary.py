@@ -14,7 +14,7 @@ _AFTER = rf"[{_MARKS}]*(?![\w{_MARKS}])"
 
 
 _PROCLITIC = "(?P<pre>[وف]?[بلك]?)"  # و ف ب ل ك written attached: وهامس, بهامس, فلهامس
-_ARABIC_LETTER = re.compile(r"[\u0621-\u064a\u0671-\u06d3]")
+ARABIC_LETTER = re.compile(r"[\u0621-\u064a\u0671-\u06d3]")
 
 
 def _alternation(keys: list[str]) -> str:
@@ -25,7 +25,7 @@ def _alternation(keys: list[str]) -> str:
 @lru_cache(maxsize=32)
 def _compile(keys: tuple[str, ...]) -> re.Pattern[str]:
     """Whole-word pattern; Arabic keys of 3+ letters may also carry an attached proclitic."""
-    arabic = [k for k in keys if len(k) >= 3 and _ARABIC_LETTER.match(k)]
+    arabic = [k for k in keys if len(k) >= 3 and ARABIC_LETTER.match(k)]
     plain, prefixed = _alternation(list(keys)), _alternation(arabic)
     return re.compile(
         rf"{_BEFORE}(?:(?P<key>{plain})|{_PROCLITIC}(?P<ar>{prefixed})){_AFTER}", re.IGNORECASE

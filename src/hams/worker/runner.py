@@ -16,11 +16,12 @@ from datetime import timedelta
 
 from hams.db.models import Job, utcnow
 from hams.db.session import Database
+from hams.engines.text import total_tokens
 from hams.errors import HamsError
 from hams.queue import jobs as queue
 from hams.runtime import Runtime
 from hams.services.ai_content import run_ai_content
-from hams.services.jobs import enqueue_job_webhook, settle_followers, sweep_stranded_followers
+from hams.services.jobs import job_ended, sweep_stranded_followers
 from hams.services.transcription import JobOutcome, run_transcription, url_policy
 from hams.services.tts_jobs import run_tts_job
 from hams.settings import PUBLIC_STT_MODELS
@@ -130,7 +131,6 @@ class Worker:
             settled = sweep_stranded_followers(session)
         if settled:
             log.warning("settled %d waiting job(s) whose source had already ended", settled)
-            self.db.signals.job_created()
         return settled
 
     def run_once(self) -> bool:
@@ -201,9 +201,7 @@ class Worker:
                 **({"media_url": outcome.media_url} if outcome.media_url else {}),
             )
             if stored:
-                job = session.get(Job, claim.job_id, populate_existing=True)
-                enqueue_job_webhook(session, job)
-                settle_followers(session, job)
+                job_ended(session, claim.job_id)
             else:
                 log.warning("stale result for job %s refused (fencing %d)", claim.job_id,
                             claim.fencing)
@@ -214,18 +212,14 @@ class Worker:
             if queue.finish_job(session, claim, utcnow(), state="failed", status="FAILED",
                                 error=message, job_response={"error": message},
                                 usage_tokens=tokens):
-                job = session.get(Job, claim.job_id, populate_existing=True)
-                enqueue_job_webhook(session, job)
-                settle_followers(session, job)
+                job_ended(session, claim.job_id)
         self.db.signals.job_finished(claim.job_id)
 
 
 def _tokens_used(error: Exception | None) -> int | None:
     """LLM tokens a failed attempt had already used (engines attach ``usage`` to the error)."""
     usage = getattr(error, "usage", None)
-    if not usage or all(value is None for value in usage):
-        return None
-    return sum(value or 0 for value in usage)
+    return total_tokens(*usage) if usage else None
 
 
 class _Heartbeat:

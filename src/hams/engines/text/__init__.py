@@ -68,9 +68,14 @@ class ContentResult:
 
     @property
     def total_tokens(self) -> int | None:
-        if self.prompt_tokens is None and self.completion_tokens is None:
-            return None
-        return (self.prompt_tokens or 0) + (self.completion_tokens or 0)
+        return total_tokens(self.prompt_tokens, self.completion_tokens)
+
+
+def total_tokens(prompt: int | None, completion: int | None) -> int | None:
+    """Prompt plus completion tokens; None when the endpoint reported neither."""
+    if prompt is None and completion is None:
+        return None
+    return (prompt or 0) + (completion or 0)
 
 
 class ContentEngine(Protocol):

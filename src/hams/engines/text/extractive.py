@@ -88,6 +88,7 @@ from hams.engines.text.stopwords import (
     ENGLISH_STOP_WORDS,
 )
 from hams.errors import BadRequest
+from hams.text.dictionary import ARABIC_LETTER
 from hams.text.normalize import normalize
 from hams.text.sentences import split_sentences
 
@@ -119,7 +120,6 @@ _DASH = "—"
 # A word: letters and digits, Arabic marks inside it, and an apostrophe between letters (it's).
 _WORD = re.compile(r"[^\W_](?:[^\W_]|[\u064b-\u065f\u0670]|['’](?=[^\W_]))*")
 _MARKS = re.compile(r"[\u064b-\u065f\u0670\u0640]")  # harakat, dagger alef, tatweel
-_ARABIC_LETTER = re.compile(r"[\u0621-\u064a\u0671-\u06d3]")
 _POSSESSIVE = re.compile(r"['’]s$")
 _ARABIC_FOLDS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه"})
 # Longest first. Every entry ends in the article, or is ل + article (ل + المياه = للمياه).
@@ -277,7 +277,7 @@ def _formula_words(forms: list[str]) -> list[bool]:
 def _tokens(unit: str) -> list[_Token]:
     """The words of one unit; punctuation between two words is remembered as a break."""
     matches = list(_WORD.finditer(unit))
-    arabic = [bool(_ARABIC_LETTER.search(match.group())) for match in matches]
+    arabic = [bool(ARABIC_LETTER.search(match.group())) for match in matches]
     forms = [_arabic_match_form(match.group()) if is_arabic else _latin_form(match.group())
              for match, is_arabic in zip(matches, arabic, strict=True)]
     formula = _formula_words(forms)
@@ -297,7 +297,7 @@ def _opener_strength(word: str) -> int:
     match = _WORD.search(word)
     if match is None:
         return 0
-    if not _ARABIC_LETTER.search(match.group()):
+    if not ARABIC_LETTER.search(match.group()):
         form = _latin_form(match.group())
         return 2 if form in _ENGLISH_OPENERS else 1 if form in ("and", "or") else 0
     form = _arabic_match_form(match.group())
@@ -547,7 +547,7 @@ class _Document:
         """Whether an Arabic word looks like a verb in the imperfect (يساعد، وتستخدم): a
         prefix ي ت ن, no article, and never written with the article in this transcript.
         A ت or ن word ending in ة or ات, or shaped تفعيل (تعليم), is taken for a noun."""
-        if not self.arabic or token.definite or not _ARABIC_LETTER.search(token.form):
+        if not self.arabic or token.definite or not ARABIC_LETTER.search(token.form):
             return False
         form = token.form
         if len(form) >= 4 and form[0] in _ARABIC_CONJUNCTIONS and form[1] in _VERB_PREFIXES:
