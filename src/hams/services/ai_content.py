@@ -159,7 +159,11 @@ class Source:
 
 def source_transcription(session: Session, principal: Principal, job_id: str) -> Source:
     """The caller's completed transcription job with a transcript; anything else is refused."""
-    job = get_job(session, principal, job_id)
+    return usable_source(get_job(session, principal, job_id))
+
+
+def usable_source(job: Job) -> Source:
+    """A completed transcription with a transcript, or a clear 400 saying what it is."""
     if job.type != "TRANSCRIPTION":
         raise BadRequest(f"Job {job.id} is a {job.type} job; AI content is made from a "
                          "TRANSCRIPTION job", message_key="NOT_A_TRANSCRIPTION_JOB")
@@ -270,13 +274,8 @@ def run_ai_content(job: Job, runtime: Runtime) -> JobOutcome:
         source = session.get(Job, job.relevant_job_id) if job.relevant_job_id else None
     if source is None:
         raise NotFound(f"The transcription job {job.relevant_job_id} no longer exists")
-    if source.status != "COMPLETED":
-        raise BadRequest(f"The transcription job {source.id} has not completed",
-                         message_key="JOB_NOT_COMPLETED")
-    transcript, transcript_language = transcript_of(source)
-    if not transcript:
-        raise BadRequest(f"Transcription job {source.id} has an empty transcript; there is "
-                         "nothing to write from", message_key="EMPTY_TRANSCRIPT")
+    usable = usable_source(source)
+    transcript, transcript_language = usable.transcript, usable.language
     options = job.options or {}
     parts = {name: PartRequest(language=spec["language"], prompt=spec.get("prompt"))
              for name, spec in options["parts"].items()}
