@@ -250,10 +250,11 @@ class RealtimeConnection:
         request = UtteranceRequest.from_wire(payload)
         utterance = await self.runtime.realtime.run(
             transcribe_utterance, self.settings, self.runtime.models, request)
+        # recorded before the answer, so a client that reads it and hangs up is still counted
+        await self._record_stt(utterance.model, utterance.duration, utterance.text)
         await self.ws.send_text(utterance.text)  # a plain text frame, as Hamsa sends it
         if utterance.eos is not None:
             await self._send_event("eos", **eos_fields(utterance.eos))
-        await self._record_stt(utterance.model, utterance.duration, utterance.text)
 
     async def _record_stt(self, model: str, seconds: float, text: str) -> None:
         await run_in_threadpool(record_usage, self.runtime.db, self.principal,
@@ -350,8 +351,8 @@ class RealtimeConnection:
             eos = EndOfSpeech(eos.probability >= stream.eos_threshold, eos.probability, True)
         extra = eos_fields(eos) if stream.wants_eos and eos else {}
         final = stream.text_with(text)
-        await self._send_event("final", text=final, duration=stream.seconds, **extra)
         await self._record_stt(stream.model, stream.seconds, final)
+        await self._send_event("final", text=final, duration=stream.seconds, **extra)
 
 
 def _parse(text: str | None) -> tuple[str, dict[str, Any]]:
