@@ -1,4 +1,8 @@
-"""hams serve | worker | migrate | projects create | keys create/list/revoke."""
+"""hams serve | worker | migrate | projects create | keys create/list/revoke, and the client
+commands (transcribe, tts, jobs, content, voices) from :mod:`hams.cli_client`.
+
+Server modules are imported inside the commands that need them, so client commands start fast.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +15,22 @@ import signal
 import sys
 import threading
 from datetime import UTC, datetime
-
-from sqlalchemy import select
+from typing import TYPE_CHECKING
 
 from hams import __version__
-from hams.db.models import ApiKey, Project
-from hams.runtime import build_runtime
-from hams.services import keys
-from hams.services.jobs import iso
-from hams.settings import Settings
+from hams.cli_client import add_client_commands, run_client_command
+
+if TYPE_CHECKING:
+    from hams.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if hasattr(args, "client_func"):
+        return run_client_command(args)
+    from hams.settings import Settings
+
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -84,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke = key_cmds.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("id")
     revoke.set_defaults(func=cmd_keys_revoke)
+    add_client_commands(sub)
     return parser
 
 
@@ -91,6 +98,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from hams.app import create_app
+    from hams.runtime import build_runtime
+    from hams.services import keys
 
     runtime = build_runtime(settings, num_workers=max(1, args.workers))
     with runtime.db.session() as session:
@@ -112,6 +121,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from hams.runtime import build_runtime
     from hams.worker.runner import Worker
 
     runtime = build_runtime(settings, num_workers=args.concurrency)
@@ -132,12 +142,17 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from hams.runtime import build_runtime
+
     build_runtime(settings)
     print("database is up to date")
     return 0
 
 
 def cmd_projects_create(settings: Settings, args: argparse.Namespace) -> int:
+    from hams.runtime import build_runtime
+    from hams.services import keys
+
     runtime = build_runtime(settings)
     with runtime.db.session() as session:
         project = keys.create_project(session, args.name)
@@ -147,6 +162,10 @@ def cmd_projects_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_keys_create(settings: Settings, args: argparse.Namespace) -> int:
+    from hams.runtime import build_runtime
+    from hams.services import keys
+    from hams.services.jobs import iso
+
     runtime = build_runtime(settings)
     expires = datetime.fromisoformat(args.expires) if args.expires else None
     if expires is not None and expires.tzinfo is None:
@@ -166,6 +185,11 @@ def cmd_keys_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_keys_list(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from hams.db.models import ApiKey, Project
+    from hams.runtime import build_runtime
+
     runtime = build_runtime(settings)
     with runtime.db.session() as session:
         rows = session.execute(select(ApiKey, Project.name).join(
@@ -180,6 +204,9 @@ def cmd_keys_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from hams.runtime import build_runtime
+    from hams.services import keys
+
     runtime = build_runtime(settings)
     with runtime.db.session() as session:
         key = keys.revoke_key(session, args.id)

@@ -1,0 +1,361 @@
+"""Client commands of the `hams` CLI: transcribe, tts, jobs, content, voices.
+
+They talk to a hams (or Hamsa) server over HTTP through :mod:`hams.client`, so they import
+nothing of the server and start fast. Progress and tables go to stderr, results to stdout, so
+``--json`` output can be piped. Exit codes tell outcomes apart for scripts: see ``Exit``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Callable
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+
+class Exit(IntEnum):
+    OK = 0
+    FAILED = 1  # the server refused the request, or the job failed
+    USAGE = 2  # bad arguments or a missing file (argparse uses 2 as well)
+    AUTH = 3  # no API key, or the server rejected it
+
+
+class UsageError(Exception):
+    """A mistake in the command line that no request would fix."""
+
+
+def add_client_commands(sub: argparse._SubParsersAction) -> None:
+    """Register the client commands on the main parser's subcommands."""
+    connection = argparse.ArgumentParser(add_help=False)
+    connection.add_argument("--api-key", help="API key (default: $HAMS_API_KEY)")
+    connection.add_argument("--base-url", help="server URL (default: $HAMS_BASE_URL, "
+                            "else http://127.0.0.1:8000)")
+    connection.add_argument("--json", action="store_true", help="print JSON for scripts")
+    waiting = argparse.ArgumentParser(add_help=False)
+    waiting.add_argument("--no-wait", action="store_true", help="print the job id and return")
+    waiting.add_argument("--timeout", type=float, default=None,
+                         help="seconds to wait for the job (default: no limit)")
+
+    transcribe = sub.add_parser("transcribe", parents=[connection, waiting],
+                                help="transcribe a local file or a URL")
+    transcribe.add_argument("source", metavar="FILE|URL")
+    transcribe.add_argument("--language", default="ar", choices=["ar", "en"])
+    transcribe.add_argument("--model", help="Hamsa model name (default: the server's)")
+    transcribe.add_argument("--title")
+    transcribe.add_argument("--srt", type=Path, metavar="PATH", help="write subtitles here")
+    transcribe.set_defaults(client_func=cmd_transcribe)
+
+    tts = sub.add_parser("tts", parents=[connection],
+                         help="synthesize speech to a WAV file ('-' reads the text from stdin)")
+    tts.add_argument("text")
+    tts.add_argument("--voice", help="voice name or id (default: the dialect's first voice)")
+    tts.add_argument("--dialect", help="dialect code, e.g. msa, egy, uae, en")
+    tts.add_argument("--mulaw", action="store_true", help="8 kHz μ-law instead of 16 kHz PCM")
+    tts.add_argument("-o", "--output", type=Path, required=True, metavar="PATH")
+    tts.set_defaults(client_func=cmd_tts)
+
+    jobs = sub.add_parser("jobs", help="list, show or cancel jobs").add_subparsers(
+        required=True, metavar="ACTION")
+    listing = jobs.add_parser("list", parents=[connection], help="list recent jobs")
+    listing.add_argument("--page", type=int, default=1)
+    listing.add_argument("--per-page", type=int, default=20)
+    listing.add_argument("--type", choices=["TRANSCRIPTION", "TTS", "AI_CONTENT"])
+    listing.add_argument("--search")
+    listing.set_defaults(client_func=cmd_jobs_list)
+    get = jobs.add_parser("get", parents=[connection], help="show one job")
+    get.add_argument("job_id")
+    get.add_argument("--wait", action="store_true", help="wait until it has finished")
+    get.add_argument("--timeout", type=float, default=None)
+    get.set_defaults(client_func=cmd_jobs_get)
+    cancel = jobs.add_parser("cancel", parents=[connection], help="cancel a pending job")
+    cancel.add_argument("job_id")
+    cancel.set_defaults(client_func=cmd_jobs_cancel)
+
+    content = sub.add_parser("content", parents=[connection, waiting],
+                             help="AI content (summary, keywords...) from a transcription job")
+    content.add_argument("job_id", metavar="JOB_ID")
+    content.add_argument("--parts", default="summary,keywords",
+                         help="comma-separated parts (default: summary,keywords)")
+    content.add_argument("--language", choices=["ar", "en", "both_ar_first", "both_en_first"])
+    content.set_defaults(client_func=cmd_content)
+
+    voices = sub.add_parser("voices", parents=[connection], help="list the server's voices")
+    voices.add_argument("--dialect")
+    voices.set_defaults(client_func=cmd_voices)
+
+
+def run_client_command(args: argparse.Namespace) -> int:
+    """Run a client command and turn what went wrong into a message and an exit code."""
+    from hams.client import AuthenticationError, HamsError, JobTimeout
+
+    try:
+        return args.client_func(args)
+    except UsageError as exc:
+        return _fail(f"error: {exc}", Exit.USAGE)
+    except FileNotFoundError as exc:
+        return _fail(f"error: no such file: {exc.filename or exc}", Exit.USAGE)
+    except AuthenticationError as exc:
+        return _fail(f"error: {exc.message} (check --api-key or HAMS_API_KEY)", Exit.AUTH)
+    except JobTimeout as exc:
+        return _fail(f"error: {exc.message}", Exit.FAILED)
+    except HamsError as exc:
+        key = f" [{exc.message_key}]" if exc.message_key else ""
+        return _fail(f"error: {exc.message}{key}", Exit.FAILED)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+
+
+def _fail(message: str, code: int) -> int:
+    print(message, file=sys.stderr)
+    return int(code)
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    source = args.source
+    is_url = source.startswith(("http://", "https://"))
+    if not is_url and not Path(source).is_file():
+        raise UsageError(f"no such file: {source}")
+    with _client(args) as client, _Progress(quiet=args.json) as progress:
+        job = client.transcribe(
+            source, language=args.language, model=args.model, title=args.title,
+            return_srt=args.srt is not None, wait=False,
+            on_upload_progress=None if is_url else progress.upload(Path(source).name))
+        if args.no_wait:
+            return _print_job_id(args, job)
+        job = client.wait_for_job(job.id, args.timeout, on_poll=progress.waiting("transcribing"))
+    if not job.succeeded:
+        return _job_failed(args, job)
+    transcript = job.transcript
+    if args.srt is not None:
+        if not transcript.srt:
+            return _fail("error: the server returned no SRT for this job", Exit.FAILED)
+        args.srt.write_text(transcript.srt, encoding="utf-8")
+    if args.json:
+        _print_json(job.model_dump(mode="json", by_alias=True))
+    else:
+        print(transcript.text)
+        if args.srt is not None:
+            _note(f"subtitles written to {args.srt}")
+    return Exit.OK
+
+
+def cmd_tts(args: argparse.Namespace) -> int:
+    text = sys.stdin.read() if args.text == "-" else args.text
+    if not text.strip():
+        raise UsageError("the text is empty")
+    with _client(args) as client, _Progress(quiet=args.json) as progress:
+        progress.spinner("synthesizing")
+        audio = client.realtime_tts(text, speaker=args.voice, dialect=args.dialect,
+                                    mulaw=args.mulaw)
+    args.output.write_bytes(audio)
+    if args.json:
+        _print_json({"path": str(args.output), "bytes": len(audio)})
+    else:
+        _note(f"{len(audio):,} bytes written to {args.output}")
+    return Exit.OK
+
+
+def cmd_jobs_list(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        page = client.list_jobs(page=args.page, per_page=args.per_page, type=args.type,
+                                search=args.search)
+    if args.json:
+        _print_json(page.model_dump(mode="json", by_alias=True))
+        return Exit.OK
+    rows = [[job.id, job.type or "", job.status or "", job.title or "",
+             _short_time(job.created_at)] for job in page.jobs]
+    _table(["ID", "TYPE", "STATUS", "TITLE", "CREATED"], rows,
+           caption=f"page {page.page} of {page.total_pages}, {page.total_count} jobs")
+    return Exit.OK
+
+
+def cmd_jobs_get(args: argparse.Namespace) -> int:
+    with _client(args) as client, _Progress(quiet=args.json) as progress:
+        if args.wait:
+            job = client.wait_for_job(args.job_id, args.timeout,
+                                      on_poll=progress.waiting("waiting"))
+        else:
+            job = client.get_job(args.job_id)
+    if args.json:
+        _print_json(job.model_dump(mode="json", by_alias=True))
+    else:
+        fields = [("id", job.id), ("type", job.type), ("status", job.status),
+                  ("state", job.state), ("title", job.title), ("created", job.created_at),
+                  ("usage", job.usage_time), ("cost", job.total_cost), ("error", job.error)]
+        _table(["FIELD", "VALUE"], [[name, _text(value)] for name, value in fields
+                                    if value not in (None, "")])
+        transcript = job.transcript
+        if transcript is not None and transcript.text:
+            print(transcript.text)
+    return Exit.OK if job.status != "FAILED" else Exit.FAILED
+
+
+def cmd_jobs_cancel(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        job = client.cancel_job(args.job_id)
+    if args.json:
+        _print_json(job.model_dump(mode="json", by_alias=True))
+    else:
+        _note(f"cancelled {job.id}")
+    return Exit.OK
+
+
+def cmd_content(args: argparse.Namespace) -> int:
+    parts = [part.strip() for part in args.parts.split(",") if part.strip()]
+    if not parts:
+        raise UsageError("--parts names no part")
+    with _client(args) as client, _Progress(quiet=args.json) as progress:
+        job = client.ai_content(args.job_id, parts, language=args.language, wait=False)
+        if args.no_wait:
+            return _print_job_id(args, job)
+        job = client.wait_for_job(job.id, args.timeout, on_poll=progress.waiting("writing"))
+    if not job.succeeded:
+        return _job_failed(args, job)
+    if args.json:
+        _print_json(job.model_dump(mode="json", by_alias=True))
+        return Exit.OK
+    content = job.ai_content or {}
+    for part in parts:
+        print(f"## {part}\n\n{_text(content.get(part, '')).strip()}\n")
+    return Exit.OK
+
+
+def cmd_voices(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        voices = client.voices(dialect=args.dialect)
+    if args.json:
+        _print_json([voice.model_dump(mode="json", by_alias=True) for voice in voices])
+        return Exit.OK
+    _table(["NAME", "DIALECT", "LANGUAGE", "ID"],
+           [[v.name, _text(v.dialect_code), _text(v.language), v.id] for v in voices])
+    return Exit.OK
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _client(args: argparse.Namespace):
+    from hams.client import Hams
+
+    return Hams(api_key=args.api_key, base_url=args.base_url)
+
+
+def _print_job_id(args: argparse.Namespace, job: Any) -> int:
+    if args.json:
+        _print_json(job.model_dump(mode="json", by_alias=True))
+    else:
+        print(job.id)
+    return Exit.OK
+
+
+def _job_failed(args: argparse.Namespace, job: Any) -> int:
+    if args.json:
+        _print_json(job.model_dump(mode="json", by_alias=True))
+    return _fail(f"error: job {job.id} {str(job.status).lower()}: {job.error or 'no reason given'}",
+                 Exit.FAILED)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _short_time(value: Any) -> str:
+    return _text(value)[:19].replace("T", " ")
+
+
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _note(message: str) -> None:
+    _stderr().print(message, highlight=False)
+
+
+def _table(headers: list[str], rows: list[list[str]], caption: str | None = None) -> None:
+    """A readable table on stdout (plain columns when stdout is not a terminal)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*headers, caption=caption, box=None, header_style="bold", pad_edge=False)
+    for row in rows:
+        table.add_row(*row)
+    Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200).print(table)
+
+
+class _Progress(contextlib.AbstractContextManager):
+    """Progress on stderr: a byte bar while uploading, then a spinner with the job's state
+    while waiting. Silent with ``--json`` and when stderr is not a terminal."""
+
+    def __init__(self, quiet: bool):
+        self.console = _stderr()
+        self.enabled = not quiet and self.console.is_terminal
+        self.bar = None
+        self.status = None
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
+
+    def upload(self, name: str) -> Callable[[int, int], None] | None:
+        if not self.enabled:
+            return None
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self._stop()
+        self.bar = Progress(TextColumn(f"uploading {name}"), BarColumn(), DownloadColumn(),
+                            TransferSpeedColumn(), TimeRemainingColumn(), console=self.console,
+                            transient=True)
+        self.bar.start()
+        task = self.bar.add_task("upload", total=None)
+
+        def advance(sent: int, total: int) -> None:
+            if self.bar is not None:
+                self.bar.update(task, completed=sent, total=total or None)
+        return advance
+
+    def waiting(self, what: str) -> Callable[[Any], None] | None:
+        return self.spinner(what)
+
+    def spinner(self, what: str) -> Callable[[Any], None] | None:
+        """Show ``what`` with a spinner; the returned callback shows a job's state beside it."""
+        if not self.enabled:
+            return None
+        self._stop()
+        self.status = self.console.status(what)
+        self.status.start()
+
+        def show(job: Any) -> None:
+            if self.status is not None:
+                self.status.update(f"{what} ({job.state or str(job.status).lower()})")
+        return show
