@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,6 +19,7 @@ from hams.api import (
     health,
     jobs,
     media,
+    openai_audio,
     preview,
     projects,
     realtime,
@@ -27,6 +29,7 @@ from hams.api import (
     voice_dictionaries,
 )
 from hams.api.envelope import error_response, validation_failed
+from hams.api.openai_errors import is_openai_path, openai_error_response
 from hams.errors import HamsError, PayloadTooLarge
 from hams.runtime import Runtime, build_runtime
 from hams.settings import Settings
@@ -57,35 +60,44 @@ def create_app(settings: Settings, *, workers: int = 0, runtime: Runtime | None 
                   description="Self-hosted voice AI that speaks the Hamsa API")
     app.state.runtime = runtime or build_runtime(settings, num_workers=max(1, workers))
     for module in (health, transcription, tts, ai_content, jobs, preview, media, projects,
-                   realtime, realtime_ws, files, voice_dictionaries):
+                   realtime, realtime_ws, files, voice_dictionaries, openai_audio):
         app.include_router(module.router)
     _install_error_handlers(app)
+    upload_limit = settings.media_max_bytes + 64 * 1024  # the file plus the form around it
     app.add_middleware(BodyLimit, default_limit=settings.max_body_bytes, path_limits={
-        "/v1/media": settings.media_max_bytes + 64 * 1024,
+        "/v1/media": upload_limit,
+        "/v1/audio/transcriptions": upload_limit,
+        "/v1/audio/translations": upload_limit,
         "/v1/realtime/stt": settings.realtime_max_body_bytes,
     })
     return app
 
 
+def render_error(path: str, error: HamsError) -> JSONResponse:
+    """OpenAI's error shape on the OpenAI-compatible routes, the Hamsa envelope elsewhere."""
+    return openai_error_response(error) if is_openai_path(path) else error_response(error)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HamsError)
-    async def hams_error(_: Request, exc: HamsError):  # type: ignore[no-untyped-def]
-        return error_response(exc)
+    async def hams_error(request: Request, exc: HamsError):  # type: ignore[no-untyped-def]
+        return render_error(request.url.path, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError):  # type: ignore[no-untyped-def]
-        return error_response(validation_failed(exc.errors()))
+    async def validation_error(request: Request, exc: RequestValidationError):  # type: ignore[no-untyped-def]
+        return render_error(request.url.path, validation_failed(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException):  # type: ignore[no-untyped-def]
+    async def http_error(request: Request, exc: StarletteHTTPException):  # type: ignore[no-untyped-def]
         error = HamsError(str(exc.detail), message_key=STATUS_KEYS.get(exc.status_code, "ERROR"))
         error.status_code = exc.status_code
-        return error_response(error)
+        error.retryable = exc.status_code >= 500
+        return render_error(request.url.path, error)
 
     @app.exception_handler(Exception)
-    async def internal_error(_: Request, exc: Exception):  # type: ignore[no-untyped-def]
+    async def internal_error(request: Request, exc: Exception):  # type: ignore[no-untyped-def]
         log.exception("unhandled error", exc_info=exc)
-        return error_response(HamsError("Internal server error"))
+        return render_error(request.url.path, HamsError("Internal server error"))
 
 
 class BodyLimit:
@@ -103,7 +115,7 @@ class BodyLimit:
         limit = self.path_limits.get(scope["path"], self.default_limit)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _too_large(limit)(scope, receive, send)
+            await _too_large(limit, scope["path"])(scope, receive, send)
             return
         if scope["method"] in ("POST", "PUT", "PATCH"):
             scope = _assume_json(scope)
@@ -124,7 +136,7 @@ class BodyLimit:
             if not exceeded:
                 await send(message)
             elif message["type"] == "http.response.start":
-                await _too_large(limit)(scope, receive, send)
+                await _too_large(limit, scope["path"])(scope, receive, send)
 
         await self.app(scope, limited_receive, checked_send)
 
@@ -138,6 +150,6 @@ def _assume_json(scope: Scope) -> Scope:
     return {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
 
 
-def _too_large(limit: int) -> ASGIApp:
-    return error_response(PayloadTooLarge(
+def _too_large(limit: int, path: str) -> ASGIApp:
+    return render_error(path, PayloadTooLarge(
         f"The request body is larger than the limit of {limit} bytes"))

@@ -18,8 +18,12 @@
     │                                  unusable, e.g. malformed JSON)
     ├── ServiceUnavailable         503 SERVICE_UNAVAILABLE (retryable: also an LLM that keeps
     │                                  answering 429/5xx)
-    └── EngineUnavailable          503 ENGINE_UNAVAILABLE (a model that cannot load; says what
-                                       to configure)
+    ├── EngineUnavailable          503 ENGINE_UNAVAILABLE (a model that cannot load; says what
+    │                                  to configure)
+    ├── JobStillRunning            504 JOB_STILL_RUNNING (a request that waits for its job gave
+    │                                  up at its limit; the job goes on)
+    └── JobFailed                  the status of the failure's own kind (a job a request
+                                       waited for ended FAILED)
 
 ``retryable`` tells the worker whether a failure is worth another attempt: bad input is not.
 """
@@ -155,3 +159,41 @@ class EngineUnavailable(HamsError):
     status_code = 503
     message_key = "ENGINE_UNAVAILABLE"
     retryable = False
+
+
+class JobStillRunning(HamsError):
+    """A request that waits for its job reached its limit; the job goes on and can be read."""
+
+    status_code = 504
+    message_key = "JOB_STILL_RUNNING"
+    retryable = False  # sending the request again would start the work again
+
+    def __init__(self, message: str, *, job_id: str):
+        super().__init__(message, data={"jobId": job_id})
+        self.job_id = job_id
+
+
+class JobFailed(HamsError):
+    """A job a request waited for failed: its recorded error, with the status of its kind.
+
+    Not retryable: the worker already made every attempt the job was worth.
+    """
+
+    retryable = False
+
+    def __init__(self, message: str, *, job_id: str, message_key: str | None):
+        super().__init__(message, message_key=message_key or HamsError.message_key,
+                         data={"jobId": job_id})
+        self.status_code = status_for_key(self.message_key)
+        self.job_id = job_id
+
+
+def status_for_key(message_key: str) -> int:
+    """The HTTP status of the error class that owns ``message_key`` (500 when none does)."""
+    pending: list[type[HamsError]] = [HamsError]
+    while pending:
+        cls = pending.pop()
+        if cls.message_key == message_key and cls is not JobFailed:
+            return cls.status_code
+        pending.extend(cls.__subclasses__())
+    return HamsError.status_code

@@ -132,6 +132,22 @@ class Settings(BaseSettings):
         "a revoked key stops working on connections already open."
     )
 
+    openai_wait_seconds: float = Field(
+        540.0, gt=0, description="Longest POST /v1/audio/transcriptions or /translations waits "
+        "for its job; past it the answer is a 504 naming the job, whose result GET /v1/jobs "
+        "still gives (below the openai package's 600 s client timeout)."
+    )
+    openai_voices: dict[str, str] = Field(
+        default_factory=dict,
+        description='OpenAI voice names mapped to hams voices (name or id), JSON: '
+        '{"alloy": "Layan", "onyx": "James"}; an unmapped OpenAI voice speaks with a voice of '
+        "the input's script: Arabic text → Modern Standard Arabic, other text → English.",
+    )
+    openai_speech_max_chars: int = Field(
+        4096, gt=0, description="Longest input for POST /v1/audio/speech (OpenAI's own limit "
+        "is 4096)."
+    )
+
     allow_private_urls: bool = Field(
         False, description="Let the server fetch from and post to loopback/private addresses "
         "(development and tests only)."

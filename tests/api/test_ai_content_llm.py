@@ -91,7 +91,7 @@ def test_malformed_model_output_fails_the_job_once_with_a_clear_error(api, runti
     job = finished(api, runtime, created.json()["data"]["id"])
     assert job["status"] == "FAILED" and job["attempts"] == 1
     assert "summary" in job["error"] and "Sure! Here is your summary" in job["error"]
-    assert job["jobResponse"] == {"error": job["error"]}
+    assert job["jobResponse"] == {"error": job["error"], "messageKey": "AI_CONTENT_FAILED"}
     assert len(llm.requests) == 1
     assert job["usageTokens"] == 15  # the tokens the bad answer cost are still counted
 

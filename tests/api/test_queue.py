@@ -329,7 +329,7 @@ def test_non_retryable_error_fails_at_once(runtime: Runtime) -> None:
     done = run_until_terminal(worker, runtime, job.id)
     assert (done.state, done.status, done.attempts) == ("failed", "FAILED", 1)
     assert done.error == message
-    assert done.job_response == {"error": message}
+    assert done.job_response == {"error": message, "messageKey": "UNSUPPORTED_MEDIA"}
     assert calls == [job.id]
 
 
@@ -341,7 +341,7 @@ def test_retryable_error_fails_after_max_attempts(runtime: Runtime) -> None:
     done = run_until_terminal(worker, runtime, job.id)
     assert (done.state, done.status, done.attempts) == ("failed", "FAILED", 3)
     assert "Internal error" in done.error and "server log" in done.error
-    assert done.job_response == {"error": done.error}
+    assert done.job_response == {"error": done.error, "messageKey": "INTERNAL_ERROR"}
     assert calls == [job.id] * 3
 
 

@@ -12,7 +12,12 @@ from sqlalchemy.orm import Session
 
 from hams.db.models import Job, Upload
 from hams.engines.models import SttModels
-from hams.engines.stt import SpeechToText, TranscriptionOptions
+from hams.engines.stt import (
+    DEFAULT_TEMPERATURES,
+    Segment,
+    SpeechToText,
+    TranscriptionOptions,
+)
 from hams.errors import BadRequest, HamsError, UnsupportedLanguage
 from hams.media.audio import decode_audio
 from hams.media.fetch import fetch_to_file
@@ -81,11 +86,11 @@ def resolve_media(session: Session, settings: Settings, project_id: str,
 
 
 def loaded_engine(settings: Settings, models: SttModels, model: str,
-                  language: str) -> SpeechToText:
+                  language: str | None) -> SpeechToText:
     """The loaded engine behind public ``model``; refuses a language it cannot transcribe
     (the submission check knew only the model's name, the loaded engine knows for sure)."""
     engine = models.get(settings.engine_model_for(model))
-    if language != "en" and not engine.multilingual:
+    if language not in (None, "en") and not engine.multilingual:
         raise UnsupportedLanguage(
             f"The loaded model ({engine.name}) is English-only and cannot transcribe "
             f"{language!r}; set HAMS_STT_MODEL to a multilingual faster-whisper model")
@@ -113,12 +118,11 @@ def run_transcription(job: Job, settings: Settings, storage: BlobStorage,
         fetch_to_file(job.media_url or "", path, policy=url_policy(settings),
                       max_bytes=settings.media_max_bytes, timeout=settings.media_fetch_timeout)
     audio = decode_audio(Path(path), max_seconds=settings.media_max_seconds)
-    language = job.from_lng or "ar"
+    language = None if job.options.get("detectLanguage") else job.from_lng or "ar"
     engine = loaded_engine(settings, models, job.model or PUBLIC_STT_MODELS[0], language)
-    options = TranscriptionOptions(language=language, vad_filter=settings.stt_vad,
-                                   beam_size=settings.stt_beam_size)
-    segments_iter, info = engine.transcribe(audio, options)
-    segments = [_segment_public(s) for s in segments_iter]
+    segments_iter, info = engine.transcribe(audio, job_options(settings, job, language))
+    details = bool(job.options.get("segmentDetails"))
+    segments = [_segment_public(s, details) for s in segments_iter]
     duration = round(len(audio) / 16_000, 3)
     response: dict[str, Any] = {
         "text": " ".join(s["text"].strip() for s in segments).strip(),
@@ -133,13 +137,31 @@ def run_transcription(job: Job, settings: Settings, storage: BlobStorage,
                       total_cost=round(duration / 60 * price, 6), media_key=media_key)
 
 
-def _segment_public(segment: Any) -> dict[str, Any]:
-    return {
+def job_options(settings: Settings, job: Job, language: str | None) -> TranscriptionOptions:
+    """The engine options for a job: the server's decoding settings plus what the job asked
+    (task, prompt and temperature come from the OpenAI-compatible routes)."""
+    temperature = job.options.get("temperature")
+    return TranscriptionOptions(
+        language=language, vad_filter=settings.stt_vad, beam_size=settings.stt_beam_size,
+        task=job.options.get("task") or "transcribe",
+        initial_prompt=job.options.get("prompt") or None,
+        temperature=(float(temperature),) if temperature else DEFAULT_TEMPERATURES,
+    )
+
+
+def _segment_public(segment: Segment, details: bool = False) -> dict[str, Any]:
+    public = {
         "id": segment.id, "start": segment.start, "end": segment.end, "text": segment.text,
         "speaker": segment.speaker,
         "words": [{"word": w.word, "start": w.start, "end": w.end, "probability": w.probability}
                   for w in segment.words],
     }
+    if details:  # the decoder's figures, for OpenAI's verbose_json
+        public.update(seek=segment.seek, tokens=list(segment.tokens),
+                      temperature=segment.temperature, avgLogprob=segment.avg_logprob,
+                      compressionRatio=segment.compression_ratio,
+                      noSpeechProb=segment.no_speech_prob)
+    return public
 
 
 @dataclass(frozen=True)

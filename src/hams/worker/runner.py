@@ -189,7 +189,8 @@ class Worker:
             with self.db.session() as session:
                 queue.schedule_retry(session, claim, utcnow() + timedelta(seconds=delay), message)
             return
-        self._fail(claim, message, _tokens_used(error))
+        key = error.message_key if isinstance(error, HamsError) else HamsError.message_key
+        self._fail(claim, message, _tokens_used(error), key)
 
     def _complete(self, claim: queue.Claim, outcome: JobOutcome) -> None:
         with self.db.session() as session:
@@ -207,11 +208,14 @@ class Worker:
                             claim.fencing)
         self.db.signals.job_finished(claim.job_id)
 
-    def _fail(self, claim: queue.Claim, message: str, tokens: int | None = None) -> None:
+    def _fail(self, claim: queue.Claim, message: str, tokens: int | None = None,
+              message_key: str = HamsError.message_key) -> None:
+        """Record the failure with its stable key, so a caller waiting on the job (the
+        OpenAI-compatible routes) can answer with the status the error stands for."""
+        response = {"error": message, "messageKey": message_key}
         with self.db.session() as session:
             if queue.finish_job(session, claim, utcnow(), state="failed", status="FAILED",
-                                error=message, job_response={"error": message},
-                                usage_tokens=tokens):
+                                error=message, job_response=response, usage_tokens=tokens):
                 job_ended(session, claim.job_id)
         self.db.signals.job_finished(claim.job_id)
 

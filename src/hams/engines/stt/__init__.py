@@ -25,6 +25,17 @@ class Segment:
     text: str
     words: list[Word] = field(default_factory=list)
     speaker: str | None = None
+    # the decoder's own figures, which OpenAI's verbose_json reports per segment
+    seek: int = 0
+    tokens: tuple[int, ...] = ()
+    temperature: float | None = None
+    avg_logprob: float = 0.0
+    compression_ratio: float = 0.0
+    no_speech_prob: float = 0.0
+
+
+DEFAULT_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+"""Greedy first, then warmer retries when a window decodes badly (Whisper's fallback)."""
 
 
 @dataclass(frozen=True)
@@ -32,9 +43,16 @@ class TranscriptionOptions:
     """What a caller may ask of an STT engine; the engine reports back what it used."""
 
     language: str | None = "ar"
+    """A language code, or None to detect it."""
     vad_filter: bool = True
     word_timestamps: bool = True
     beam_size: int = 5
+    task: str = "transcribe"
+    """"transcribe" keeps the spoken language; "translate" writes English."""
+    initial_prompt: str | None = None
+    """Text that conditions the first window: spellings, names, style."""
+    temperature: tuple[float, ...] = DEFAULT_TEMPERATURES
+    """Sampling temperatures, tried in order while a window's decoding fails its checks."""
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,9 @@ class WhisperEngine:
             vad_filter=options.vad_filter,
             word_timestamps=options.word_timestamps,
             beam_size=options.beam_size,
+            task=options.task,
+            initial_prompt=options.initial_prompt,
+            temperature=list(options.temperature),
         )
         info = TranscriptionInfo(
             language=raw_info.language, duration=float(raw_info.duration), model=self.name,
@@ -53,4 +56,10 @@ def _convert(raw_segments: Iterator) -> Iterator[Segment]:
                  round(float(w.probability), 4))
             for w in (seg.words or [])
         ]
-        yield Segment(index, round(float(seg.start), 3), round(float(seg.end), 3), seg.text, words)
+        yield Segment(
+            index, round(float(seg.start), 3), round(float(seg.end), 3), seg.text, words,
+            seek=int(seg.seek), tokens=tuple(int(t) for t in seg.tokens),
+            temperature=None if seg.temperature is None else float(seg.temperature),
+            avg_logprob=float(seg.avg_logprob), compression_ratio=float(seg.compression_ratio),
+            no_speech_prob=float(seg.no_speech_prob),
+        )
