@@ -1,0 +1,95 @@
+"""The hams Python SDK: a client for hams servers and Hamsa's cloud (the same wire format).
+
+    from hams.client import Hams
+
+    with Hams(api_key="...", base_url="http://127.0.0.1:8000") as client:
+        job = client.transcribe("meeting.mp3", language="ar", wait=True)
+        print(job.transcript.text)
+
+:class:`Hams` blocks; :class:`AsyncHams` has the same methods, awaited. Only httpx,
+pydantic and websockets are imported (websockets when a realtime session connects), never
+the server. See docs/python-sdk.md.
+"""
+
+from hams.client._async import AsyncHams
+from hams.client._sync import Hams
+from hams.client.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    HamsError,
+    JobFailed,
+    JobTimeout,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    UnsupportedMediaError,
+)
+from hams.client.models import (
+    Dialect,
+    DictionaryWord,
+    EndOfSpeech,
+    Job,
+    JobList,
+    JobPage,
+    JobSummary,
+    JobView,
+    Project,
+    RealtimeTranscript,
+    Segment,
+    Transcript,
+    TtsHistory,
+    TtsHistoryPage,
+    Upload,
+    Voice,
+    VoiceDictionary,
+    WebhookAttempt,
+    WebhookDelivery,
+    Word,
+)
+from hams.client.realtime import AsyncRealtimeSession, RealtimeSession
+
+__all__ = [
+    "APIConnectionError",
+    "APITimeoutError",
+    "AsyncHams",
+    "AsyncRealtimeSession",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "Dialect",
+    "DictionaryWord",
+    "EndOfSpeech",
+    "Hams",
+    "HamsError",
+    "Job",
+    "JobFailed",
+    "JobList",
+    "JobPage",
+    "JobSummary",
+    "JobTimeout",
+    "JobView",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "Project",
+    "RateLimitError",
+    "RealtimeSession",
+    "RealtimeTranscript",
+    "Segment",
+    "ServerError",
+    "Transcript",
+    "TtsHistory",
+    "TtsHistoryPage",
+    "UnsupportedMediaError",
+    "Upload",
+    "Voice",
+    "VoiceDictionary",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "Word",
+]

@@ -1,0 +1,269 @@
+"""Typed results: snake_case attributes read from the camelCase wire.
+
+Every model keeps the fields it does not know (``model_extra``), so a newer server's
+additions are not lost, and ``model_dump(by_alias=True)`` gives back the wire names.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from hams.client.errors import JobFailed
+
+FINISHED = ("COMPLETED", "FAILED")
+
+
+class WireModel(BaseModel):
+    """camelCase on the wire, snake_case in Python; unknown fields kept."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+
+
+class Word(WireModel):
+    word: str = ""
+    start: float = 0.0
+    end: float = 0.0
+    probability: float | None = None
+
+
+class Segment(WireModel):
+    id: int | None = None
+    start: float = 0.0
+    end: float = 0.0
+    text: str = ""
+    speaker: str | None = None
+    words: list[Word] = Field(default_factory=list)
+
+
+class Transcript(WireModel):
+    """A finished transcription's ``jobResponse``."""
+
+    text: str = ""
+    language: str | None = None
+    duration: float | None = None
+    segments: list[Segment] = Field(default_factory=list)
+    model: str | None = None
+    engine_model: str | None = None
+    srt: str | None = None
+
+
+class Job(WireModel):
+    """A job as ``GET /v1/jobs`` returns it (transcription, TTS or AI content).
+
+    ``status`` is Hamsa's PENDING | COMPLETED | FAILED; ``state`` is hams' finer queue state
+    (queued, running, retrying, waiting, completed, failed, cancelled; None on Hamsa's cloud).
+    """
+
+    id: str
+    type: str | None = None
+    status: str = "PENDING"
+    state: str | None = None
+    title: str | None = None
+    model: str | None = None
+    processing_type: str | None = None
+    media_url: str | None = None
+    webhook_url: str | None = None
+    job_response: Any = None
+    usage_time: float | None = None  # seconds of audio (a string on the wire)
+    total_cost: float | None = None
+    usage_tokens: int | None = None
+    from_lng: str | None = None
+    to_lng: str | None = None
+    relevant_job_id: str | None = None
+    tts_voice_id: str | None = None
+    error: str | None = None
+    attempts: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    preview_url: str | None = None  # from the envelope of GET /v1/jobs
+
+    @property
+    def done(self) -> bool:
+        """Finished, one way or the other: nothing will change any more."""
+        return self.status in FINISHED
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "COMPLETED"
+
+    @property
+    def transcript(self) -> Transcript | None:
+        """The transcript of a completed transcription; None for other jobs or before."""
+        response = self.job_response
+        if not isinstance(response, dict) or self.type not in (None, "TRANSCRIPTION"):
+            return None
+        if "text" not in response and "segments" not in response:
+            return None
+        return Transcript.model_validate(response)
+
+    @property
+    def ai_content(self) -> dict[str, str] | None:
+        """The parts of a completed AI content job, by their Hamsa names (``summary``, ...)."""
+        response = self.job_response
+        if self.type != "AI_CONTENT" or not isinstance(response, dict):
+            return None
+        return {k: v for k, v in response.items()
+                if isinstance(v, str) and k != "transcriptionJobId"}
+
+    def raise_for_status(self) -> Job:
+        """This job if it did not fail; JobFailed (carrying it) if it did."""
+        if self.status == "FAILED":
+            raise JobFailed(f"Job {self.id} failed: {self.error or 'no reason given'}", job=self)
+        return self
+
+
+class Upload(WireModel):
+    """A file stored by ``POST /v1/media``; pass ``media_url`` to a transcription."""
+
+    id: str
+    media_url: str
+    size: int | None = None
+    filename: str | None = None
+    content_type: str | None = None
+    created_at: datetime | None = None
+
+
+class JobSummary(WireModel):
+    """One row of ``GET /v2/jobs``."""
+
+    id: str
+    title: str | None = None
+    status: str | None = None
+    type: str | None = None
+    media_url: str | None = None
+    media_type: str | None = None
+    total_cost: float | None = None
+    created_at: datetime | None = None
+
+
+class JobPage(WireModel):
+    jobs: list[JobSummary] = Field(default_factory=list)
+    page: int = 1
+    total_count: int = 0
+    total_pages: int = 0
+
+
+class JobView(WireModel):
+    """The v2 summary object (``GET /v2/jobs/view/{id}``, ``POST /v1/jobs/all`` rows)."""
+
+    id: str
+    title: str | None = None
+    type: str | None = None
+    status: str | None = None
+    cost: float | None = None
+    system_model_key: str | None = None
+    url: str | None = None
+    relevant_job_id: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class JobList(WireModel):
+    """``POST /v1/jobs/all``: ``total`` in the project, ``filtered`` matching the filters."""
+
+    jobs: list[JobView] = Field(default_factory=list)
+    total: int = 0
+    filtered: int = 0
+
+
+class Dialect(WireModel):
+    id: str | None = None
+    code: str | None = None
+    name: str | None = None
+    language_code: str | None = None
+    language: str | None = None
+
+
+class Voice(WireModel):
+    id: str
+    name: str
+    tags: list[str] = Field(default_factory=list)
+    language: str | None = None
+    dialect: Dialect | None = None
+    dialect_code: str | None = None
+    engine: str | None = None  # hams: what speaks it on this server
+
+
+class RealtimeTranscript(WireModel):
+    """``POST /v1/realtime/stt``; the EOS fields only when end of speech was asked for."""
+
+    text: str = ""
+    language: str | None = None
+    duration: float | None = None
+    model: str | None = None
+    is_eos: bool | None = None
+    eos_probability: float | None = None
+
+
+class EndOfSpeech(WireModel):
+    """An ``eos`` event of the realtime WebSocket."""
+
+    is_eos: bool = False
+    eos_probability: float | None = None
+
+
+class Project(WireModel):
+    id: str
+    name: str | None = None
+    is_deactivated: bool | None = None
+    webhook_secret: str | None = None  # hams: verifies X-Hams-Signature on webhooks
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class DictionaryWord(WireModel):
+    word: str
+    pronunciation: str
+
+
+class VoiceDictionary(WireModel):
+    id: str
+    name: str
+    words: list[DictionaryWord] = Field(default_factory=list)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class TtsHistory(WireModel):
+    id: str
+    script: str | None = None
+    audio: str | None = None
+    download_url: str | None = None
+    tts_voice: dict[str, Any] | None = None
+    created_at: datetime | None = None
+
+
+class TtsHistoryPage(WireModel):
+    tts_histories: list[TtsHistory] = Field(default_factory=list)
+    page: int = 1
+    total_count: int = 0
+    total_pages: int = 0
+
+
+class WebhookAttempt(WireModel):
+    number: int
+    started_at: datetime | None = None
+    duration_ms: int | None = None
+    status_code: int | None = None
+    error: str | None = None
+
+
+class WebhookDelivery(WireModel):
+    """A job's webhook delivery and every attempt made (hams extension)."""
+
+    id: str
+    url: str
+    event: str | None = None
+    state: str | None = None
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_status_code: int | None = None
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+    created_at: datetime | None = None
+    attempt_log: list[WebhookAttempt] = Field(default_factory=list)
