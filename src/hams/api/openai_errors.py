@@ -33,6 +33,8 @@ def openai_error_response(error: HamsError) -> JSONResponse:
         headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
     if not error.retryable:
         headers["x-should-retry"] = "false"
+    if isinstance(error.data, dict) and error.data.get("jobId"):
+        headers["X-Job-Id"] = str(error.data["jobId"])  # the job the request made
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
