@@ -37,7 +37,7 @@ DEFAULT_MAX_RETRIES = 3
 DEFAULT_BACKOFF = 0.5  # seconds before the first retry; doubled each time
 MAX_BACKOFF = 8.0
 MAX_RETRY_AFTER = 60.0  # a server asking for longer is answered with the error at once
-UPLOAD_CHUNK = 256 * 1024
+UPLOAD_CHUNK = 64 * 1024
 USER_AGENT = f"hams-python/{__version__}"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
 
@@ -213,7 +213,7 @@ def retry_delay(request: ApiRequest, error: HamsError, attempt: int,
         return None
     if error.status_code == 501:
         return None
-    wait = getattr(error, "retry_after", None)
+    wait = error.retry_after
     if wait is not None:
         return wait if wait <= MAX_RETRY_AFTER else None
     return min(MAX_BACKOFF, DEFAULT_BACKOFF * 2 ** attempt) * random.uniform(0.75, 1.25)

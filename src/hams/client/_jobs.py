@@ -138,6 +138,13 @@ class JobMethods(ClientBase):
         """A job of any type, as it stands now."""
         return (yield from self._job(job_id))
 
+    def _created(self, data: dict[str, Any]) -> Op[Job]:
+        """The job a create route answered with; read back when it answered only ``jobId``
+        (as Hamsa's transcription route does)."""
+        if "id" in data:
+            return Job.model_validate(data)
+        return (yield from self._job(data["jobId"]))
+
     def _job(self, job_id: str, wait: float | None = None) -> Op[Job]:
         timeout = self._config.timeout + wait if wait else None
         response = yield ApiRequest("GET", "/v1/jobs", params={"jobId": job_id, "wait": wait},
@@ -243,7 +250,7 @@ class JobMethods(ClientBase):
             json=body_of(aiParts=part_names(parts), language=language, title=title,
                        prompts=dict(prompts) if prompts else None, webhookUrl=webhook_url,
                        webhookAuth=webhook_auth_body(webhook_auth)))
-        job = Job.model_validate(data_of(response))
+        job = yield from self._created(data_of(response))
         if wait:
             return (yield from self._wait(job.id, timeout, on_poll))
         return job

@@ -85,8 +85,12 @@ class ClientBase:
     def _run(self, op: Op[T]) -> Any:  # pragma: no cover - each client defines it
         raise NotImplementedError
 
+    # defined by JobMethods, used by SpeechMethods too
     def _wait(self, job_id: str, timeout: float | None, on_poll: PollCallback | None
-              ) -> Op[Job]:  # pragma: no cover - JobMethods defines it
+              ) -> Op[Job]:  # pragma: no cover
+        raise NotImplementedError
+
+    def _created(self, data: dict[str, Any]) -> Op[Job]:  # pragma: no cover
         raise NotImplementedError
 
 

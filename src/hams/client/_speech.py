@@ -57,7 +57,8 @@ class SpeechMethods(ClientBase):
         response = yield ApiRequest("POST", "/v1/realtime/stt", json=body, idempotent=True)
         found = json_body(response)
         data = found.get("data") if isinstance(found.get("data"), dict) else {}
-        top = {k: v for k, v in found.items() if k not in ("data", "message", "messageKey")}
+        top = {k: v for k, v in found.items()
+               if k not in ("data", "message", "messageKey", "success")}
         return RealtimeTranscript.model_validate({**top, **data})
 
     @operation
@@ -103,7 +104,7 @@ class SpeechMethods(ClientBase):
             json=body_of(voiceId=voice, text=text, title=title, webhookUrl=webhook_url,
                          webhookAuth=webhook_auth_body(webhook_auth),
                          voiceDictionaryIds=as_list(voice_dictionary_ids)))
-        job = Job.model_validate(data_of(response))
+        job = yield from self._created(data_of(response))
         if wait:
             return (yield from self._wait(job.id, timeout, on_poll))
         return job

@@ -1,6 +1,7 @@
 """Errors the SDK raises, one class per kind of failure a caller handles differently.
 
-    HamsError                     base: .status_code, .message_key, .message, .body
+    HamsError                     base: .status_code, .message_key, .message, .body,
+                                  .retry_after
     ├── APIConnectionError        no answer: DNS, refused connection, reset, TLS
     │   └── APITimeoutError       no answer within the client's timeout
     ├── BadRequestError           400 / 422 (VALIDATION_ERROR, UNSUPPORTED_LANGUAGE, ...)
@@ -32,12 +33,14 @@ class HamsError(Exception):
     """Base of every error the SDK raises on purpose."""
 
     def __init__(self, message: str, *, status_code: int | None = None,
-                 message_key: str | None = None, body: Any = None):
+                 message_key: str | None = None, body: Any = None,
+                 retry_after: float | None = None):
         super().__init__(message)
         self.message = message
         self.status_code = status_code
         self.message_key = message_key
         self.body = body
+        self.retry_after = retry_after  # seconds, from Retry-After (429, and 503 may send it)
 
     def __str__(self) -> str:
         parts = [str(self.status_code)] if self.status_code else []
@@ -85,10 +88,6 @@ class UnsupportedMediaError(HamsError):
 class RateLimitError(HamsError):
     """Too many requests, or the realtime pool is full (429); retry after ``retry_after``."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any):
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
-
 
 class ServerError(HamsError):
     """The server failed (5xx); worth retrying."""
@@ -134,7 +133,5 @@ def error_for(message: str, *, status_code: int | None = None, message_key: str 
     else:
         cls = _BY_KEY.get(message_key or "") or (
             BadRequestError if message_key else HamsError)
-    kwargs: dict[str, Any] = dict(status_code=status_code, message_key=message_key, body=body)
-    if cls is RateLimitError:
-        return RateLimitError(message, retry_after=retry_after, **kwargs)
-    return cls(message, **kwargs)
+    return cls(message, status_code=status_code, message_key=message_key, body=body,
+               retry_after=retry_after)

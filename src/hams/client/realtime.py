@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterable, Callable, Generator, Iterable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -240,15 +241,18 @@ class RealtimeSession(SessionMethods):
         super().__init__()
         self._config, self._timeout = config, timeout
         self._ws: Any = None
+        self._stack = ExitStack()
 
     def connect(self) -> RealtimeSession:
         from websockets.exceptions import WebSocketException
         from websockets.sync.client import connect
 
         try:
-            self._ws = connect(self._config.ws_url(PATH), open_timeout=self._timeout,
-                               additional_headers={"X-Api-Key": self._config.api_key},
-                               user_agent_header=USER_AGENT, max_size=MAX_MESSAGE_BYTES)
+            # entered as a context manager, as websockets ≥ 17.1 wants; closed in close()
+            self._ws = self._stack.enter_context(connect(
+                self._config.ws_url(PATH), open_timeout=self._timeout,
+                additional_headers={"X-Api-Key": self._config.api_key},
+                user_agent_header=USER_AGENT, max_size=MAX_MESSAGE_BYTES))
         except (OSError, WebSocketException, TimeoutError) as exc:
             raise _connect_error(exc) from exc
         try:
@@ -288,8 +292,7 @@ class RealtimeSession(SessionMethods):
         return self.stt_stream_end()
 
     def close(self) -> None:
-        if self._ws is not None:
-            self._ws.close()
+        self._stack.close()
 
     def __enter__(self) -> RealtimeSession:
         return self
