@@ -4,6 +4,7 @@ polling rules against a scripted HTTP server on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import io
 import re
 import subprocess
@@ -20,6 +21,7 @@ import hams.client
 from hams.client import (
     APIConnectionError,
     AsyncHams,
+    AsyncRealtimeSession,
     AuthenticationError,
     BadRequestError,
     ConflictError,
@@ -29,6 +31,7 @@ from hams.client import (
     JobTimeout,
     NotFoundError,
     RateLimitError,
+    RealtimeSession,
     ServerError,
     UnsupportedMediaError,
 )
@@ -98,6 +101,17 @@ def test_public_names_are_exactly_the_exported_ones():
     assert set(hams.client.__all__) == PUBLIC
     assert all(hasattr(hams.client, name) for name in PUBLIC)
     assert issubclass(JobTimeout, HamsError) and issubclass(JobTimeout, TimeoutError)
+
+
+def test_the_async_client_has_every_method_with_the_same_arguments():
+    def public(cls: type) -> dict[str, list[str]]:
+        return {name: list(inspect.signature(getattr(cls, name)).parameters)
+                for name in dir(cls) if not name.startswith("_")
+                and callable(getattr(cls, name)) and name not in ("close", "aclose")}
+
+    assert public(Hams) == public(AsyncHams) and len(public(Hams)) > 25
+    assert public(RealtimeSession) == public(AsyncRealtimeSession)
+    assert str(inspect.signature(Hams.transcribe).return_annotation) == "Job"
 
 
 def test_importing_the_sdk_loads_no_server_code():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import errno
 import functools
+import inspect
 import os
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from pathlib import Path
@@ -40,6 +41,12 @@ def operation(fn: Callable[..., Op[T]]) -> Callable[..., T]:
     def method(self: ClientBase, *args: Any, **kwargs: Any) -> Any:
         return self._run(fn(self, *args, **kwargs))
 
+    # help() and editors show what the method gives back, not the generator's type
+    signature = inspect.signature(fn)
+    returned = signature.return_annotation
+    if isinstance(returned, str) and returned.startswith(("Op[", "WsOp[")):
+        method.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            return_annotation=returned[returned.index("[") + 1:-1])
     return method
 
 
