@@ -103,6 +103,10 @@ def run_client_command(args: argparse.Namespace) -> int:
     except JobTimeout as exc:
         return _fail(f"error: {exc.message}", Exit.FAILED)
     except HamsError as exc:
+        if exc.message_key == "API_KEY_REQUIRED":
+            return _fail(f"error: {exc.message}", Exit.AUTH)
+        if exc.message_key == "BAD_BASE_URL":
+            return _fail(f"error: {exc.message}", Exit.USAGE)
         key = f" [{exc.message_key}]" if exc.message_key else ""
         return _fail(f"error: {exc.message}{key}", Exit.FAILED)
     except KeyboardInterrupt:
