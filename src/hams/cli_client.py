@@ -191,7 +191,8 @@ def cmd_jobs_get(args: argparse.Namespace) -> int:
         _print_json(job.model_dump(mode="json", by_alias=True))
     else:
         fields = [("id", job.id), ("type", job.type), ("status", job.status),
-                  ("state", job.state), ("title", job.title), ("created", job.created_at),
+                  ("state", job.state), ("title", job.title),
+                  ("created", _short_time(job.created_at)),
                   ("usage", job.usage_time), ("cost", job.total_cost), ("error", job.error)]
         _table(["FIELD", "VALUE"], [[name, _text(value)] for name, value in fields
                                     if value not in (None, "")])

@@ -293,10 +293,10 @@ def test_bad_key_is_an_authentication_error(server):
 
 
 def test_undecodable_audio_is_refused_with_the_job_named(client):
-    with pytest.raises(openai.APIStatusError) as caught:
+    with pytest.raises(openai.BadRequestError) as caught:
         transcribe(client, b"this is not audio at all" * 50)
     error = caught.value
-    assert error.status_code == 415
+    assert error.status_code == 400
     assert (error.code, error.param, error.type) == ("unsupported_media", "file",
                                                      "invalid_request_error")
     assert "job " in error.message

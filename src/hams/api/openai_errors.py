@@ -25,7 +25,9 @@ def is_openai_path(path: str) -> bool:
 def openai_error_response(error: HamsError) -> JSONResponse:
     """The error as OpenAI writes it; ``x-should-retry: false`` stops the openai package from
     sending again what cannot succeed (or would redo a job that already had its attempts)."""
-    status = error.status_code
+    # OpenAI answers 400 for a file it cannot read; the openai package then raises
+    # BadRequestError, which is what code written for it catches
+    status = 400 if error.status_code == 415 else error.status_code
     body = {"message": error.message, "type": _error_type(status), "param": _param(error),
             "code": "invalid_api_key" if status == 401 else error.message_key.lower()}
     headers = {}
