@@ -125,8 +125,9 @@ def test_importing_the_sdk_loads_no_server_code():
 
 def test_missing_key_is_refused_before_any_request(monkeypatch):
     monkeypatch.delenv("HAMS_API_KEY", raising=False)
-    with pytest.raises(HamsError, match="HAMS_API_KEY"):
+    with pytest.raises(AuthenticationError, match="HAMS_API_KEY") as missing:
         Hams(base_url="http://127.0.0.1:9")
+    assert missing.value.message_key == "API_KEY_REQUIRED"
 
 
 def test_key_and_base_url_come_from_the_environment(monkeypatch, server):

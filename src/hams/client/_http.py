@@ -13,7 +13,8 @@ import os
 import random
 import uuid
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from hams import __version__
 from hams.client.errors import (
     APIConnectionError,
     APITimeoutError,
+    AuthenticationError,
     HamsError,
     RateLimitError,
     ServerError,
@@ -59,8 +61,8 @@ class Config:
         """Arguments first, then HAMS_API_KEY / HAMS_BASE_URL; no key is an error now, not
         a 401 on the first call."""
         key = api_key or os.environ.get("HAMS_API_KEY")
-        if not key:
-            raise HamsError("No API key: pass Hams(api_key=...) or set HAMS_API_KEY. "
+        if not key:  # an authentication failure, found before asking the server
+            raise AuthenticationError("No API key: pass Hams(api_key=...) or set HAMS_API_KEY. "
                             "`hams serve` prints one on first start; `hams keys create` "
                             "makes more.", message_key="API_KEY_REQUIRED")
         url = (base_url or os.environ.get("HAMS_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
@@ -112,7 +114,6 @@ class ApiRequest:
     idempotent: bool | None = None  # None: decided by the method
     file: FileBody | None = None
     timeout: float | None = None  # overrides the client's (long polls)
-    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def retryable(self) -> bool:
@@ -133,7 +134,7 @@ class ApiRequest:
             "User-Agent": USER_AGENT}
         if self.idempotency_key:
             base["Idempotency-Key"] = self.idempotency_key
-        return {**base, **self.headers}
+        return base
 
 
 @dataclass(frozen=True)
@@ -188,8 +189,8 @@ def retry_after(response: httpx.Response) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    from datetime import UTC, datetime
-
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 

@@ -128,6 +128,7 @@ class SessionMethods:
             eos_threshold: float | None = None, model: str | None = None) -> WsOp[str]:
         """Transcribe one utterance (as :meth:`Hams.realtime_stt` takes it); with ``eos``
         the end-of-speech verdict is left in ``session.eos``."""
+        self.eos = None
         yield _message("stt", stt_payload(audio, language=language, eos=eos,
                                           eos_threshold=eos_threshold, model=model))
         text = yield from self._transcript()
@@ -167,6 +168,7 @@ class SessionMethods:
         """Open a stream: then :meth:`send_audio` PCM16 mono chunks at ``sample_rate`` and
         :meth:`stt_stream_end`. ``on_partial(text)`` gets the transcript so far about every
         second; ``on_eos(EndOfSpeech)`` each pause (with ``eos``)."""
+        self.eos = None
         yield _message("stt_stream_start", body_of(
             language=language, sampleRate=sample_rate, isEosEnabled=eos or None,
             eosThreshold=eos_threshold, model=model))
