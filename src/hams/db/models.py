@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -60,6 +61,10 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     webhook_secret: Mapped[str] = mapped_column(String(100))
     is_deactivated: Mapped[bool] = mapped_column(Boolean, default=False)
+    # monthly quotas (UTC calendar month); None = unlimited
+    quota_audio_seconds: Mapped[float | None] = mapped_column(Float)
+    quota_tts_characters: Mapped[int | None] = mapped_column(Integer)
+    quota_tokens: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
@@ -264,3 +269,14 @@ class UsageRecord(Base):
     audio_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     characters: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class RateLimitCounter(Base):
+    """Requests one API key made in one window for one class of routes (fixed windows)."""
+
+    __tablename__ = "rate_limit_counters"
+
+    api_key_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    route_class: Mapped[str] = mapped_column(String(40), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # epoch seconds
+    count: Mapped[int] = mapped_column(Integer, default=0)
