@@ -44,7 +44,7 @@ PUBLIC = {
     "APITimeoutError", "AuthenticationError", "BadRequestError", "ConflictError",
     "NotFoundError", "PayloadTooLargeError", "PermissionDeniedError", "RateLimitError",
     "ServerError", "UnsupportedMediaError", "Transcript", "Segment", "Word", "Upload",
-    "JobPage", "JobSummary", "JobList", "JobView", "Voice", "Dialect", "Project",
+    "JobPage", "JobSummary", "JobList", "JobView", "Voice", "VoicePage", "Dialect", "Project",
     "RealtimeTranscript", "EndOfSpeech", "VoiceDictionary", "DictionaryWord", "TtsHistory",
     "TtsHistoryPage", "WebhookDelivery", "WebhookAttempt", "RealtimeSession",
     "AsyncRealtimeSession",
@@ -194,6 +194,14 @@ def test_upload_then_transcribe_by_url(client, speech):
     assert client.wait_for_job(job.id, 120).succeeded
 
 
+def test_v2_create_async_and_sync(client, speech):
+    queued = client.create_job(speech, title="v2 async", language="en")
+    assert queued.title == "v2 async" and queued.type == "TRANSCRIPTION"
+    finished = client.create_job(speech, title="v2 sync", language="en", sync=True)
+    assert finished.status == "COMPLETED" and finished.transcript.text
+    assert client.wait_for_job(queued.id, 120).succeeded
+
+
 def test_wait_for_job_times_out_then_cancel_and_delete(client, media_server):
     gate = media_server.gate("held.wav")  # the worker's fetch blocks: the job stays pending
     media_server.add_file("held.wav", b"RIFF")
@@ -279,6 +287,9 @@ def test_voices_project_dictionaries_and_histories(client):
     english = client.voices(dialect="en")
     assert english and all(v.dialect_code == "en" for v in english)
     assert client.project().id
+    found = client.search_voices("Salma", per_page=5)
+    assert found.total_count >= 1 and all("salma" in v.name.lower() for v in found.voices)
+    assert client.search_voices(dialect="en", per_page=1).total_pages == len(english)
     created = client.create_voice_dictionary("brands", {"hams": "hamz"})
     assert [(w.word, w.pronunciation) for w in created.words] == [("hams", "hamz")]
     updated = client.update_voice_dictionary(created.id, words=[("SDK", "S D K")])

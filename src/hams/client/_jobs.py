@@ -131,6 +131,29 @@ class JobMethods(ClientBase):
         data = data_of(response)
         return data["jobId"], data["transcriptionJobId"]
 
+    @operation
+    def create_job(
+        self, source: str | os.PathLike, *, title: str | None = None, language: str = "ar",
+        sync: bool = False, sync_timeout: float = 300.0, webhook_url: str | None = None,
+        webhook_auth: WebhookAuth | None = None, idempotency_key: str | None = None,
+        on_upload_progress: ProgressCallback | None = None,
+    ) -> Op[Job]:
+        """Hamsa's v2 create (``POST /v2/jobs``, a transcription). With ``sync`` the server
+        holds the request until the job ends or its own limit passes (``sync_timeout`` covers
+        it); either way the job as it stands is returned."""
+        key = idempotency_key or new_idempotency_key()
+        media_url, title = yield from self._media_source(source, title, key, on_upload_progress)
+        response = yield ApiRequest(
+            "POST", "/v2/jobs", idempotency_key=key,
+            timeout=self._config.timeout + sync_timeout if sync else None,
+            json=body_of(type="TRANSCRIPTION", mediaUrl=media_url, title=title,
+                         language=language, processingType="sync" if sync else "async",
+                         webhookUrl=webhook_url, webhookAuth=webhook_auth_body(webhook_auth)))
+        data = data_of(response)
+        if "status" in data:  # sync: the job object came with the answer
+            return Job.model_validate({**data, "id": data.get("id") or data["jobId"]})
+        return (yield from self._job(data["jobId"]))
+
     # --- jobs ----------------------------------------------------------------------------
 
     @operation

@@ -32,6 +32,7 @@ from hams.client.models import (
     TtsHistoryPage,
     Voice,
     VoiceDictionary,
+    VoicePage,
 )
 
 VOICE_PAGE = 100
@@ -88,6 +89,14 @@ class SpeechMethods(ClientBase):
             if len(rows) < VOICE_PAGE or not fresh:
                 break
         return list(found.values())
+
+    @operation
+    def search_voices(self, query: str | None = None, *, dialect: str | None = None,
+                      page: int = 1, per_page: int = 20) -> Op[VoicePage]:
+        """One page of voices whose name or dialect matches ``query`` (``GET /v2/tts/voices``)."""
+        response = yield ApiRequest("GET", "/v2/tts/voices", params={
+            "q": query, "dialect": dialect, "page": page, "perPage": per_page})
+        return VoicePage.model_validate(data_of(response))
 
     @operation
     def text_to_speech(

@@ -189,6 +189,15 @@ class Voice(WireModel):
     engine: str | None = None  # hams: what speaks it on this server
 
 
+class VoicePage(WireModel):
+    """``GET /v2/tts/voices``: one page of a voice search."""
+
+    voices: list[Voice] = Field(default_factory=list)
+    page: int = 1
+    total_count: int = 0
+    total_pages: int = 0
+
+
 class RealtimeTranscript(WireModel):
     """``POST /v1/realtime/stt``; the EOS fields only when end of speech was asked for."""
 
