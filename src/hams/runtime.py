@@ -16,6 +16,7 @@ from hams.engines.text import ContentEngine
 from hams.engines.text.extractive import ExtractiveEngine
 from hams.engines.text.llm import LlmEngine
 from hams.engines.voices import TtsEngines
+from hams.services.rate_limits import RateLimiter
 from hams.settings import Settings
 from hams.storage import BlobStorage, LocalStorage
 
@@ -30,6 +31,7 @@ class Runtime:
     tts: TtsEngines
     content: ContentEngine
     realtime: InferencePool  # realtime speech-to-text, REST and WebSocket alike
+    rate_limiter: RateLimiter
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True, num_workers: int = 1) -> Runtime:
@@ -44,7 +46,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True, num_workers: int 
     realtime = InferencePool(settings.realtime_pool_size, settings.realtime_queue_size,
                              settings.realtime_retry_after_seconds)
     return Runtime(settings, db, storage, models, key, TtsEngines(settings),
-                   content_engine(settings), realtime)
+                   content_engine(settings), realtime, RateLimiter.from_settings(settings, db))
 
 
 def content_engine(settings: Settings) -> ContentEngine:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_STT_MODEL = "large-v3-turbo"
 BUNDLED_STT_MODEL = "bundled"
 PUBLIC_STT_MODELS = ("Hamsa-General-V2.0", "Hamsa-Conversational-V1.0")
+ROUTE_CLASSES = ("jobs", "read", "realtime")  # rate-limit classes (services/rate_limits.py)
 
 
 class Settings(BaseSettings):
@@ -197,6 +198,43 @@ class Settings(BaseSettings):
         24 * 3600, gt=0, description="Lifetime of preview and media links."
     )
     idempotency_hours: float = Field(24.0, gt=0, description="How long Idempotency-Key is kept.")
+
+    # --- protection: rate limits per API key, running jobs per project (issue 7) ---
+    rate_limit_per_minute: int = Field(
+        0, ge=0, description="Requests one API key may make per window (60 s) in each route "
+        "class (jobs, read, realtime); over it the answer is 429 with Retry-After. 0 = off."
+    )
+    rate_limits: dict[str, int] = Field(
+        default_factory=dict,
+        description='Per-route-class overrides of RATE_LIMIT_PER_MINUTE, JSON: {"realtime": '
+        '600, "read": 0}; 0 = that class is not limited.',
+    )
+    rate_limit_window_seconds: int = Field(
+        60, ge=1, le=3600, description="Length of a rate-limit window; keep 60 outside tests, "
+        "and the same on every process."
+    )
+    redis_url: str | None = Field(
+        None, description="Keep rate-limit counters in Redis (redis://host:6379/0), shared by "
+        "every API replica; unset = in the database. Unreachable Redis lets requests through."
+    )
+    redis_key_prefix: str = Field(
+        "hams:", description="Prefix of every Redis key hams writes."
+    )
+    project_max_running_jobs: int = Field(
+        0, ge=0, description="Jobs of one project running at once; more wait in the queue and "
+        "start as others finish, fairly across projects. 0 = unlimited."
+    )
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _known_route_classes(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(ROUTE_CLASSES))
+        if unknown:
+            raise ValueError(f"unknown route class {', '.join(unknown)} in HAMS_RATE_LIMITS; "
+                             f"use {', '.join(ROUTE_CLASSES)}")
+        if any(limit < 0 for limit in value.values()):
+            raise ValueError("HAMS_RATE_LIMITS values must be 0 (unlimited) or more")
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 
 from hams.runtime import Runtime
 from hams.services.keys import Principal, authenticate
+from hams.services.rate_limits import route_class
 from hams.settings import Settings
 
 
@@ -43,10 +44,13 @@ def presented_key(request: HTTPConnection) -> str | None:
 
 
 def get_principal(request: Request) -> Principal:
-    """Authenticate in a short transaction of its own, before the handler's session opens."""
-    with request.app.state.runtime.db.session() as session:
+    """Authenticate in a short transaction of its own, before the handler's session opens;
+    then count the request against the key's rate limit, so a refusal creates nothing."""
+    runtime = request.app.state.runtime
+    with runtime.db.session() as session:
         principal = authenticate(session, presented_key(request))
     request.state.principal = principal
+    runtime.rate_limiter.check(principal, route_class(request.method, request.url.path))
     return principal
 
 

@@ -16,8 +16,11 @@ Client → server, JSON text frames ``{type, payload}``:
     stt_stream_end    {} → {type:"final", payload:{text, duration, ...eos}}
 
 Errors are ``{type:"error", payload:{message, messageKey}}`` and never close the socket, except
-a bad API key (close code 1008). ``info`` greets each connection; an idle one is closed after
-HAMS_REALTIME_WS_IDLE_SECONDS; the server pings every HAMS_REALTIME_WS_PING_SECONDS (uvicorn).
+a bad API key (close code 1008) and a connection over the key's rate limit (``RATE_LIMITED``
+with ``retryAfter``, close code 1013). The connection and each tts, stt and stt_stream_start
+message count as one ``realtime`` request; a message over the limit gets the error frame.
+``info`` greets each connection; an idle one is closed after HAMS_REALTIME_WS_IDLE_SECONDS; the
+server pings every HAMS_REALTIME_WS_PING_SECONDS (uvicorn).
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ router = APIRouter(tags=["Realtime"])
 
 CONNECTED = "Connected to realtime WebSocket server"
 POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013  # the connection was over the key's rate limit
+COUNTED_MESSAGES = ("tts", "stt", "stt_stream_start")  # each counts against the rate limit
 INBOX_MESSAGES = 64  # messages read ahead while one is being answered
 STREAM_RATES = {16000: 16000, 8000: 8000, "16k": 16000, "8k": 8000, "16000": 16000,
                 "8000": 8000}
@@ -134,6 +139,12 @@ class RealtimeConnection:
             await self._send_error(exc)
             await self.ws.close(code=POLICY_VIOLATION, reason="unauthorized")
             return
+        try:
+            await self._count_request()
+        except TooManyRequests as exc:
+            await self._send_error(exc)
+            await self.ws.close(code=TRY_AGAIN_LATER, reason="rate limited")
+            return
         inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=INBOX_MESSAGES)
         reader = asyncio.create_task(self._read(inbox))
         try:
@@ -179,6 +190,13 @@ class RealtimeConnection:
         self._checked_at = time.monotonic()
         return principal
 
+    async def _count_request(self) -> None:
+        """One request of the ``realtime`` rate-limit class: the connection, and each request
+        message (audio frames belong to their stream and are not counted)."""
+        limiter = self.runtime.rate_limiter
+        if limiter.limits.get("realtime"):
+            await run_in_threadpool(limiter.check, self.principal, "realtime")
+
     async def _still_authorized(self) -> bool:
         """Check the key again now and then: revoking it must end open connections too."""
         if time.monotonic() - self._checked_at < self.settings.realtime_ws_reauth_seconds:
@@ -205,6 +223,8 @@ class RealtimeConnection:
                 raise BadRequest(f"Unknown message type {kind!r}; use tts, stt, "
                                  "stt_stream_start or stt_stream_end",
                                  message_key="UNKNOWN_MESSAGE_TYPE")
+            if kind in COUNTED_MESSAGES:
+                await self._count_request()
             await handler(payload)
         except HamsError as exc:
             await self._send_error(exc)

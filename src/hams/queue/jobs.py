@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Update, and_, or_, select, update
+from sqlalchemy import Select, Update, and_, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from hams.db.models import Job, utcnow
@@ -25,6 +25,7 @@ jobs = Job.__table__
 RUNNABLE_STATES = ("queued", "retrying")
 WAITING = "waiting"
 TERMINAL_STATES = ("completed", "failed", "cancelled")
+PG_CLAIM_LOCK = 7_202_612  # advisory lock id: claims under a per-project cap take turns
 
 
 @dataclass(frozen=True)
@@ -38,26 +39,21 @@ class Claim:
     type: str
 
 
-def claim_statement(worker_id: str, now: datetime, lease_seconds: float) -> Update:
+def claim_statement(worker_id: str, now: datetime, lease_seconds: float,
+                    max_running: int = 0) -> Update:
     """Claim one runnable job, or one whose lease expired, in a single atomic statement.
 
     PostgreSQL renders the sub-select ``FOR UPDATE SKIP LOCKED`` so concurrent claimers never
     wait on or take the same row; SQLite ignores the lock clause and relies on its single writer
-    (BEGIN IMMEDIATE) to make the UPDATE ... RETURNING atomic.
+    (BEGIN IMMEDIATE) to make the UPDATE ... RETURNING atomic. ``max_running`` > 0 makes the
+    claim fair (``fair_candidate``); 0 keeps the plain oldest-first claim.
     """
-    candidate = (
-        select(jobs.c.id)
-        .where(
-            or_(
-                and_(jobs.c.state.in_(RUNNABLE_STATES), jobs.c.run_after <= now),
-                and_(jobs.c.state == "running", jobs.c.lease_expires_at < now),
-            )
-        )
-        .order_by(jobs.c.run_after, jobs.c.created_at)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
+    if max_running:  # lock only the job row, not the running counts joined to it
+        query = fair_candidate(now, max_running).with_for_update(of=jobs, skip_locked=True)
+    else:
+        query = _claimable(select(jobs.c.id), now).order_by(*OLDEST_FIRST).with_for_update(
+            skip_locked=True)
+    candidate = query.limit(1).scalar_subquery()
     return (
         update(jobs)
         .where(jobs.c.id == candidate)
@@ -76,11 +72,55 @@ def claim_statement(worker_id: str, now: datetime, lease_seconds: float) -> Upda
     )
 
 
+OLDEST_FIRST = (jobs.c.run_after, jobs.c.created_at)
+
+
+def _claimable(query: Select, now: datetime) -> Select:
+    """Jobs a worker may take: queued or retrying and due, or running with an expired lease."""
+    return query.where(or_(
+        and_(jobs.c.state.in_(RUNNABLE_STATES), jobs.c.run_after <= now),
+        and_(jobs.c.state == "running", jobs.c.lease_expires_at < now),
+    ))
+
+
+def fair_candidate(now: datetime, max_running: int) -> Select:
+    """The next job under a per-project cap: never one of a project already running
+    ``max_running`` jobs; among the others, the project running fewest first, then the oldest
+    job. One project's burst thus waits behind nobody and holds back nobody.
+
+    Only live leases count: a job whose lease expired is no longer running anywhere. The cap
+    holds under concurrent claimers only if claims are serialized (``claim_next_job``).
+    """
+    live = jobs.alias("live")
+    busy = (
+        select(live.c.project_id, func.count().label("running"))
+        .where(live.c.state == "running", live.c.lease_expires_at >= now)
+        .group_by(live.c.project_id)
+        .subquery("busy")
+    )
+    running = func.coalesce(busy.c.running, 0)
+    return (
+        _claimable(select(jobs.c.id), now)
+        .select_from(jobs.outerjoin(busy, busy.c.project_id == jobs.c.project_id))
+        .where(running < max_running)
+        .order_by(running, *OLDEST_FIRST)
+    )
+
+
 def claim_next_job(
-    session: Session, worker_id: str, now: datetime, lease_seconds: float
+    session: Session, worker_id: str, now: datetime, lease_seconds: float,
+    max_running: int = 0,
 ) -> Claim | None:
-    """Take the next job for ``worker_id``; None when there is nothing to do."""
-    row = session.execute(claim_statement(worker_id, now, lease_seconds)).first()
+    """Take the next job for ``worker_id``; None when there is nothing to do.
+
+    With a per-project cap on PostgreSQL, claims take turns on a transaction-scoped advisory
+    lock: two claimers counting a project's running jobs at once could both see a free slot
+    and both take it. The lock is released at commit, and the next claim (a new statement in
+    READ COMMITTED) sees the job just taken. SQLite serializes writers already.
+    """
+    if max_running and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_CLAIM_LOCK})
+    row = session.execute(claim_statement(worker_id, now, lease_seconds, max_running)).first()
     return Claim(*row) if row else None
 
 

@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -22,6 +23,7 @@ from hams.queue import jobs as queue
 from hams.runtime import Runtime
 from hams.services.ai_content import run_ai_content
 from hams.services.jobs import job_ended, sweep_stranded_followers
+from hams.services.rate_limits import delete_old_counters
 from hams.services.transcription import JobOutcome, run_transcription, url_policy
 from hams.services.tts_jobs import run_tts_job
 from hams.settings import PUBLIC_STT_MODELS
@@ -126,9 +128,12 @@ class Worker:
                 log.exception("maintenance sweep failed")
 
     def sweep(self) -> int:
-        """Settle followers stranded by a crash or a manual fix; how many were settled."""
+        """Settle followers stranded by a crash or a manual fix; how many were settled. Also
+        drop rate-limit counters of windows long past."""
+        window = self.settings.rate_limit_window_seconds
         with self.db.session() as session:
             settled = sweep_stranded_followers(session)
+            delete_old_counters(session, before=int(time.time()) - 2 * window)
         if settled:
             log.warning("settled %d waiting job(s) whose source had already ended", settled)
         return settled
@@ -137,7 +142,8 @@ class Worker:
         """Claim and run one job; False when the queue had nothing runnable."""
         with self.db.session() as session:
             claim = queue.claim_next_job(session, self.name, utcnow(),
-                                         self.settings.lease_seconds)
+                                         self.settings.lease_seconds,
+                                         self.settings.project_max_running_jobs)
         if claim is None:
             return False
         ident = threading.get_ident()

@@ -1,0 +1,152 @@
+"""Per-API-key rate limits: fixed windows counted in the database, or in Redis when configured.
+
+Every authenticated request counts once in its route class (``route_class``); a request that
+makes the count pass the class's limit is refused with 429 ``RATE_LIMITED`` and a Retry-After
+reaching the end of the window. The refusal comes before the handler runs, so a refused request
+never creates a job. Counters live where every API replica sees them: the ``rate_limit_counters``
+table (one short upsert per request) or Redis (INCR + EXPIRE in one MULTI). An unreachable Redis
+lets requests through (logged): the limit protects the server, it must not become an outage.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import redis
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from hams.db.models import RateLimitCounter
+from hams.db.session import Database
+from hams.errors import TooManyRequests
+from hams.services.keys import Principal
+from hams.settings import ROUTE_CLASSES, Settings
+
+log = logging.getLogger(__name__)
+
+REALTIME_PREFIXES = ("/v1/realtime/", "/v1/audio/speech")  # answered now, not queued
+READ_POSTS = frozenset({"/v1/jobs/all"})  # Hamsa lists jobs with a POST
+REDIS_TIMEOUT_SECONDS = 0.5
+REDIS_RETRY_SECONDS = 5.0  # after a failure, let requests through without asking Redis
+counters_table = RateLimitCounter.__table__
+
+
+def route_class(method: str, path: str) -> str:
+    """``realtime`` for synthesis/recognition answered now, ``read`` for reads, else ``jobs``
+    (creating jobs and uploads, cancel, delete, dictionaries)."""
+    if path.startswith(REALTIME_PREFIXES):
+        return "realtime"
+    if method in ("GET", "HEAD") or path in READ_POSTS:
+        return "read"
+    return "jobs"
+
+
+class Counters(Protocol):
+    """Where counts are kept; ``None`` means "cannot count right now" (the request passes)."""
+
+    def increment(self, api_key_id: str, route_class: str, window_start: int) -> int | None: ...
+
+
+class DatabaseCounters:
+    """One row per key, class and window in ``rate_limit_counters``, bumped atomically."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self._insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+
+    def increment(self, api_key_id: str, route_class: str, window_start: int) -> int:
+        statement = self._insert(counters_table).values(
+            api_key_id=api_key_id, route_class=route_class, window_start=window_start, count=1)
+        statement = statement.on_conflict_do_update(
+            index_elements=["api_key_id", "route_class", "window_start"],
+            set_={"count": counters_table.c.count + 1},
+        ).returning(counters_table.c.count)
+        with self.db.session() as session:
+            return session.execute(statement).scalar_one()
+
+
+class RedisCounters:
+    """One Redis key per key, class and window, expiring after two windows."""
+
+    def __init__(self, url: str, prefix: str, window_seconds: int):
+        self.client = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
+                                           socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+        self.prefix = prefix
+        self.ttl = 2 * window_seconds
+        self._skip_until = 0.0
+        self._lock = threading.Lock()
+
+    def key(self, api_key_id: str, route_class: str, window_start: int) -> str:
+        return f"{self.prefix}ratelimit:{api_key_id}:{route_class}:{window_start}"
+
+    def increment(self, api_key_id: str, route_class: str, window_start: int) -> int | None:
+        if time.monotonic() < self._skip_until:
+            return None
+        key = self.key(api_key_id, route_class, window_start)
+        try:
+            with self.client.pipeline(transaction=True) as pipe:
+                count, _ = pipe.incr(key).expire(key, self.ttl).execute()
+        except redis.RedisError as exc:
+            self._back_off(exc)
+            return None
+        return int(count)
+
+    def _back_off(self, exc: Exception) -> None:
+        """Fail open, and for a few seconds do not make every request wait on a dead Redis."""
+        with self._lock:
+            if time.monotonic() < self._skip_until:
+                return
+            self._skip_until = time.monotonic() + REDIS_RETRY_SECONDS
+        log.warning("rate limits not enforced: Redis is unreachable (%s); requests pass "
+                    "until it answers again", exc)
+
+
+@dataclass(frozen=True)
+class RateLimiter:
+    """The limit of each route class and the counters that enforce them."""
+
+    limits: dict[str, int]  # 0 = not limited
+    window_seconds: int
+    counters: Counters
+
+    @classmethod
+    def from_settings(cls, settings: Settings, db: Database) -> RateLimiter:
+        counters: Counters = (
+            RedisCounters(settings.redis_url, settings.redis_key_prefix,
+                          settings.rate_limit_window_seconds)
+            if settings.redis_url else DatabaseCounters(db))
+        limits = {name: settings.rate_limits.get(name, settings.rate_limit_per_minute)
+                  for name in ROUTE_CLASSES}
+        return cls(limits, settings.rate_limit_window_seconds, counters)
+
+    def check(self, principal: Principal, route_class: str, now: float | None = None) -> None:
+        """Count one request of ``principal``'s key; TooManyRequests once over the limit."""
+        limit = self.limits.get(route_class, 0)
+        if not limit:
+            return
+        now = time.time() if now is None else now
+        window_start = int(now) // self.window_seconds * self.window_seconds
+        count = self.counters.increment(principal.api_key_id, route_class, window_start)
+        if count is None or count <= limit:
+            return
+        retry_after = max(1, math.ceil(window_start + self.window_seconds - now))
+        error = TooManyRequests(
+            f"Rate limit exceeded: {limit} {route_class} requests per {self.window_seconds} s "
+            f"for this API key; retry in {retry_after} s",
+            retry_after=retry_after, message_key="RATE_LIMITED")
+        error.data.update(limit=limit, windowSeconds=self.window_seconds,
+                          routeClass=route_class)
+        raise error
+
+
+def delete_old_counters(session: Session, before: int) -> int:
+    """Drop database counters of windows that started before ``before`` (epoch seconds)."""
+    result = session.execute(delete(counters_table).where(
+        counters_table.c.window_start < before))
+    return result.rowcount
