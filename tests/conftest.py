@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import text
 
 from hams.db.session import Database
@@ -18,7 +19,8 @@ from tests.helpers.server import ServerProcess, start_server
 from tests.helpers.speech import SPEECH_SENTENCES, synthesize_speech
 
 TEST_DATABASE_ENV = "HAMS_TEST_DATABASE_URL"
-_STRAY = [k for k in os.environ if k.startswith("HAMS_") and k != TEST_DATABASE_ENV]
+TEST_REDIS_ENV = "HAMS_TEST_REDIS_URL"
+_STRAY = [k for k in os.environ if k.startswith("HAMS_") and not k.startswith("HAMS_TEST_")]
 PG_BASE_URL = os.environ.get(TEST_DATABASE_ENV)
 for _key in _STRAY:  # settings must come from the tests, never from the caller's shell
     del os.environ[_key]
@@ -40,6 +42,31 @@ def postgres_url() -> Iterator[str]:
     with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis that rate-limit tests share counters in; keys carry a per-test prefix."""
+    url = os.environ.get(TEST_REDIS_ENV, "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        if os.environ.get(TEST_REDIS_ENV):
+            pytest.fail(f"{TEST_REDIS_ENV}={url} does not answer: {exc}")
+        pytest.skip(f"no Redis at {url} ({TEST_REDIS_ENV} not set)")
+    return url
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own; its keys are deleted afterwards (never FLUSHALL)."""
+    prefix = f"hams-test-{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 def _truncate_all(runtime: Runtime) -> None:

@@ -14,6 +14,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -114,6 +115,7 @@ class RateLimiter:
     limits: dict[str, int]  # 0 = not limited
     window_seconds: int
     counters: Counters
+    clock: Callable[[], float] = time.time  # epoch seconds; every replica's must agree (NTP)
 
     @classmethod
     def from_settings(cls, settings: Settings, db: Database) -> RateLimiter:
@@ -125,12 +127,12 @@ class RateLimiter:
                   for name in ROUTE_CLASSES}
         return cls(limits, settings.rate_limit_window_seconds, counters)
 
-    def check(self, principal: Principal, route_class: str, now: float | None = None) -> None:
+    def check(self, principal: Principal, route_class: str) -> None:
         """Count one request of ``principal``'s key; TooManyRequests once over the limit."""
         limit = self.limits.get(route_class, 0)
         if not limit:
             return
-        now = time.time() if now is None else now
+        now = self.clock()
         window_start = int(now) // self.window_seconds * self.window_seconds
         count = self.counters.increment(principal.api_key_id, route_class, window_start)
         if count is None or count <= limit:
