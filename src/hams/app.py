@@ -24,6 +24,7 @@ from hams.api import (
     projects,
     realtime,
     realtime_ws,
+    statistics,
     transcription,
     tts,
     voice_dictionaries,
@@ -60,7 +61,7 @@ def create_app(settings: Settings, *, workers: int = 0, runtime: Runtime | None 
                   description="Self-hosted voice AI that speaks the Hamsa API")
     app.state.runtime = runtime or build_runtime(settings, num_workers=max(1, workers))
     for module in (health, transcription, tts, ai_content, jobs, preview, media, projects,
-                   realtime, realtime_ws, files, voice_dictionaries, openai_audio):
+                   realtime, realtime_ws, files, voice_dictionaries, openai_audio, statistics):
         app.include_router(module.router)
     _install_error_handlers(app)
     upload_limit = settings.media_max_bytes + 64 * 1024  # the file plus the form around it

@@ -7,6 +7,8 @@
     │   ├── UrlRefused             400 URL_REFUSED (SSRF guard, bad scheme)
     │   └── MediaFetchFailed       400 MEDIA_FETCH_FAILED (404, timeout, connection error)
     ├── Unauthorized               401 UNAUTHORIZED
+    ├── PaymentRequired            402 QUOTA_EXCEEDED (a monthly quota; the key names which,
+    │                                  e.g. QUOTA_TTS_CHARACTERS_EXCEEDED)
     ├── NotFound                   404 NOT_FOUND (also anything outside the caller's project)
     ├── Conflict                   409 CONFLICT
     │   └── IdempotencyKeyReused   409 IDEMPOTENCY_KEY_REUSED
@@ -85,6 +87,14 @@ class Unauthorized(HamsError):
 
     status_code = 401
     message_key = "UNAUTHORIZED"
+    retryable = False
+
+
+class PaymentRequired(HamsError):
+    """The project's monthly quota would be exceeded; ``data`` says which, used and limit."""
+
+    status_code = 402
+    message_key = "QUOTA_EXCEEDED"
     retryable = False
 
 

@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     ai_content_price_per_1k_chars: float = Field(
         0.0, ge=0, description="Price of an AI content job per 1000 transcript characters."
     )
+    tts_price_per_1k_chars: float = Field(
+        0.0, ge=0, description="Price per 1000 characters of text to speech (TTS jobs, "
+        "realtime TTS, OpenAI speech); realtime speech to text uses STT_PRICE_PER_MINUTE."
+    )
 
     realtime_pool_size: int = Field(
         2, ge=1, le=64, description="Realtime speech-to-text inferences run at once per "

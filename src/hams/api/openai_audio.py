@@ -15,6 +15,7 @@ from hams.api.schemas.openai import SpeechCreate
 from hams.errors import NotFound, ValidationFailed
 from hams.runtime import Runtime
 from hams.services import jobs as job_service
+from hams.services import quotas
 from hams.services.keys import Principal
 from hams.services.openai_speech import (
     OPENAI_TTS_MODELS,
@@ -104,12 +105,14 @@ async def create_speech(body: SpeechCreate, runtime: RuntimeDep,
 
     def plan() -> SpeechPlan:
         with runtime.db.session() as session:
+            quotas.check(session, principal.project_id,
+                         {quotas.TTS_CHARACTERS: len(body.input)})
             return plan_speech(session, runtime.settings, request)
 
     speech = await run_in_threadpool(plan)
     audio, duration = await runtime.realtime.run(synthesize_speech, runtime.tts, speech)
     engine = engine_name(runtime.tts, speech.voice)
-    await run_in_threadpool(record_usage, runtime.db, principal, kind="speech", model=engine,
+    await run_in_threadpool(record_usage, runtime, principal, kind="speech", model=engine,
                             audio_seconds=duration, characters=len(body.input))
     return Response(audio, media_type=speech.media_type, headers={
         "X-Voice-Id": speech.voice.id, "X-Engine": engine,

@@ -43,6 +43,8 @@ def openai_error_response(error: HamsError) -> JSONResponse:
 def _error_type(status: int) -> str:
     if status == 429:
         return "requests"
+    if status == 402:
+        return "insufficient_quota"
     return "server_error" if status >= 500 else "invalid_request_error"
 
 

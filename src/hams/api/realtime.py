@@ -15,6 +15,7 @@ from hams.api.envelope import ok
 from hams.api.schemas.tts import RealtimeStt, RealtimeTts
 from hams.db.models import Voice
 from hams.runtime import Runtime
+from hams.services import quotas
 from hams.services.keys import Principal
 from hams.services.realtime_stt import (
     DEFAULT_EOS_THRESHOLD,
@@ -50,9 +51,11 @@ async def realtime_stt(body: RealtimeStt, runtime: RuntimeDep, principal: Princi
         eos_enabled=body.isEosEnabled,
         eos_threshold=DEFAULT_EOS_THRESHOLD if threshold is None else threshold,
         model=body.model)
+    await run_in_threadpool(quotas.check_call, runtime.db, principal.project_id,
+                            {quotas.AUDIO_SECONDS: None})
     utterance = await runtime.realtime.run(transcribe_utterance, runtime.settings,
                                            runtime.models, request)
-    await run_in_threadpool(record_usage, runtime.db, principal, kind="realtime_stt",
+    await run_in_threadpool(record_usage, runtime, principal, kind="realtime_stt",
                             model=utterance.model, audio_seconds=utterance.duration,
                             characters=len(utterance.text))
     eos = eos_fields(utterance.eos)
@@ -63,11 +66,13 @@ async def realtime_stt(body: RealtimeStt, runtime: RuntimeDep, principal: Princi
 
 def prepare(runtime: Runtime, principal: Principal, body: RealtimeTts
             ) -> tuple[Voice, AudioFormat, list[str]]:
-    """Every check that can fail, before any audio is made (one short transaction)."""
+    """Every check that can fail (the TTS characters quota too), before any audio is made
+    (one short transaction)."""
     limit = runtime.settings.tts_realtime_max_chars
     check_text(body.text, limit)
     audio = AudioFormat.from_request(body.mulaw, body.sampleRate)
     with runtime.db.session() as session:
+        quotas.check(session, principal.project_id, {quotas.TTS_CHARACTERS: len(body.text)})
         voice = (resolve_voice(session, body.speaker, body.dialect) if body.speaker
                  else voice_for_dialect(session, body.dialect))
         words = dictionary_words(session, principal.project_id, body.voiceDictionaryIds)
@@ -85,7 +90,7 @@ async def realtime_tts(body: RealtimeTts, runtime: RuntimeDep,
     voice, audio, sentences = await run_in_threadpool(prepare, runtime, principal, body)
     wav, duration = await runtime.realtime.run(synthesize_wav, runtime.tts, voice, sentences,
                                                audio)
-    await run_in_threadpool(record_usage, runtime.db, principal, kind="realtime_tts",
+    await run_in_threadpool(record_usage, runtime, principal, kind="realtime_tts",
                             model=engine_name(runtime.tts, voice), audio_seconds=duration,
                             characters=len(body.text))
     return Response(wav, media_type=audio.media_type,
@@ -132,6 +137,6 @@ async def synthesized(runtime: Runtime, principal: Principal, text: str, voice: 
     finally:
         await chunks.aclose()
         if samples:  # nothing made (refused by a full pool): nothing used
-            record_later(runtime.db, principal, kind="realtime_tts",
+            record_later(runtime, principal, kind="realtime_tts",
                          model=engine_name(runtime.tts, voice),
                          audio_seconds=samples / audio.sample_rate, characters=len(text))

@@ -46,6 +46,7 @@ from hams.errors import BadRequest, HamsError, PayloadTooLarge, TooManyRequests,
 from hams.media.audio import SAMPLE_RATE
 from hams.media.wav import resample
 from hams.runtime import Runtime
+from hams.services import quotas
 from hams.services.keys import Principal, authenticate
 from hams.services.realtime_stt import (
     DEFAULT_EOS_THRESHOLD,
@@ -268,6 +269,7 @@ class RealtimeConnection:
 
     async def _on_stt(self, payload: dict[str, Any]) -> None:
         request = UtteranceRequest.from_wire(payload)
+        await self._check_audio_quota()
         utterance = await self.runtime.realtime.run(
             transcribe_utterance, self.settings, self.runtime.models, request)
         # recorded before the answer, so a client that reads it and hangs up is still counted
@@ -276,8 +278,12 @@ class RealtimeConnection:
         if utterance.eos is not None:
             await self._send_event("eos", **eos_fields(utterance.eos))
 
+    async def _check_audio_quota(self) -> None:
+        await run_in_threadpool(quotas.check_call, self.runtime.db, self.principal.project_id,
+                                {quotas.AUDIO_SECONDS: None})
+
     async def _record_stt(self, model: str, seconds: float, text: str) -> None:
-        await run_in_threadpool(record_usage, self.runtime.db, self.principal,
+        await run_in_threadpool(record_usage, self.runtime, self.principal,
                                 kind="realtime_stt", model=model, audio_seconds=seconds,
                                 characters=len(text))
 
@@ -297,6 +303,7 @@ class RealtimeConnection:
         language = language_from(payload)
         model = public_model(payload.get("model"))
         check_language(self.settings, self.runtime.models, language, model)
+        await self._check_audio_quota()
         self.stream = SttStream(language=language, model=model, sample_rate=rate,
                                 wants_eos=wants_eos,
                                 eos_threshold=threshold if wants_eos else DEFAULT_EOS_THRESHOLD)

@@ -256,18 +256,29 @@ class TtsHistory(Base):
 
 
 class UsageRecord(Base):
-    """One billable event that is not a job (a realtime call), kept for statistics."""
+    """The usage ledger: one row per billable event (a finished job, a realtime call), the
+    source of statistics and quotas. ``job_id`` is no foreign key: deleting a job keeps what
+    it cost; unique with ``kind``, so a job is never counted twice."""
 
     __tablename__ = "usage_records"
-    __table_args__ = (Index("ix_usage_records_project_created", "project_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_usage_records_project_created", "project_id", "created_at"),
+        Index("uq_usage_records_job_kind", "job_id", "kind", unique=True),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     api_key_id: Mapped[str | None] = mapped_column(String(36))
-    kind: Mapped[str] = mapped_column(String(40))  # realtime_stt, realtime_tts
+    job_id: Mapped[str | None] = mapped_column(String(36))
+    # transcription, tts, ai_content (jobs); realtime_stt, realtime_tts, speech (calls)
+    kind: Mapped[str] = mapped_column(String(40))
     model: Mapped[str | None] = mapped_column(String(100))
     audio_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     characters: Mapped[int] = mapped_column(Integer, default=0)
+    tokens: Mapped[int] = mapped_column(Integer, default=0)
+    quantity: Mapped[float] = mapped_column(Float, default=0.0)  # what the cost is priced on
+    unit: Mapped[str] = mapped_column(String(20), default="")  # seconds, characters, tokens
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

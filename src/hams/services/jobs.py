@@ -19,7 +19,7 @@ from hams.db.models import Job, WebhookAttempt, WebhookDelivery, utcnow
 from hams.db.session import Database
 from hams.errors import Conflict, NotFound
 from hams.queue import jobs as queue
-from hams.services import idempotency
+from hams.services import idempotency, quotas, usage
 from hams.services.keys import Principal
 from hams.storage import BlobStorage
 
@@ -110,6 +110,7 @@ def create_job(
                                        idempotency_hours)
         if existing is not None:
             return existing
+    quotas.check_job(session, principal.project_id, new.type, new.options)
     job = Job(
         project_id=principal.project_id, api_key_id=principal.api_key_id, type=new.type,
         title=new.title, model=new.model, system_model_key=system_model_key(new.model),
@@ -161,9 +162,11 @@ def enqueue_job_webhook(session: Session, job: Job) -> WebhookDelivery | None:
 
 
 def job_ended(session: Session, job_id: str) -> Job:
-    """In the transaction that ended the job: its webhook, and its followers started or
-    failed. Every way a job ends (completed, failed, cancelled) goes through here."""
+    """In the transaction that ended the job: its usage in the ledger, its webhook, and its
+    followers started or failed. Every way a job ends (completed, failed, cancelled) goes
+    through here."""
     job = session.get(Job, job_id, populate_existing=True)
+    usage.record_job(session, job)
     enqueue_job_webhook(session, job)
     settle_followers(session, job)
     return job

@@ -21,6 +21,7 @@ from hams.errors import (
 )
 from hams.media.srt import format_timestamp
 from hams.queue.jobs import TERMINAL_STATES
+from hams.services import quotas
 from hams.services.jobs import NewJob, create_job
 from hams.services.keys import Principal
 from hams.services.uploads import store_upload
@@ -106,6 +107,7 @@ def submit_audio_task(session: Session, storage: BlobStorage, settings: Settings
                       principal: Principal, source: BinaryIO, *, filename: str | None,
                       content_type: str | None, ask: AudioTask, base_url: str) -> Job:
     """Store the upload as POST /v1/media does, and queue a transcription job that reads it."""
+    quotas.check(session, principal.project_id, {quotas.AUDIO_SECONDS: None})  # before storing
     upload = store_upload(session, storage, principal, source, filename=filename,
                           content_type=content_type, max_bytes=settings.media_max_bytes)
     options = {"task": ask.task, "prompt": ask.prompt, "temperature": ask.temperature,

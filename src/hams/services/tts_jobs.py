@@ -23,6 +23,7 @@ from hams.services.tts import (
     prepare_sentences,
     synthesize_wav,
 )
+from hams.services.usage import tts_cost
 from hams.services.voices import resolve_voice, voice_public
 
 if TYPE_CHECKING:
@@ -84,7 +85,8 @@ def run_tts_job(job: Job, runtime: Runtime) -> JobOutcome:
     runtime.storage.path_for(key).write_bytes(audio)
     url = file_url(runtime, runtime.settings.public_url or job.options.get("baseUrl", ""), key)
     return JobOutcome(job_response={"text": text, "ttsMediaFile": url},
-                      usage_seconds=duration, total_cost=0.0, media_key=key, media_url=url)
+                      usage_seconds=duration, total_cost=tts_cost(runtime.settings, len(text)),
+                      media_key=key, media_url=url)
 
 
 def create_history(runtime: Runtime, principal: Principal, *, voice_id: str, script: str,

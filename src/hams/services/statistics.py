@@ -1,0 +1,204 @@
+"""Usage statistics from the ledger: totals over a period (numbers) and a series per day, or
+per hour for periods under two days (chart). Used by the statistics routes and ``hams usage``.
+
+Periods are half-open, [start, end). ``startPeriod``/``endPeriod`` may be epoch milliseconds
+(what Hamsa's clients send, as strings), ISO 8601 datetimes (no zone = UTC) or ISO dates; a
+date as the end means the whole of that day.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from hams.db.models import Project, UsageRecord, utcnow
+from hams.errors import ValidationFailed
+from hams.services.jobs import iso
+from hams.services.quotas import month_start
+from hams.services.usage import STT_KINDS, TTS_KINDS
+
+HOURLY_BELOW = timedelta(days=2)
+MAX_BUCKETS = 3700  # ten years of days
+CURRENCY = "USD"
+_EPOCH_MS = re.compile(r"^-?\d{1,15}$")
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+
+    @property
+    def hourly(self) -> bool:
+        return self.end - self.start < HOURLY_BELOW
+
+
+def parse_instant(value: str, field: str, *, is_end: bool = False) -> datetime:
+    """An aware UTC datetime from epoch milliseconds, an ISO datetime or an ISO date."""
+    text = value.strip()
+    try:
+        if _EPOCH_MS.match(text):
+            return datetime.fromtimestamp(int(text) / 1000, UTC)
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            return start + timedelta(days=1) if is_end else start
+        moment = datetime.fromisoformat(text)
+    except (ValueError, OverflowError, OSError):
+        raise _invalid(field, f"{field} must be epoch milliseconds or an ISO 8601 date or "
+                       f"datetime, not {value!r}") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def period(start: str | None, end: str | None, now: datetime | None = None) -> Period:
+    """The period asked for; a missing start is the first of this UTC month, a missing end
+    the first of the next one."""
+    now = now or utcnow()
+    this_month = month_start(now)
+    begin = parse_instant(start, "startPeriod") if start else this_month
+    finish = (parse_instant(end, "endPeriod", is_end=True) if end
+              else (this_month + timedelta(days=32)).replace(day=1))
+    if finish <= begin:
+        raise _invalid("endPeriod", "endPeriod must be after startPeriod")
+    if (finish - begin) / timedelta(days=1) > MAX_BUCKETS:
+        raise _invalid("endPeriod", f"The period is longer than {MAX_BUCKETS} days")
+    return Period(begin, finish)
+
+
+def _invalid(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, data=[{"field": field, "message": message}])
+
+
+@dataclass
+class Totals:
+    """What a project (or the whole server) used in a period."""
+
+    requests: int = 0
+    stt_seconds: float = 0.0
+    tts_characters: int = 0
+    tts_seconds: float = 0.0
+    tokens: int = 0
+    cost: float = 0.0
+    kinds: dict[str, dict[str, Any]] | None = None
+
+
+def _ledger(project_id: str | None, within: Period):
+    query = select().select_from(UsageRecord).where(UsageRecord.created_at >= within.start,
+                                                    UsageRecord.created_at < within.end)
+    return query if project_id is None else query.where(UsageRecord.project_id == project_id)
+
+
+def totals_by_project(session: Session, within: Period,
+                      project_id: str | None = None) -> dict[str, Totals]:
+    """Totals per project id, with a breakdown by kind of event."""
+    rows = session.execute(_ledger(project_id, within).add_columns(
+        UsageRecord.project_id, UsageRecord.kind, func.count(), func.sum(UsageRecord.audio_seconds),
+        func.sum(UsageRecord.characters), func.sum(UsageRecord.tokens),
+        func.sum(UsageRecord.cost)).group_by(UsageRecord.project_id, UsageRecord.kind)).all()
+    result: dict[str, Totals] = {}
+    for project, kind, count, seconds, characters, tokens, cost in rows:
+        totals = result.setdefault(project, Totals(kinds={}))
+        seconds, characters, tokens, cost = (seconds or 0.0, int(characters or 0),
+                                             int(tokens or 0), cost or 0.0)
+        totals.kinds[kind] = {"requests": count, "audioSeconds": round(seconds, 3),
+                              "characters": characters, "tokens": tokens,
+                              "cost": round(cost, 6)}
+        totals.requests += count
+        totals.tokens += tokens
+        totals.cost += cost
+        if kind in STT_KINDS:
+            totals.stt_seconds += seconds
+        if kind in TTS_KINDS:
+            totals.tts_characters += characters
+            totals.tts_seconds += seconds
+    return result
+
+
+def numbers(session: Session, project_id: str, within: Period) -> dict[str, Any]:
+    """Hamsa's statistics numbers (tokens, transcription, price, requests) plus hams' own."""
+    return numbers_public(totals_by_project(session, within, project_id).get(project_id)
+                          or Totals(kinds={}), within)
+
+
+def numbers_public(totals: Totals, within: Period) -> dict[str, Any]:
+    kinds = totals.kinds or {}
+    realtime = [kinds.get(k) or {} for k in ("realtime_stt", "realtime_tts")]
+    return {
+        "tokens": {"value": totals.tokens, "unit": "tokens"},
+        "transcription": {"value": round(totals.stt_seconds / 60, 4), "unit": "minutes"},
+        "price": {"value": round(totals.cost, 6), "unit": CURRENCY},
+        "requests": {"value": str(totals.requests), "unit": "requests"},  # a string, as Hamsa's
+        # hams extras
+        "tts": {"characters": totals.tts_characters, "seconds": round(totals.tts_seconds, 3)},
+        "realtime": {"requests": sum(k.get("requests", 0) for k in realtime),
+                     "sttSeconds": realtime[0].get("audioSeconds", 0.0),
+                     "ttsCharacters": realtime[1].get("characters", 0),
+                     "ttsSeconds": realtime[1].get("audioSeconds", 0.0)},
+        "byKind": kinds,
+        "startPeriod": iso(within.start), "endPeriod": iso(within.end),
+    }
+
+
+def chart(session: Session, project_id: str, within: Period) -> dict[str, Any]:
+    """Cost, requests, transcription minutes and tokens per bucket, every bucket present."""
+    hourly = within.hourly
+    label = _bucket_label(session, hourly)
+    stt = case((UsageRecord.kind.in_(STT_KINDS), UsageRecord.audio_seconds), else_=0.0)
+    rows = session.execute(_ledger(project_id, within).add_columns(
+        label, func.count(), func.sum(UsageRecord.cost), func.sum(stt),
+        func.sum(UsageRecord.tokens)).group_by(label)).all()
+    found = {key: (count, cost or 0.0, seconds or 0.0, int(tokens or 0))
+             for key, count, cost, seconds, tokens in rows}
+    series: dict[str, list[dict[str, Any]]] = {"cost": [], "requests": [],
+                                                "transcription": [], "tokens": []}
+    for bucket in buckets(within):
+        count, cost, seconds, tokens = found.get(_label(bucket, hourly), (0, 0.0, 0.0, 0))
+        moment = iso(bucket)
+        series["cost"].append({"date": moment, "value": round(cost, 6), "unit": CURRENCY})
+        series["requests"].append({"date": moment, "value": count, "unit": "requests"})
+        series["transcription"].append({"date": moment, "value": round(seconds / 60, 4),
+                                        "unit": "minutes"})
+        series["tokens"].append({"date": moment, "value": tokens, "unit": "tokens"})
+    return {**series, "interval": "hour" if hourly else "day"}
+
+
+def buckets(within: Period) -> list[datetime]:
+    """The start of every hour (period under two days) or day that overlaps the period."""
+    step = timedelta(hours=1) if within.hourly else timedelta(days=1)
+    current = within.start.replace(minute=0, second=0, microsecond=0)
+    if not within.hourly:
+        current = current.replace(hour=0)
+    result = []
+    while current < within.end:
+        result.append(current)
+        current += step
+    return result
+
+
+def _label(moment: datetime, hourly: bool) -> str:
+    return moment.strftime("%Y-%m-%d %H" if hourly else "%Y-%m-%d")
+
+
+def _bucket_label(session: Session, hourly: bool):
+    """The same text label as ``_label``, computed by the database (stored times are UTC)."""
+    column = UsageRecord.created_at
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(column, "YYYY-MM-DD HH24" if hourly else "YYYY-MM-DD")
+    return func.strftime("%Y-%m-%d %H" if hourly else "%Y-%m-%d", column)
+
+
+def usage_report(session: Session, within: Period,
+                 project_name: str | None = None) -> list[dict[str, Any]]:
+    """Every project (or the one named) with its numbers over the period, for ``hams usage``."""
+    query = select(Project).order_by(Project.name)
+    if project_name is not None:
+        query = query.where(Project.name == project_name)
+    projects = session.scalars(query).all()
+    totals = totals_by_project(session, within)
+    return [{"projectId": p.id, "project": p.name,
+             **numbers_public(totals.get(p.id) or Totals(kinds={}), within)} for p in projects]
