@@ -1,5 +1,5 @@
-"""hams serve | worker | migrate | projects create | keys create/list/revoke, and the client
-commands (transcribe, tts, jobs, content, voices) from :mod:`hams.cli_client`.
+"""hams serve | worker | migrate | projects create/quota | keys create/list/revoke | usage,
+and the client commands (transcribe, tts, jobs, content, voices) from :mod:`hams.cli_client`.
 
 Server modules are imported inside the commands that need them, so client commands start fast.
 """
@@ -78,6 +78,27 @@ def _parser() -> argparse.ArgumentParser:
     create_project = projects.add_parser("create", help="create a project")
     create_project.add_argument("name")
     create_project.set_defaults(func=cmd_projects_create)
+    quota = projects.add_parser(
+        "quota", help="show or set a project's monthly quotas (UTC month)",
+        description="Without options, show the quotas and this month's use. A value of 'none' "
+        "clears a quota (unlimited).")
+    quota.add_argument("name", help="project name")
+    quota.add_argument("--audio-seconds", type=_quota_value, default=UNSET,
+                       help="seconds of audio transcribed (jobs and realtime)")
+    quota.add_argument("--tts-characters", type=_quota_value, default=UNSET,
+                       help="characters synthesized (jobs, realtime, OpenAI speech)")
+    quota.add_argument("--tokens", type=_quota_value, default=UNSET, help="LLM tokens")
+    quota.add_argument("--clear", action="store_true", help="clear every quota")
+    quota.add_argument("--json", action="store_true")
+    quota.set_defaults(func=cmd_projects_quota)
+
+    usage = sub.add_parser("usage", help="usage per project over a period (default: this "
+                           "month)")
+    usage.add_argument("--project", help="one project, by name (default: every project)")
+    usage.add_argument("--from", dest="start", help="ISO date or datetime, or epoch ms")
+    usage.add_argument("--to", dest="end", help="ISO date (inclusive) or datetime, or epoch ms")
+    usage.add_argument("--json", action="store_true")
+    usage.set_defaults(func=cmd_usage)
 
     key_cmds = sub.add_parser("keys", help="manage API keys").add_subparsers(required=True)
     create_key = key_cmds.add_parser("create", help="create a key; prints the secret once")
@@ -158,6 +179,72 @@ def cmd_projects_create(settings: Settings, args: argparse.Namespace) -> int:
         project = keys.create_project(session, args.name)
         print(json.dumps({"id": project.id, "name": project.name,
                           "webhookSecret": project.webhook_secret}))
+    return 0
+
+
+UNSET = object()
+
+
+def _quota_value(text: str) -> float | None:
+    """A quota on the command line: a number, or 'none' to clear it."""
+    if text.lower() in ("none", "unlimited", "off"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number or 'none'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("a quota is 0 or more")
+    return value
+
+
+def cmd_projects_quota(settings: Settings, args: argparse.Namespace) -> int:
+    from hams.runtime import build_runtime
+    from hams.services import keys, quotas
+
+    runtime = build_runtime(settings)
+    given = {quotas.AUDIO_SECONDS: args.audio_seconds, quotas.TTS_CHARACTERS:
+             args.tts_characters, quotas.TOKENS: args.tokens}
+    changes = {q: None for q in quotas.QUOTAS} if args.clear else {}
+    changes.update({q: value for q, value in given.items() if value is not UNSET})
+    with runtime.db.session() as session:
+        project = keys.find_project(session, args.name)
+        quotas.set_quotas(session, project, changes)
+        session.flush()
+        report = quotas.quota_report(session, project)
+    if args.json:
+        print(json.dumps({"project": project.name, "projectId": project.id, "quotas": report}))
+        return 0
+    print(f"{'QUOTA':16}  {'USED THIS MONTH':>16}  {'LIMIT':>12}")
+    for name, entry in report.items():
+        limit = "unlimited" if entry["limit"] is None else f"{entry['limit']:g}"
+        print(f"{name:16}  {entry['used']:>16g}  {limit:>12}")
+    return 0
+
+
+def cmd_usage(settings: Settings, args: argparse.Namespace) -> int:
+    from hams.runtime import build_runtime
+    from hams.services import keys, statistics
+
+    runtime = build_runtime(settings)
+    within = statistics.period(args.start, args.end)
+    with runtime.db.session() as session:
+        if args.project:
+            keys.find_project(session, args.project)  # an unknown name is an error
+        rows = statistics.usage_report(session, within, args.project)
+    if args.json:
+        print(json.dumps({"startPeriod": statistics.iso(within.start),
+                          "endPeriod": statistics.iso(within.end), "projects": rows}))
+        return 0
+    print(f"usage from {statistics.iso(within.start)} to {statistics.iso(within.end)} "
+          "(end excluded)")
+    print(f"{'PROJECT':20}  {'REQUESTS':>8}  {'STT MIN':>10}  {'TTS CHARS':>10}  "
+          f"{'TTS SEC':>9}  {'TOKENS':>9}  {'COST':>10}")
+    for row in rows:
+        print(f"{row['project'][:20]:20}  {row['requests']['value']:>8}  "
+              f"{row['transcription']['value']:>10.2f}  {row['tts']['characters']:>10}  "
+              f"{row['tts']['seconds']:>9.1f}  {row['tokens']['value']:>9}  "
+              f"{row['price']['value']:>10.4f}")
     return 0
 
 
