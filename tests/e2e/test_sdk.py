@@ -462,3 +462,24 @@ def test_waiting_on_a_server_that_ignores_wait_backs_off(scripted):
     hits = scripted.hits("GET", "/v1/jobs")[-3:]
     assert all(h.query["wait"] == ["20.0"] for h in hits)
     assert time.monotonic() - started >= 1.4  # two pauses: 0.5 s, then 1 s
+
+
+def test_an_answer_the_models_cannot_read_is_a_hams_error(scripted):
+    scripted.script("GET", "/v1/jobs", [(200, {"success": True, "data": {"id": None}})])
+    with Hams(api_key="k", base_url=scripted.base_url) as sdk, \
+            pytest.raises(HamsError) as caught:
+        sdk.get_job("j1")
+    assert caught.value.message_key == "INVALID_RESPONSE" and "id" in caught.value.message
+
+
+def test_a_redirect_loop_is_a_connection_error_not_an_httpx_exception(scripted):
+    scripted.script("GET", "/v1/jobs", [(302, {}, {"Location": "/v1/jobs?jobId=j1"})])
+    with Hams(api_key="k", base_url=scripted.base_url, max_retries=0) as sdk, \
+            pytest.raises(APIConnectionError) as caught:
+        sdk.get_job("j1")
+    assert "TooManyRedirects" in caught.value.message
+
+
+def test_the_key_is_not_in_the_clients_repr():
+    sdk = Hams(api_key="hams_very_secret", base_url="http://127.0.0.1:9")
+    assert "very_secret" not in repr(sdk) + repr(sdk._config)

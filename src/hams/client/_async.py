@@ -12,6 +12,7 @@ import httpx
 from hams.client._http import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
+    HTTP_FAILURES,
     ApiRequest,
     Config,
     Sleep,
@@ -83,7 +84,7 @@ class AsyncHams(JobMethods, SpeechMethods):
         built = build_request(self._http, request, self._config, form)
         try:
             response = await self._http.send(built, stream=stream)
-        except httpx.TransportError as exc:
+        except HTTP_FAILURES as exc:
             return transport_failure(exc)
         if response.is_success:
             return response
@@ -106,7 +107,7 @@ class AsyncHams(JobMethods, SpeechMethods):
         try:
             async for chunk in response.aiter_bytes():
                 yield chunk
-        except httpx.TransportError as exc:
+        except HTTP_FAILURES as exc:
             raise connection_error(exc) from exc
         finally:
             await response.aclose()

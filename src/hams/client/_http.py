@@ -13,7 +13,7 @@ import os
 import random
 import uuid
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -50,7 +50,7 @@ ProgressCallback = Callable[[int, int], Any]
 class Config:
     """Where the server is and how to talk to it; built once per client."""
 
-    api_key: str
+    api_key: str = field(repr=False)  # never in reprs, tracebacks with locals, or logs
     base_url: str
     timeout: float
     max_retries: int
@@ -194,8 +194,13 @@ def retry_after(response: httpx.Response) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def connection_error(exc: httpx.TransportError) -> APIConnectionError:
-    """httpx's transport failures, translated where they enter."""
+HTTP_FAILURES = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
+"""Everything httpx raises about a request (transport, redirects, decoding, a streamed upload
+that a redirect would replay): all become an APIConnectionError where they enter."""
+
+
+def connection_error(exc: Exception) -> APIConnectionError:
+    """httpx's failures, translated where they enter."""
     cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
     return cls(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
 
@@ -249,7 +254,7 @@ def build_request(client: httpx.Client | httpx.AsyncClient, request: ApiRequest,
                                 headers=headers, timeout=request.timeout or config.timeout)
 
 
-def transport_failure(exc: httpx.TransportError) -> APIConnectionError:
+def transport_failure(exc: Exception) -> APIConnectionError:
     error = connection_error(exc)
     error.__cause__ = exc
     return error

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
+from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
 from hams.client._http import ApiRequest, Config, Sleep
@@ -60,6 +61,8 @@ def run_sync(op: Generator[Any, Any, T], execute: Callable[[Any], Any]) -> T:
             command = op.throw(error) if error is not None else op.send(value)
         except StopIteration as stop:
             return stop.value
+        except ValidationError as exc:
+            raise unexpected_answer(exc) from exc
         value, error = None, None
         try:
             value = execute(command)
@@ -77,11 +80,22 @@ async def run_async(op: Generator[Any, Any, T],
             command = op.throw(error) if error is not None else op.send(value)
         except StopIteration as stop:
             return stop.value
+        except ValidationError as exc:
+            raise unexpected_answer(exc) from exc
         value, error = None, None
         try:
             value = await execute(command)
         except HamsError as exc:
             error = exc
+
+
+def unexpected_answer(exc: ValidationError) -> HamsError:
+    """A server answer the models cannot read (another server behind the URL, a newer wire):
+    a HamsError like any other, not pydantic's exception."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "the body"
+    return HamsError(f"The server's answer is not what the SDK expects ({where}: "
+                     f"{first['msg']})", message_key="INVALID_RESPONSE")
 
 
 class ClientBase:

@@ -11,6 +11,7 @@ import httpx
 from hams.client._http import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
+    HTTP_FAILURES,
     ApiRequest,
     Config,
     Sleep,
@@ -85,7 +86,7 @@ class Hams(JobMethods, SpeechMethods):
         built = build_request(self._http, request, self._config, form)
         try:
             response = self._http.send(built, stream=stream)
-        except httpx.TransportError as exc:
+        except HTTP_FAILURES as exc:
             return transport_failure(exc)
         if response.is_success:
             return response
@@ -109,7 +110,7 @@ class Hams(JobMethods, SpeechMethods):
         response = self._send(request, stream=True)
         try:
             yield from response.iter_bytes()
-        except httpx.TransportError as exc:
+        except HTTP_FAILURES as exc:
             raise connection_error(exc) from exc
         finally:
             response.close()

@@ -253,7 +253,7 @@ class RealtimeSession(SessionMethods):
             # entered as a context manager, as websockets ≥ 17.1 wants; closed in close()
             self._ws = self._stack.enter_context(connect(
                 self._config.ws_url(PATH), open_timeout=self._timeout,
-                additional_headers={"X-Api-Key": self._config.api_key},
+                additional_headers=_auth(self._config),
                 user_agent_header=USER_AGENT, max_size=MAX_MESSAGE_BYTES))
         except (OSError, WebSocketException, TimeoutError) as exc:
             raise _connect_error(exc) from exc
@@ -318,7 +318,7 @@ class AsyncRealtimeSession(SessionMethods):
 
         try:
             self._ws = await connect(self._config.ws_url(PATH), open_timeout=self._timeout,
-                                     additional_headers={"X-Api-Key": self._config.api_key},
+                                     additional_headers=_auth(self._config),
                                      user_agent_header=USER_AGENT, max_size=MAX_MESSAGE_BYTES)
         except (OSError, WebSocketException, TimeoutError) as exc:
             raise _connect_error(exc) from exc
@@ -373,3 +373,9 @@ class AsyncRealtimeSession(SessionMethods):
 
     async def __aexit__(self, *exc_info: Any) -> None:
         await self.close()
+
+
+def _auth(config: Config) -> dict[str, str]:
+    """The key in ``Authorization``: websockets drops that header (unlike X-Api-Key) when a
+    redirect leads to another host."""
+    return {"Authorization": f"Token {config.api_key}"}
