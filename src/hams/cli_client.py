@@ -1,8 +1,9 @@
 """Client commands of the `hams` CLI: transcribe, tts, jobs, content, voices.
 
 They talk to a hams (or Hamsa) server over HTTP through :mod:`hams.client`, so they import
-nothing of the server and start fast. Progress and tables go to stderr, results to stdout, so
-``--json`` output can be piped. Exit codes tell outcomes apart for scripts: see ``Exit``.
+nothing of the server and start fast. Results (text, tables, JSON) go to stdout; progress,
+notes and errors to stderr, so output can be piped. Exit codes tell outcomes apart for
+scripts: see ``Exit``.
 """
 
 from __future__ import annotations
@@ -103,12 +104,12 @@ def run_client_command(args: argparse.Namespace) -> int:
     except JobTimeout as exc:
         return _fail(f"error: {exc.message}", Exit.FAILED)
     except HamsError as exc:
-        if exc.message_key == "API_KEY_REQUIRED":
-            return _fail(f"error: {exc.message}", Exit.AUTH)
         if exc.message_key == "BAD_BASE_URL":
             return _fail(f"error: {exc.message}", Exit.USAGE)
         key = f" [{exc.message_key}]" if exc.message_key else ""
         return _fail(f"error: {exc.message}{key}", Exit.FAILED)
+    except OSError as exc:  # writing the result: the work was done, keeping it failed
+        return _fail(f"error: {exc.strerror or exc}: {exc.filename or ''}", Exit.FAILED)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
 
@@ -126,6 +127,10 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     is_url = source.startswith(("http://", "https://"))
     if not is_url and not Path(source).is_file():
         raise UsageError(f"no such file: {source}")
+    if args.srt is not None:
+        if args.no_wait:
+            raise UsageError("--srt needs the finished job: drop --no-wait")
+        _check_writable(args.srt)
     with _client(args) as client, _Progress(quiet=args.json) as progress:
         job = client.transcribe(
             source, language=args.language, model=args.model, title=args.title,
@@ -133,7 +138,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             on_upload_progress=None if is_url else progress.upload(Path(source).name))
         if args.no_wait:
             return _print_job_id(args, job)
-        job = client.wait_for_job(job.id, args.timeout, on_poll=progress.waiting("transcribing"))
+        job = client.wait_for_job(job.id, args.timeout, on_poll=progress.spinner("transcribing"))
     if not job.succeeded:
         return _job_failed(args, job)
     transcript = job.transcript
@@ -154,6 +159,7 @@ def cmd_tts(args: argparse.Namespace) -> int:
     text = sys.stdin.read() if args.text == "-" else args.text
     if not text.strip():
         raise UsageError("the text is empty")
+    _check_writable(args.output)
     with _client(args) as client, _Progress(quiet=args.json) as progress:
         progress.spinner("synthesizing")
         audio = client.realtime_tts(text, speaker=args.voice, dialect=args.dialect,
@@ -184,7 +190,7 @@ def cmd_jobs_get(args: argparse.Namespace) -> int:
     with _client(args) as client, _Progress(quiet=args.json) as progress:
         if args.wait:
             job = client.wait_for_job(args.job_id, args.timeout,
-                                      on_poll=progress.waiting("waiting"))
+                                      on_poll=progress.spinner("waiting"))
         else:
             job = client.get_job(args.job_id)
     if args.json:
@@ -220,7 +226,7 @@ def cmd_content(args: argparse.Namespace) -> int:
         job = client.ai_content(args.job_id, parts, language=args.language, wait=False)
         if args.no_wait:
             return _print_job_id(args, job)
-        job = client.wait_for_job(job.id, args.timeout, on_poll=progress.waiting("writing"))
+        job = client.wait_for_job(job.id, args.timeout, on_poll=progress.spinner("writing"))
     if not job.succeeded:
         return _job_failed(args, job)
     if args.json:
@@ -250,6 +256,14 @@ def _client(args: argparse.Namespace):
     from hams.client import Hams
 
     return Hams(api_key=args.api_key, base_url=args.base_url)
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse an output path that cannot be written before the server does any work."""
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder; name a file")
+    if not path.parent.is_dir():
+        raise UsageError(f"the folder {path.parent} does not exist")
 
 
 def _print_job_id(args: argparse.Namespace, job: Any) -> int:
@@ -348,9 +362,6 @@ class _Progress(contextlib.AbstractContextManager):
             if self.bar is not None:
                 self.bar.update(task, completed=sent, total=total or None)
         return advance
-
-    def waiting(self, what: str) -> Callable[[Any], None] | None:
-        return self.spinner(what)
 
     def spinner(self, what: str) -> Callable[[Any], None] | None:
         """Show ``what`` with a spinner; the returned callback shows a job's state beside it."""

@@ -58,11 +58,14 @@ def test_transcribe_writes_srt_and_prints_the_job_as_json(transcribed):
     assert subtitles == job["jobResponse"]["srt"]
 
 
-def test_transcribe_prints_plain_text_by_default(server, speech):
-    done = hams(server, "transcribe", str(speech), "--language", "en")
+def test_transcribe_prints_plain_text_and_progress_goes_to_stderr(server, speech):
+    # FORCE_COLOR makes rich treat stderr as a terminal, so the progress display is on
+    done = hams(server, "transcribe", str(speech), "--language", "en",
+                env={"FORCE_COLOR": "1"})
     assert done.returncode == 0, done.stderr
+    assert "uploading" in done.stderr and "transcribing" in done.stderr
     assert word_error_rate(" ".join(SPEECH_SENTENCES), done.stdout) < 0.3
-    assert done.stdout.count("\n") == 1  # the text alone: progress never reaches stdout
+    assert done.stdout.count("\n") == 1 and "\x1b" not in done.stdout  # the text alone
 
 
 def test_transcribe_no_wait_prints_the_job_id_at_once(server, speech):
@@ -71,6 +74,41 @@ def test_transcribe_no_wait_prints_the_job_id_at_once(server, speech):
     job_id = done.stdout.strip()
     with server.client() as client:
         assert client.get("/v1/jobs", params={"jobId": job_id}).json()["data"]["id"] == job_id
+
+
+def test_no_wait_json_then_get_wait(server, speech):
+    queued = hams(server, "transcribe", str(speech), "--language", "en", "--no-wait", "--json")
+    assert queued.returncode == 0, queued.stderr
+    job = json.loads(queued.stdout)
+    assert job["type"] == "TRANSCRIPTION" and job["id"]
+    waited = hams(server, "jobs", "get", job["id"], "--wait", "--json")
+    assert waited.returncode == 0, waited.stderr
+    assert json.loads(waited.stdout)["status"] == "COMPLETED"
+
+
+def test_wait_timeout_then_cancel(server, media_server):
+    gate = media_server.gate("cli-held.wav")  # the worker's fetch blocks: the job stays pending
+    media_server.add_file("cli-held.wav", b"RIFF")
+    try:
+        queued = hams(server, "transcribe", media_server.url("cli-held.wav"), "--language",
+                      "en", "--no-wait")
+        job_id = queued.stdout.strip()
+        timed_out = hams(server, "jobs", "get", job_id, "--wait", "--timeout", "1")
+        assert timed_out.returncode == EXIT_FAILED and job_id in timed_out.stderr
+        cancelled = hams(server, "jobs", "cancel", job_id)
+        assert cancelled.returncode == 0 and f"cancelled {job_id}" in cancelled.stderr
+    finally:
+        gate.set()
+    with server.client() as client:
+        assert client.get("/v1/jobs", params={"jobId": job_id}).json()["data"]["state"] == (
+            "cancelled")
+
+
+def test_voices_as_a_table_and_as_json(server):
+    table = hams(server, "voices", "--dialect", "en")
+    assert table.returncode == 0 and "Emma" in table.stdout and "DIALECT" in table.stdout
+    listed = json.loads(hams(server, "voices", "--dialect", "en", "--json").stdout)
+    assert listed and all(voice["dialectCode"] == "en" for voice in listed)
 
 
 def test_tts_writes_a_wav(server, tmp_path):
@@ -143,6 +181,11 @@ def test_missing_file_and_bad_arguments_are_usage_errors(server, tmp_path):
     assert bad_language.returncode == EXIT_USAGE
     no_output = hams(server, "tts", "hello")
     assert no_output.returncode == EXIT_USAGE
+    missing_folder = hams(server, "tts", "hello", "-o", str(tmp_path / "nowhere" / "a.wav"))
+    assert missing_folder.returncode == EXIT_USAGE and "nowhere" in missing_folder.stderr
+    srt_without_wait = hams(server, "transcribe", "https://example.com/a.mp3", "--no-wait",
+                            "--srt", str(tmp_path / "a.srt"))
+    assert srt_without_wait.returncode == EXIT_USAGE and "--no-wait" in srt_without_wait.stderr
 
 
 def test_audio_that_does_not_decode_fails_the_command(server, tmp_path):
