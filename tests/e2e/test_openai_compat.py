@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import math
 import re
 import sqlite3
+import time
 import wave
+from concurrent.futures import ThreadPoolExecutor
 
 import jiwer
 import numpy as np
@@ -14,6 +17,7 @@ import pytest
 
 from hams.media.audio import decode_audio
 from hams.media.wav import to_wav_bytes
+from tests.helpers.server import start_server
 from tests.helpers.speech import SPEECH_SENTENCES
 
 REFERENCE = " ".join(SPEECH_SENTENCES)
@@ -328,3 +332,58 @@ def test_hamsa_routes_keep_the_hamsa_envelope(server):
         body = hamsa.get("/v1/jobs", params={"jobId": "x"}).json()
     assert body == {"success": False, "message": "Invalid API key",
                     "messageKey": "UNAUTHORIZED", "data": None}
+
+
+def test_json_usage_is_whole_seconds(client, audio, duration):
+    raw = client.audio.transcriptions.with_raw_response.create(
+        model="whisper-1", file=("speech.wav", audio, "audio/wav"), response_format="json")
+    assert raw.http_response.json()["usage"] == {"type": "duration",
+                                                 "seconds": math.ceil(duration)}
+
+
+# --- a job nobody runs: a server without workers ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def idle_server(tmp_path_factory):
+    process = start_server(tmp_path_factory.mktemp("idle"), workers=0)
+    yield process
+    process.stop()
+
+
+def queued_job_titled(server, title: str, timeout: float = 20) -> dict:
+    deadline = time.monotonic() + timeout
+    with server.client() as http:
+        while time.monotonic() < deadline:
+            jobs = http.get("/v2/jobs", params={"search": title, "perPage": 5}).json()
+            if jobs["data"]["jobs"]:
+                return http.get("/v1/jobs", params={"jobId": jobs["data"]["jobs"][0]["id"]}
+                                ).json()["data"]
+            time.sleep(0.2)
+    raise AssertionError(f"no job titled {title}")
+
+
+def test_a_client_that_gives_up_gets_its_job_cancelled(idle_server, audio):
+    impatient = openai.OpenAI(base_url=f"{idle_server.base_url}/v1", api_key=idle_server.key,
+                              timeout=1.5, max_retries=0)
+    with impatient, pytest.raises(openai.APITimeoutError):
+        impatient.audio.transcriptions.create(model="whisper-1",
+                                              file=("gave-up.wav", audio, "audio/wav"))
+    deadline = time.monotonic() + 15  # the server notices within its disconnect check
+    while (job := queued_job_titled(idle_server, "gave-up.wav"))["state"] != "cancelled":
+        assert time.monotonic() < deadline, job["state"]
+        time.sleep(0.3)
+
+
+def test_a_job_cancelled_while_waited_for_is_a_conflict(idle_server, audio):
+    patient = openai.OpenAI(base_url=f"{idle_server.base_url}/v1", api_key=idle_server.key,
+                            max_retries=0)
+    with ThreadPoolExecutor(1) as pool, patient:
+        answer = pool.submit(patient.audio.transcriptions.create, model="whisper-1",
+                             file=("cancel-me.wav", audio, "audio/wav"))
+        job = queued_job_titled(idle_server, "cancel-me.wav")
+        with idle_server.client() as http:
+            assert http.post(f"/v1/jobs/{job['id']}/cancel").status_code == 200
+        with pytest.raises(openai.ConflictError) as caught:
+            answer.result(timeout=30)
+    assert caught.value.code == "job_cancelled" and job["id"] in caught.value.message

@@ -67,9 +67,17 @@ def test_hamsa_jobs_keep_the_default_decoding():
         "transcribe", None, DEFAULT_TEMPERATURES, "ar")
 
 
+def test_text_joins_segments_as_the_recognizer_wrote_them():
+    chinese = {"text": "你好 世界", "duration": 1.0, "segments": [
+        {"id": 0, "start": 0.0, "end": 0.5, "text": "你好"},
+        {"id": 1, "start": 0.5, "end": 1.0, "text": "世界"}]}
+    assert render(chinese, task("json"))[0]["text"] == "你好世界"  # no space between
+    assert render(RESPONSE, task("json"))[0]["text"] == "Hello there. General Kenobi."
+
+
 def test_plain_formats():
     assert render(RESPONSE, task("json"))[0] == {
-        "text": RESPONSE["text"], "usage": {"type": "duration", "seconds": 3.5}}
+        "text": RESPONSE["text"], "usage": {"type": "duration", "seconds": 4}}
     assert render(RESPONSE, task("text")) == (RESPONSE["text"] + "\n",
                                               "text/plain; charset=utf-8")
     assert render(RESPONSE, task("srt"))[0] == (

@@ -4,6 +4,7 @@ response formats."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -14,6 +15,7 @@ from hams.engines.models import SttModels
 from hams.engines.stt.languages import language_code, language_name
 from hams.errors import (
     BadRequest,
+    Conflict,
     JobFailed,
     JobStillRunning,
     UnsupportedLanguage,
@@ -111,8 +113,7 @@ def submit_audio_task(session: Session, storage: BlobStorage, settings: Settings
     upload = store_upload(session, storage, principal, source, filename=filename,
                           content_type=content_type, max_bytes=settings.media_max_bytes)
     options = {"task": ask.task, "prompt": ask.prompt, "temperature": ask.temperature,
-               "detectLanguage": ask.language is None, "segmentDetails": True,
-               "api": "openai"}
+               "detectLanguage": ask.language is None, "segmentDetails": True}
     new = NewJob(type="TRANSCRIPTION", title=filename, model=ask.model, language=ask.language,
                  media_url=f"{base_url}/v1/media/{upload.id}", media_key=upload.storage_key,
                  webhook_url=None, webhook_auth=None, options=options, processing_type="sync",
@@ -127,6 +128,9 @@ def finished_result(job: Job, waited: float) -> dict[str, Any]:
             f"Job {job.id} is still running after {waited:g} s (HAMS_OPENAI_WAIT_SECONDS); "
             f"its result will be at GET /v1/jobs?jobId={job.id}", job_id=job.id)
     response = job.job_response or {}
+    if job.state == "cancelled":
+        raise Conflict(f"Job {job.id} was cancelled before it finished", message_key=
+                       "JOB_CANCELLED", data={"jobId": job.id})
     if job.status != "COMPLETED":
         reason = job.error or response.get("error") or "the job failed"
         raise JobFailed(f"{reason} (job {job.id})", job_id=job.id,
@@ -136,8 +140,11 @@ def finished_result(job: Job, waited: float) -> dict[str, Any]:
 
 def render(response: dict[str, Any], ask: AudioTask) -> tuple[Any, str]:
     """The body in the asked format and its media type: a dict is sent as JSON."""
-    text = str(response.get("text") or "")
     segments = response.get("segments") or []
+    # the recognizer's segments joined as they are (each brings its own leading space where
+    # the language has spaces), as OpenAI's text is: no stray spaces in Chinese or Thai
+    text = ("".join(s["text"] for s in segments) if segments else
+            str(response.get("text") or "")).strip()
     if ask.response_format == "text":
         return text + "\n", "text/plain; charset=utf-8"
     if ask.response_format == "srt":
@@ -145,7 +152,7 @@ def render(response: dict[str, Any], ask: AudioTask) -> tuple[Any, str]:
     if ask.response_format == "vtt":
         return subtitles(segments, vtt=True), "text/vtt; charset=utf-8"
     duration = float(response.get("duration") or 0.0)
-    usage = {"type": "duration", "seconds": round(duration, 3)}
+    usage = {"type": "duration", "seconds": math.ceil(duration)}  # whole seconds, as OpenAI
     if ask.response_format == "json":
         return {"text": text, "usage": usage}, "application/json"
     return verbose(response, ask, text, segments) | {"usage": usage}, "application/json"
