@@ -8,6 +8,9 @@ otherwise (→ failed).
 A claim takes a lease (``lease_expires_at``) and bumps ``fencing``; every later write by that
 worker names the fencing number it got, so a worker whose lease was taken over can never
 overwrite the newer owner's outcome.
+
+With a per-project cap (HAMS_PROJECT_MAX_RUNNING_JOBS) the claim skips projects at the cap and
+prefers the project running fewest; jobs over the cap simply stay queued.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ RUNNABLE_STATES = ("queued", "retrying")
 WAITING = "waiting"
 TERMINAL_STATES = ("completed", "failed", "cancelled")
 PG_CLAIM_LOCK = 7_202_612  # advisory lock id: claims under a per-project cap take turns
+OLDEST_FIRST = (jobs.c.run_after, jobs.c.created_at)
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,6 @@ def claim_statement(worker_id: str, now: datetime, lease_seconds: float,
             jobs.c.id, jobs.c.fencing, jobs.c.attempts, jobs.c.max_attempts, jobs.c.type
         )
     )
-
-
-OLDEST_FIRST = (jobs.c.run_after, jobs.c.created_at)
 
 
 def _claimable(query: Select, now: datetime) -> Select:
