@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from starlette.websockets import WebSocketDisconnect
 
@@ -26,6 +27,7 @@ from hams.services.rate_limits import (
     RedisCounters,
     route_class,
 )
+from hams.settings import Settings
 from hams.worker.runner import Worker
 from tests.factories import api_client, make_principal
 
@@ -276,3 +278,10 @@ def test_websocket_counts_the_connection_and_each_request(client: TestClient):
 ])
 def test_route_classes(method: str, path: str, expected: str):
     assert route_class(method, path) == expected
+
+
+def test_unknown_route_class_or_negative_limit_is_refused_at_start():
+    with pytest.raises(ValidationError, match="unknown route class uploads"):
+        Settings(rate_limits={"uploads": 5})
+    with pytest.raises(ValidationError, match="0 \\(unlimited\\) or more"):
+        Settings(rate_limits={"jobs": -1})
