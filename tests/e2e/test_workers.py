@@ -6,9 +6,9 @@ import signal
 import time
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from hams.db.models import Job, utcnow
+from hams.db.models import Job, UsageRecord, utcnow
 from hams.runtime import build_runtime
 from hams.services.transcription import TranscriptionRequest, submit_transcription
 from tests.conftest import make_settings
@@ -79,6 +79,9 @@ def test_sigkill_mid_job_is_completed_by_another_worker(setup, tmp_path):
     assert job.status == "COMPLETED" and job.fencing == 2 and job.attempts == 2
     assert job.worker_id != running.worker_id
     assert "weather" in job.job_response["text"].lower()
+    with runtime.db.session() as session:  # the usage ledger counts the job once
+        rows = session.scalars(select(UsageRecord).where(UsageRecord.job_id == job_id)).all()
+    assert [(r.kind, r.audio_seconds) for r in rows] == [("transcription", job.usage_seconds)]
 
 
 def test_sigterm_releases_an_unfinished_job(setup, tmp_path):
