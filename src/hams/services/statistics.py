@@ -9,7 +9,7 @@ date as the end means the whole of that day.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -84,7 +84,7 @@ class Totals:
     tts_seconds: float = 0.0
     tokens: int = 0
     cost: float = 0.0
-    kinds: dict[str, dict[str, Any]] | None = None
+    kinds: dict[str, dict[str, Any]] = field(default_factory=dict)  # by ledger kind
 
 
 def _ledger(project_id: str | None, within: Period):
@@ -102,7 +102,7 @@ def totals_by_project(session: Session, within: Period,
         func.sum(UsageRecord.cost)).group_by(UsageRecord.project_id, UsageRecord.kind)).all()
     result: dict[str, Totals] = {}
     for project, kind, count, seconds, characters, tokens, cost in rows:
-        totals = result.setdefault(project, Totals(kinds={}))
+        totals = result.setdefault(project, Totals())
         seconds, characters, tokens, cost = (seconds or 0.0, int(characters or 0),
                                              int(tokens or 0), cost or 0.0)
         totals.kinds[kind] = {"requests": count, "audioSeconds": round(seconds, 3),
@@ -122,11 +122,11 @@ def totals_by_project(session: Session, within: Period,
 def numbers(session: Session, project_id: str, within: Period) -> dict[str, Any]:
     """Hamsa's statistics numbers (tokens, transcription, price, requests) plus hams' own."""
     return numbers_public(totals_by_project(session, within, project_id).get(project_id)
-                          or Totals(kinds={}), within)
+                          or Totals(), within)
 
 
 def numbers_public(totals: Totals, within: Period) -> dict[str, Any]:
-    kinds = totals.kinds or {}
+    kinds = totals.kinds
     realtime = [kinds.get(k) or {} for k in ("realtime_stt", "realtime_tts")]
     return {
         "tokens": {"value": totals.tokens, "unit": "tokens"},
@@ -201,4 +201,4 @@ def usage_report(session: Session, within: Period,
     projects = session.scalars(query).all()
     totals = totals_by_project(session, within)
     return [{"projectId": p.id, "project": p.name,
-             **numbers_public(totals.get(p.id) or Totals(kinds={}), within)} for p in projects]
+             **numbers_public(totals.get(p.id) or Totals(), within)} for p in projects]
