@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 import wave
+from datetime import UTC, datetime, timedelta
 
 import jiwer
 import numpy as np
@@ -44,7 +45,9 @@ PUBLIC = {
     "APITimeoutError", "AuthenticationError", "BadRequestError", "ConflictError",
     "NotFoundError", "PayloadTooLargeError", "PermissionDeniedError", "RateLimitError",
     "ServerError", "UnsupportedMediaError", "Transcript", "Segment", "Word", "Upload",
-    "JobPage", "JobSummary", "JobList", "JobView", "Voice", "VoicePage", "Dialect", "Project",
+    "JobPage", "JobSummary", "JobList", "JobView", "Voice", "VoicePage", "Dialect", "Measure",
+    "UsageNumbers", "UsageChart",
+    "ChartPoint", "Project",
     "RealtimeTranscript", "EndOfSpeech", "VoiceDictionary", "DictionaryWord", "TtsHistory",
     "TtsHistoryPage", "WebhookDelivery", "WebhookAttempt", "RealtimeSession",
     "AsyncRealtimeSession",
@@ -483,3 +486,15 @@ def test_a_redirect_loop_is_a_connection_error_not_an_httpx_exception(scripted):
 def test_the_key_is_not_in_the_clients_repr():
     sdk = Hams(api_key="hams_very_secret", base_url="http://127.0.0.1:9")
     assert "very_secret" not in repr(sdk) + repr(sdk._config)
+
+
+def test_usage_numbers_and_chart(client, transcribed):
+    numbers = client.usage_numbers()  # this month, which holds the transcription above
+    assert numbers.transcription.unit == "minutes" and float(numbers.transcription.value) > 0
+    assert int(numbers.requests.value) >= 1 and numbers.price.unit
+    today = datetime.now(UTC).date()
+    daily = client.usage_chart(today - timedelta(days=3), today)  # an end date: that whole day
+    assert len(daily.transcription) == 4 and daily.transcription[-1].value > 0
+    now_ms = int(time.time() * 1000)
+    hourly = client.usage_chart(now_ms - 6 * 3600_000, now_ms + 3600_000)
+    assert len(hourly.requests) in (7, 8) and sum(p.value for p in hourly.requests) >= 1

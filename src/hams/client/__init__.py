@@ -30,6 +30,7 @@ from hams.client.errors import (
     UnsupportedMediaError,
 )
 from hams.client.models import (
+    ChartPoint,
     Dialect,
     DictionaryWord,
     EndOfSpeech,
@@ -38,6 +39,7 @@ from hams.client.models import (
     JobPage,
     JobSummary,
     JobView,
+    Measure,
     Project,
     RealtimeTranscript,
     Segment,
@@ -45,6 +47,8 @@ from hams.client.models import (
     TtsHistory,
     TtsHistoryPage,
     Upload,
+    UsageChart,
+    UsageNumbers,
     Voice,
     VoiceDictionary,
     VoicePage,
@@ -55,6 +59,10 @@ from hams.client.models import (
 from hams.client.realtime import AsyncRealtimeSession, RealtimeSession
 
 __all__ = [
+    "UsageNumbers",
+    "UsageChart",
+    "Measure",
+    "ChartPoint",
     "APIConnectionError",
     "APITimeoutError",
     "AsyncHams",

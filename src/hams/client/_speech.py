@@ -4,6 +4,7 @@ TTS histories, voice dictionaries and the project; one definition for both clien
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,15 @@ from hams.client.models import (
     RealtimeTranscript,
     TtsHistory,
     TtsHistoryPage,
+    UsageChart,
+    UsageNumbers,
     Voice,
     VoiceDictionary,
     VoicePage,
 )
 
 VOICE_PAGE = 100
+Period = datetime | date | int | str | None
 MAX_VOICE_PAGES = 50  # a server that ignores skip would otherwise page forever
 DICTIONARIES = "/v1/voice-agents/voice-dictionaries"
 Words = Mapping[str, str] | Sequence[Mapping[str, str]] | Sequence[tuple[str, str]]
@@ -183,6 +187,31 @@ class SpeechMethods(ClientBase):
         """The project the API key belongs to."""
         response = yield ApiRequest("GET", "/v1/projects/by-api-key")
         return Project.model_validate(data_of(response))
+
+    @operation
+    def usage_numbers(self, start: Period = None, end: Period = None) -> Op[UsageNumbers]:
+        """The project's usage from ``start`` (included) to ``end`` (excluded); both default
+        to the current month. A period is a datetime, a date, epoch milliseconds or a string."""
+        response = yield ApiRequest("GET", "/v1/projects/statistics/numbers",
+                                    params=_period(start, end))
+        return UsageNumbers.model_validate(data_of(response))
+
+    @operation
+    def usage_chart(self, start: Period = None, end: Period = None) -> Op[UsageChart]:
+        """The same figures per day, or per hour for periods under two days."""
+        response = yield ApiRequest("GET", "/v1/projects/statistics/chart",
+                                    params=_period(start, end))
+        return UsageChart.model_validate(data_of(response))
+
+
+def _period(start: Period, end: Period) -> dict[str, str | None]:
+    def wire(value: Period) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, int):
+            return str(value)  # epoch milliseconds, as Hamsa's dashboard sends them
+        return value.isoformat()
+    return {"startPeriod": wire(start), "endPeriod": wire(end)}
 
 
 def _words(words: Words) -> list[dict[str, str]]:

@@ -216,6 +216,37 @@ class EndOfSpeech(WireModel):
     eos_probability: float | None = None
 
 
+class Measure(WireModel):
+    """One figure of the statistics: ``value`` in ``unit`` (Hamsa sends requests as a string)."""
+
+    value: float | str = 0
+    unit: str | None = None
+
+
+class UsageNumbers(WireModel):
+    """``GET /v1/projects/statistics/numbers``; hams adds ``tts``, ``realtime``, ``by_kind``."""
+
+    tokens: Measure = Field(default_factory=Measure)
+    transcription: Measure = Field(default_factory=Measure)
+    price: Measure = Field(default_factory=Measure)
+    requests: Measure = Field(default_factory=Measure)
+
+
+class ChartPoint(WireModel):
+    date: str
+    value: float = 0
+    unit: str | None = None
+
+
+class UsageChart(WireModel):
+    """``GET /v1/projects/statistics/chart``: one point per day (per hour under two days)."""
+
+    cost: list[ChartPoint] = Field(default_factory=list)
+    requests: list[ChartPoint] = Field(default_factory=list)
+    transcription: list[ChartPoint] = Field(default_factory=list)
+    tokens: list[ChartPoint] = Field(default_factory=list)
+
+
 class Project(WireModel):
     id: str
     name: str | None = None
