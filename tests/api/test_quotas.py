@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
 from hams.db.models import Job, Project, UsageRecord, utcnow
 from hams.runtime import Runtime
@@ -84,6 +85,21 @@ def test_tts_characters_count_pending_jobs_and_refuse_the_one_over(runtime):
         set_quota(runtime, client.project.id, quotas.TTS_CHARACTERS, None)  # cleared
         assert client.post("/v1/jobs/text-to-speech", json={"voiceId": "Emma", "text": TEXT}
                            ).status_code == 200
+
+
+def test_tts_histories_are_recorded_and_limited(runtime):
+    with api_client(runtime) as client:
+        set_quota(runtime, client.project.id, quotas.TTS_CHARACTERS, 15)
+        made = client.post("/v2/tts/histories", json={"ttsVoiceId": "Emma", "script": TEXT})
+        assert made.status_code == 200, made.text
+        with runtime.db.session() as session:
+            rows = session.scalars(select(UsageRecord).where(
+                UsageRecord.project_id == client.project.id)).all()
+        assert [(r.kind, r.characters, r.quantity, r.unit) for r in rows] == [
+            ("tts_history", 10, 10, "characters")]
+        assert rows[0].audio_seconds > 0.3 and rows[0].api_key_id == client.principal.api_key_id
+        refused(client.post("/v2/tts/histories", json={"ttsVoiceId": "Emma", "script": TEXT}),
+                "QUOTA_TTS_CHARACTERS_EXCEEDED")
 
 
 def test_audio_seconds_refuse_transcription_and_realtime_stt_once_reached(runtime):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from hams.db.models import Job, TtsHistory, Voice, new_id
 from hams.errors import BadRequest, NotFound
 from hams.media.urls import check_url
+from hams.services import quotas
 from hams.services.idempotency import fingerprint
 from hams.services.jobs import NewJob, create_job, iso
 from hams.services.keys import Principal
@@ -20,10 +21,11 @@ from hams.services.tts import (
     AudioFormat,
     check_text,
     dictionary_words,
+    engine_name,
     prepare_sentences,
     synthesize_wav,
 )
-from hams.services.usage import tts_cost
+from hams.services.usage import tts_cost, usage_row
 from hams.services.voices import resolve_voice, voice_public
 
 if TYPE_CHECKING:
@@ -102,6 +104,7 @@ def create_history(runtime: Runtime, principal: Principal, *, voice_id: str, scr
         raise BadRequest("config.speed must be a number from 0.5 to 2",
                          message_key="VALIDATION_ERROR")
     with runtime.db.session() as session:
+        quotas.check(session, principal.project_id, {quotas.TTS_CHARACTERS: len(script)})
         voice = resolve_voice(session, voice_id)
         replacements = dictionary_words(session, principal.project_id, dictionary_ids)
     sentences = prepare_sentences(script, voice.language, replacements, HISTORY_MAX_CHARS)
@@ -112,8 +115,11 @@ def create_history(runtime: Runtime, principal: Principal, *, voice_id: str, scr
     history = TtsHistory(id=history_id, project_id=principal.project_id,
                          api_key_id=principal.api_key_id, voice_id=voice.id, script=script,
                          config=config, media_key=key, duration=duration)
-    with runtime.db.session() as session:
+    with runtime.db.session() as session:  # the history and its usage commit together
         session.add(history)
+        session.add(usage_row(runtime.settings, principal, kind="tts_history",
+                              model=engine_name(runtime.tts, voice), audio_seconds=duration,
+                              characters=len(script)))
     return history
 
 

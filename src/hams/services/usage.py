@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from hams.settings import Settings
 
 STT_KINDS = ("transcription", "realtime_stt")
-TTS_KINDS = ("tts", "realtime_tts", "speech")
+TTS_KINDS = ("tts", "realtime_tts", "speech", "tts_history")
 JOB_KINDS = {"TRANSCRIPTION": "transcription", "TRANSLATION": "transcription", "TTS": "tts",
              "AI_CONTENT": "ai_content"}
 
@@ -41,20 +41,25 @@ def tts_cost(settings: Settings, characters: int) -> float:
     return round(characters / 1000 * settings.tts_price_per_1k_chars, 6)
 
 
-def record_usage(runtime: Runtime, principal: Principal, *, kind: str, model: str | None,
-                 audio_seconds: float = 0.0, characters: int = 0) -> None:
-    """A realtime call, in its own short transaction after the work it accounts for."""
-    settings = runtime.settings
+def usage_row(settings: Settings, principal: Principal, *, kind: str, model: str | None,
+               audio_seconds: float = 0.0, characters: int = 0) -> UsageRecord:
+    """The ledger row of work done on the spot (not a job), priced on its kind's measure."""
     if kind in STT_KINDS:
         quantity, unit = round(audio_seconds, 3), "seconds"
         cost = stt_cost(settings, model, audio_seconds)
     else:
         quantity, unit, cost = characters, "characters", tts_cost(settings, characters)
+    return UsageRecord(project_id=principal.project_id, api_key_id=principal.api_key_id,
+                       kind=kind, model=model, audio_seconds=round(audio_seconds, 3),
+                       characters=characters, quantity=quantity, unit=unit, cost=cost)
+
+
+def record_usage(runtime: Runtime, principal: Principal, *, kind: str, model: str | None,
+                 audio_seconds: float = 0.0, characters: int = 0) -> None:
+    """A realtime call, in its own short transaction after the work it accounts for."""
     with runtime.db.session() as session:
-        session.add(UsageRecord(project_id=principal.project_id,
-                                api_key_id=principal.api_key_id, kind=kind, model=model,
-                                audio_seconds=round(audio_seconds, 3), characters=characters,
-                                quantity=quantity, unit=unit, cost=cost))
+        session.add(usage_row(runtime.settings, principal, kind=kind, model=model,
+                              audio_seconds=audio_seconds, characters=characters))
 
 
 def record_later(runtime: Runtime, principal: Principal, **values) -> None:
