@@ -33,6 +33,16 @@ def upgrade(db: Database, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def downgrade(db: Database, revision: str) -> None:
+    """Take the schema back to ``revision`` (a rollback); data in what remains is kept."""
+    config = _config()
+    with db.engine.begin() as conn:
+        if db.dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+
+
 def is_current(db: Database) -> bool:
     """Whether the database is at the latest revision (for /ready)."""
     head = ScriptDirectory.from_config(_config()).get_current_head()

@@ -22,5 +22,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_jobs_relevant_job", table_name="jobs")
-    with op.batch_alter_table("jobs") as batch:
+    # recreate="never": a plain DROP COLUMN (SQLite >= 3.35); copying the table would
+    # cascade deletes into every table that references it
+    with op.batch_alter_table("jobs", recreate="never") as batch:
         batch.drop_column("usage_tokens")

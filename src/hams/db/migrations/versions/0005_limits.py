@@ -28,7 +28,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("projects") as batch:
+    # recreate="never": a plain DROP COLUMN (SQLite >= 3.35); copying the table would
+    # cascade deletes into every table that references it
+    with op.batch_alter_table("projects", recreate="never") as batch:
         batch.drop_column("quota_tokens")
         batch.drop_column("quota_tts_characters")
         batch.drop_column("quota_audio_seconds")
