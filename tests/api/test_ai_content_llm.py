@@ -167,3 +167,22 @@ def test_prompts_that_leave_no_room_for_the_transcript_are_refused_at_submission
                         json={"aiParts": ["summary"], "prompts": {"summary": prompt}})
     assert accepted.status_code == 200, accepted.text
     assert llm.requests == []  # all of it decided before any model call
+
+
+def test_a_retried_job_counts_the_tokens_of_every_attempt(tmp_path, llm):
+    runtime = build_runtime(make_settings(
+        tmp_path, llm_base_url=llm.base_url, llm_model="tiny-chat", llm_max_retries=0,
+        max_attempts=3, retry_backoff_seconds=0))
+    try:
+        with api_client(runtime) as api:
+            source = transcription(runtime, api.principal)
+            llm.reply_content("A short summary.")  # attempt 1: the first part is written...
+            llm.enqueue(status=503, body={"error": {"message": "overloaded"}})  # ...then not
+            created = api.post(f"/v1/jobs/ai-content?jobId={source.id}",
+                               json={"aiParts": ["summary", "titles"]})
+            job = finished(api, runtime, created.json()["data"]["id"])
+        assert job["status"] == "COMPLETED" and job["attempts"] == 2
+        assert len(llm.requests) == 4  # 2 in the failed attempt, 2 in the one that worked
+        assert job["usageTokens"] == 3 * 15  # three answers came back with usage, all billed
+    finally:
+        runtime.db.dispose()

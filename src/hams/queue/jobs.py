@@ -155,14 +155,15 @@ def finish_job(session: Session, claim: Claim, now: datetime, **values: Any) -> 
     return result.rowcount == 1
 
 
-def schedule_retry(session: Session, claim: Claim, run_after: datetime, error: str) -> bool:
+def schedule_retry(session: Session, claim: Claim, run_after: datetime, error: str,
+                   **values: Any) -> bool:
     """Put a failed attempt back in the queue to run again at ``run_after``."""
     result = session.execute(
         update(jobs)
         .where(_fenced(claim))
         .values(
             state="retrying", run_after=run_after, lease_expires_at=None, worker_id=None,
-            error=error, updated_at=utcnow(),
+            error=error, updated_at=utcnow(), **values,
         )
     )
     return result.rowcount == 1

@@ -14,6 +14,9 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func
 
 from hams.db.models import Job, utcnow
 from hams.db.session import Database
@@ -193,7 +196,8 @@ class Worker:
         if retryable and claim.attempts < claim.max_attempts:
             delay = self.settings.retry_backoff_seconds * 2 ** (claim.attempts - 1)
             with self.db.session() as session:
-                queue.schedule_retry(session, claim, utcnow() + timedelta(seconds=delay), message)
+                queue.schedule_retry(session, claim, utcnow() + timedelta(seconds=delay), message,
+                                     usage_tokens=_add_tokens(_tokens_used(error)))
             return
         key = error.message_key if isinstance(error, HamsError) else HamsError.message_key
         self._fail(claim, message, _tokens_used(error), key)
@@ -204,7 +208,7 @@ class Worker:
                 session, claim, utcnow(), state="completed", status="COMPLETED", error=None,
                 job_response=outcome.job_response, usage_seconds=outcome.usage_seconds,
                 total_cost=outcome.total_cost, media_key=outcome.media_key,
-                usage_tokens=outcome.usage_tokens,
+                usage_tokens=_add_tokens(outcome.usage_tokens),
                 **({"media_url": outcome.media_url} if outcome.media_url else {}),
             )
             if stored:
@@ -221,9 +225,17 @@ class Worker:
         response = {"error": message, "messageKey": message_key}
         with self.db.session() as session:
             if queue.finish_job(session, claim, utcnow(), state="failed", status="FAILED",
-                                error=message, job_response=response, usage_tokens=tokens):
+                                error=message, job_response=response,
+                                usage_tokens=_add_tokens(tokens)):
                 job_ended(session, claim.job_id)
         self.db.signals.job_finished(claim.job_id)
+
+
+def _add_tokens(tokens: int | None) -> Any:
+    """This attempt's LLM tokens added to what earlier attempts of the job spent: a retried
+    job is billed for every call it made, not only the last attempt's."""
+    column = Job.__table__.c.usage_tokens
+    return func.coalesce(column, 0) + tokens if tokens else column
 
 
 def _tokens_used(error: Exception | None) -> int | None:
