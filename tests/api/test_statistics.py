@@ -80,6 +80,7 @@ def test_iso_dates_datetimes_and_epoch_ms_give_the_same_period(runtime):
             {"startPeriod": "2025-03-10T00:00:00Z", "endPeriod": "2025-03-11T00:00:00Z"},
             {"startPeriod": "2025-03-10T02:00:00+02:00", "endPeriod": "2025-03-11T00:00:00"},
             {"startPeriod": ms(DAY), "endPeriod": ms(DAY + timedelta(days=1))},
+            {"startPeriod": "20250310", "endPeriod": "20250310"},  # ISO basic dates
         ]
         answers = [client.get(NUMBERS, params=form).json()["data"] for form in forms]
     assert {a["requests"]["value"] for a in answers} == {"4"}
@@ -93,6 +94,7 @@ def test_iso_dates_datetimes_and_epoch_ms_give_the_same_period(runtime):
     ({"startPeriod": "2025-03-12", "endPeriod": "2025-03-10"}, "endPeriod"),  # reversed
     ({"startPeriod": ms(DAY), "endPeriod": ms(DAY)}, "endPeriod"),  # empty
     ({"startPeriod": "1990-01-01", "endPeriod": "2025-01-01"}, "endPeriod"),  # too long
+    ({"startPeriod": "1741564800", "endPeriod": "2025-03-11"}, "startPeriod"),  # seconds
 ])
 @pytest.mark.parametrize("path", [NUMBERS, CHART])
 def test_bad_or_reversed_periods_are_400(runtime, path, params, field):
@@ -112,6 +114,13 @@ def test_another_projects_id_is_not_found(runtime, path):
         unauthenticated = client.get(path, headers={"Authorization": "Token wrong"})
     assert answer.status_code == 404 and answer.json()["messageKey"] == "NOT_FOUND"
     assert unauthenticated.status_code == 401
+
+
+def test_an_end_alone_covers_the_month_it_ends_in(runtime):
+    with api_client(runtime) as client:
+        data = client.get(NUMBERS, params={"endPeriod": "2024-01-31"}).json()["data"]
+    assert (data["startPeriod"], data["endPeriod"]) == ("2024-01-01T00:00:00.000Z",
+                                                        "2024-02-01T00:00:00.000Z")
 
 
 def test_without_a_period_the_numbers_cover_this_month(runtime):

@@ -25,7 +25,8 @@ from hams.services.usage import STT_KINDS, TTS_KINDS
 HOURLY_BELOW = timedelta(days=2)
 MAX_BUCKETS = 3700  # ten years of days
 CURRENCY = "USD"
-_EPOCH_MS = re.compile(r"^-?\d{1,15}$")
+_DIGITS = re.compile(r"^\d{1,15}$")
+_EPOCH_MS_DIGITS = 11  # 100000000000 ms is 1973: fewer digits are seconds, or a compact date
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,12 @@ def parse_instant(value: str, field: str, *, is_end: bool = False) -> datetime:
     """An aware UTC datetime from epoch milliseconds, an ISO datetime or an ISO date."""
     text = value.strip()
     try:
-        if _EPOCH_MS.match(text):
+        if _DIGITS.match(text) and len(text) >= _EPOCH_MS_DIGITS:
             return datetime.fromtimestamp(int(text) / 1000, UTC)
-        if len(text) == 10:
+        if _DIGITS.match(text) and len(text) != 8:  # 8 digits: an ISO basic date, 20250131
+            raise _invalid(field, f"{field} {value!r} looks like epoch seconds; send epoch "
+                           "milliseconds or an ISO 8601 date")
+        if len(text) in (8, 10):
             day = date.fromisoformat(text)
             start = datetime(day.year, day.month, day.day, tzinfo=UTC)
             return start + timedelta(days=1) if is_end else start
@@ -56,13 +60,15 @@ def parse_instant(value: str, field: str, *, is_end: bool = False) -> datetime:
 
 
 def period(start: str | None, end: str | None, now: datetime | None = None) -> Period:
-    """The period asked for; a missing start is the first of this UTC month, a missing end
-    the first of the next one."""
+    """The period asked for; a missing end is the first of next UTC month, a missing start
+    the first of the month the period ends in."""
     now = now or utcnow()
     this_month = month_start(now)
-    begin = parse_instant(start, "startPeriod") if start else this_month
     finish = (parse_instant(end, "endPeriod", is_end=True) if end
               else (this_month + timedelta(days=32)).replace(day=1))
+    # without a start, the month the period ends in (this month when neither is given)
+    begin = (parse_instant(start, "startPeriod") if start
+             else month_start(finish - timedelta(microseconds=1)))
     if finish <= begin:
         raise _invalid("endPeriod", "endPeriod must be after startPeriod")
     if (finish - begin) / timedelta(days=1) > MAX_BUCKETS:
@@ -199,6 +205,7 @@ def usage_report(session: Session, within: Period,
     if project_name is not None:
         query = query.where(Project.name == project_name)
     projects = session.scalars(query).all()
-    totals = totals_by_project(session, within)
+    only = projects[0].id if project_name is not None and projects else None
+    totals = totals_by_project(session, within, only)
     return [{"projectId": p.id, "project": p.name,
              **numbers_public(totals.get(p.id) or Totals(), within)} for p in projects]
