@@ -159,6 +159,15 @@ def test_worker_sweep_deletes_windows_long_past(runtime: Runtime):
     assert sorted(w for _, w in stored_counts(runtime, key_id)) == [current - 60, current]
 
 
+def test_api_processes_prune_old_windows_without_a_worker(runtime: Runtime):
+    counters = DatabaseCounters(runtime.db, window_seconds=60)
+    key_id = make_principal(runtime).api_key_id
+    for window_start in (WINDOW_START - 3600, WINDOW_START - 60, WINDOW_START):
+        counters.increment(key_id, "jobs", window_start)
+    assert sorted(w for _, w in stored_counts(runtime, key_id)) == [WINDOW_START - 60,
+                                                                   WINDOW_START]
+
+
 # --- Redis -----------------------------------------------------------------------------------
 
 

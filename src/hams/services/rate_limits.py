@@ -55,10 +55,17 @@ class Counters(Protocol):
 
 
 class DatabaseCounters:
-    """One row per key, class and window in ``rate_limit_counters``, bumped atomically."""
+    """One row per key, class and window in ``rate_limit_counters``, bumped atomically.
 
-    def __init__(self, db: Database):
+    With ``window_seconds``, the first request of each new window (per process) also deletes
+    the windows before the last one, so an API-only deployment (no worker sweeping) keeps the
+    table small too.
+    """
+
+    def __init__(self, db: Database, window_seconds: int | None = None):
         self.db = db
+        self.window_seconds = window_seconds
+        self._pruned_window: int | None = None
         self._insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
 
     def increment(self, api_key_id: str, route_class: str, window_start: int) -> int:
@@ -69,6 +76,9 @@ class DatabaseCounters:
             set_={"count": counters_table.c.count + 1},
         ).returning(counters_table.c.count)
         with self.db.session() as session:
+            if self.window_seconds and window_start != self._pruned_window:
+                self._pruned_window = window_start
+                delete_old_counters(session, before=window_start - self.window_seconds)
             return session.execute(statement).scalar_one()
 
 
@@ -122,7 +132,7 @@ class RateLimiter:
         counters: Counters = (
             RedisCounters(settings.redis_url, settings.redis_key_prefix,
                           settings.rate_limit_window_seconds)
-            if settings.redis_url else DatabaseCounters(db))
+            if settings.redis_url else DatabaseCounters(db, settings.rate_limit_window_seconds))
         limits = {name: settings.rate_limits.get(name, settings.rate_limit_per_minute)
                   for name in ROUTE_CLASSES}
         return cls(limits, settings.rate_limit_window_seconds, counters)
