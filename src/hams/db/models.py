@@ -91,6 +91,7 @@ class Job(Base):
         Index("ix_jobs_claim", "state", "run_after"),
         Index("ix_jobs_project_created", "project_id", "created_at"),
         Index("ix_jobs_relevant_job", "relevant_job_id"),
+        Index("ix_jobs_project_state", "project_id", "state"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
