@@ -28,6 +28,8 @@ jobs = Job.__table__
 RUNNABLE_STATES = ("queued", "retrying")
 WAITING = "waiting"
 TERMINAL_STATES = ("completed", "failed", "cancelled")
+UNFINISHED_STATES = (*RUNNABLE_STATES, "running", WAITING)
+"""Named, not "not terminal": an IN list can use the (project_id, state) index."""
 PG_CLAIM_LOCK = 7_202_612  # advisory lock id: claims under a per-project cap take turns
 OLDEST_FIRST = (jobs.c.run_after, jobs.c.created_at)
 

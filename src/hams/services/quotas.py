@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from hams.db.models import Job, Project, UsageRecord, utcnow
 from hams.db.session import Database
 from hams.errors import PaymentRequired, ValidationFailed
-from hams.queue.jobs import TERMINAL_STATES
+from hams.queue.jobs import UNFINISHED_STATES
 from hams.services.usage import STT_KINDS, TTS_KINDS
 
 
@@ -79,7 +79,7 @@ def used(session: Session, project_id: str, quota: Quota, since: datetime) -> fl
         value += float(session.scalar(select(func.sum(func.length(
             Job.options["text"].as_string()))).where(
                 Job.project_id == project_id, Job.type == "TTS",
-                Job.state.notin_(TERMINAL_STATES))) or 0)
+                Job.state.in_(UNFINISHED_STATES))) or 0)
     return value
 
 
