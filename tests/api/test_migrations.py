@@ -40,9 +40,9 @@ def empty_db(request, tmp_path) -> Iterator[Database]:
     admin.dispose()
 
 
-def test_upgrade_from_0002_keeps_jobs_and_their_deliveries(empty_db):
-    upgrade(empty_db, "0002")
-    with empty_db.engine.begin() as conn:
+def seed(db: Database) -> None:
+    """A project with a job and a webhook delivery, in columns every revision since 0002 has."""
+    with db.engine.begin() as conn:
         conn.execute(text("INSERT INTO projects (id, name, is_deactivated, webhook_secret, "
                           "created_at, updated_at) VALUES ('p1', 'p', false, 's', "
                           "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
@@ -56,6 +56,11 @@ def test_upgrade_from_0002_keeps_jobs_and_their_deliveries(empty_db):
             "attempts, next_attempt_at, created_at, updated_at) VALUES ('d1', 'j1', 'p1', "
             "'http://x', 'job.completed', '{}', 'pending', 0, CURRENT_TIMESTAMP, "
             "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+
+
+def test_upgrade_from_0002_keeps_jobs_and_their_deliveries(empty_db):
+    upgrade(empty_db, "0002")
+    seed(empty_db)
     assert not is_current(empty_db)
     upgrade(empty_db)
     assert is_current(empty_db)
@@ -74,22 +79,10 @@ def test_models_match_the_migrated_schema(empty_db):
 
 def test_downgrade_to_0002_keeps_projects_keys_jobs_and_deliveries(empty_db):
     upgrade(empty_db)
+    seed(empty_db)
     with empty_db.engine.begin() as conn:
-        conn.execute(text("INSERT INTO projects (id, name, is_deactivated, webhook_secret, "
-                          "created_at, updated_at) VALUES ('p1', 'p', false, 's', "
-                          "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
         conn.execute(text("INSERT INTO api_keys (id, project_id, prefix, key_hash, created_at) "
                           "VALUES ('k1', 'p1', 'hams_x', 'h', CURRENT_TIMESTAMP)"))
-        conn.execute(text(
-            "INSERT INTO jobs (id, project_id, type, processing_type, options, status, "
-            "total_cost, state, run_after, fencing, attempts, max_attempts, created_at, "
-            "updated_at) VALUES ('j1', 'p1', 'TRANSCRIPTION', 'async', '{}', 'COMPLETED', 0, "
-            "'completed', CURRENT_TIMESTAMP, 1, 1, 3, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
-        conn.execute(text(
-            "INSERT INTO webhook_deliveries (id, job_id, project_id, url, event, payload, state, "
-            "attempts, next_attempt_at, created_at, updated_at) VALUES ('d1', 'j1', 'p1', "
-            "'http://x', 'job.completed', '{}', 'pending', 0, CURRENT_TIMESTAMP, "
-            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
     downgrade(empty_db, "0002")
     with empty_db.engine.connect() as conn:
         for table, key in [("projects", "p1"), ("api_keys", "k1"), ("jobs", "j1"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -25,22 +26,22 @@ def _config() -> Config:
 def upgrade(db: Database, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (the latest by default), safely when several processes
     start at once."""
-    config = _config()
-    with db.engine.begin() as conn:
-        if db.dialect == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+    _migrate(db, command.upgrade, revision)
 
 
 def downgrade(db: Database, revision: str) -> None:
     """Take the schema back to ``revision`` (a rollback); data in what remains is kept."""
+    _migrate(db, command.downgrade, revision)
+
+
+def _migrate(db: Database, step: Callable[[Config, str], None], revision: str) -> None:
+    """One Alembic command in one transaction; on PostgreSQL one process at a time."""
     config = _config()
     with db.engine.begin() as conn:
         if db.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
         config.attributes["connection"] = conn
-        command.downgrade(config, revision)
+        step(config, revision)
 
 
 def is_current(db: Database) -> bool:
