@@ -74,6 +74,12 @@ def create_app(settings: Settings, *, workers: int = 0, runtime: Runtime | None 
     return app
 
 
+def route_path(scope: Scope) -> str:
+    """The path as the routes see it: without the prefix of a proxy's ``root_path``."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
+
+
 def render_error(path: str, error: HamsError) -> JSONResponse:
     """OpenAI's error shape on the OpenAI-compatible routes, the Hamsa envelope elsewhere."""
     return openai_error_response(error) if is_openai_path(path) else error_response(error)
@@ -82,23 +88,23 @@ def render_error(path: str, error: HamsError) -> JSONResponse:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HamsError)
     async def hams_error(request: Request, exc: HamsError):  # type: ignore[no-untyped-def]
-        return render_error(request.url.path, exc)
+        return render_error(route_path(request.scope), exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):  # type: ignore[no-untyped-def]
-        return render_error(request.url.path, validation_failed(exc.errors()))
+        return render_error(route_path(request.scope), validation_failed(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):  # type: ignore[no-untyped-def]
         error = HamsError(str(exc.detail), message_key=STATUS_KEYS.get(exc.status_code, "ERROR"))
         error.status_code = exc.status_code
         error.retryable = exc.status_code >= 500
-        return render_error(request.url.path, error)
+        return render_error(route_path(request.scope), error)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception):  # type: ignore[no-untyped-def]
         log.exception("unhandled error", exc_info=exc)
-        return render_error(request.url.path, HamsError("Internal server error"))
+        return render_error(route_path(request.scope), HamsError("Internal server error"))
 
 
 class BodyLimit:
@@ -116,7 +122,7 @@ class BodyLimit:
         limit = self.path_limits.get(scope["path"], self.default_limit)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _too_large(limit, scope["path"])(scope, receive, send)
+            await _too_large(limit, route_path(scope))(scope, receive, send)
             return
         if scope["method"] in ("POST", "PUT", "PATCH"):
             scope = _assume_json(scope)
@@ -137,7 +143,7 @@ class BodyLimit:
             if not exceeded:
                 await send(message)
             elif message["type"] == "http.response.start":
-                await _too_large(limit, scope["path"])(scope, receive, send)
+                await _too_large(limit, route_path(scope))(scope, receive, send)
 
         await self.app(scope, limited_receive, checked_send)
 

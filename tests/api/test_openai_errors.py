@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
+from hams.app import create_app
 from hams.media.wav import to_wav_bytes
 from hams.runtime import build_runtime
 from tests.conftest import make_settings
@@ -102,3 +104,13 @@ def test_openai_paths_do_not_swallow_hamsa_ones():
     assert is_openai_path("/v1/audio/speech")
     assert not is_openai_path("/v1/modelsx") and not is_openai_path("/v1/jobs")
     assert not is_openai_path("/v1/tts/voices") and not is_openai_path("/v2/tts/histories")
+
+
+def test_behind_a_root_path_the_openai_routes_keep_their_shape(runtime):
+    """A proxy serving hams under /hams (uvicorn --root-path): the split is by route, not by
+    the raw path."""
+    with TestClient(create_app(runtime.settings, runtime=runtime), root_path="/hams",
+                    headers={"Authorization": "Bearer hams_nope"}) as client:
+        error = openai_error(client.get("/hams/v1/models"), 401)
+        assert error["code"] == "invalid_api_key"
+        envelope_error(client.get("/hams/v1/jobs?jobId=x"), 401)
