@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import statistics
@@ -24,16 +23,15 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.helpers.postgres import fresh_database  # noqa: E402
 from tests.helpers.server import start_server  # noqa: E402
 
 from hams.db.models import Job, utcnow  # noqa: E402
@@ -147,22 +145,6 @@ def measure_claims(database_url: str | None, queued: int, tmp: Path) -> dict:
     return results
 
 
-@contextlib.contextmanager
-def fresh_postgres(base_url: str) -> Iterator[str]:
-    """A new database beside ``base_url``'s, dropped afterwards: nothing left behind."""
-    admin = create_engine(Settings(database_url=base_url).resolved_database_url,
-                          isolation_level="AUTOCOMMIT")
-    name = f"hams_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{base_url.rpartition('/')[0]}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
@@ -174,7 +156,7 @@ def main() -> None:
         results["claims"]["sqlite"] = measure_claims(None, args.queued, Path(tmp))
         pg = os.environ.get("HAMS_TEST_DATABASE_URL")
         if pg:
-            with fresh_postgres(pg) as url:
+            with fresh_database(pg, "hams_bench") as url:
                 results["claims"]["postgresql"] = measure_claims(url, args.queued, Path(tmp))
     if args.json:
         print(json.dumps(results, indent=2))

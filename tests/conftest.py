@@ -11,10 +11,10 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from hams.db.session import Database
 from hams.runtime import Runtime, build_runtime
 from hams.settings import Settings
 from tests.helpers.http import LocalHttpServer, WebhookReceiver
+from tests.helpers.postgres import fresh_database
 from tests.helpers.server import ServerProcess, start_server
 from tests.helpers.speech import SPEECH_SENTENCES, synthesize_speech
 
@@ -33,15 +33,8 @@ def postgres_url() -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(f"{TEST_DATABASE_ENV} must be set in CI")
         pytest.skip(f"{TEST_DATABASE_ENV} not set")
-    admin = Database(Settings(database_url=PG_BASE_URL).resolved_database_url)
-    name = f"hams_test_{uuid.uuid4().hex[:10]}"
-    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base, _, _ = PG_BASE_URL.rpartition("/")
-    yield f"{base}/{name}"
-    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database(PG_BASE_URL) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

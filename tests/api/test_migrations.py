@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +14,7 @@ from hams.db.models import Base
 from hams.db.session import Database
 from hams.settings import Settings
 from tests.conftest import PG_BASE_URL
+from tests.helpers.postgres import fresh_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -27,17 +27,10 @@ def empty_db(request, tmp_path) -> Iterator[Database]:
         return
     if not PG_BASE_URL:
         pytest.skip("HAMS_TEST_DATABASE_URL not set")
-    admin = Database(Settings(database_url=PG_BASE_URL).resolved_database_url)
-    name = f"hams_migrate_{uuid.uuid4().hex[:10]}"
-    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base, _, _ = PG_BASE_URL.rpartition("/")
-    db = Database(Settings(database_url=f"{base}/{name}").resolved_database_url)
-    yield db
-    db.dispose()
-    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database(PG_BASE_URL, "hams_migrate") as url:
+        db = Database(Settings(database_url=url).resolved_database_url)
+        yield db
+        db.dispose()
 
 
 def seed(db: Database) -> None:

@@ -8,19 +8,19 @@ early in a window, so that no burst straddles two.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import redis
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from hams.db.models import RateLimitCounter
 from hams.db.session import Database
 from hams.settings import Settings
 from tests.conftest import PG_BASE_URL, TEST_DATABASE_ENV
+from tests.helpers.postgres import fresh_database
 from tests.helpers.server import ServerProcess, start_server
 
 PROBE = "/v1/projects/by-api-key"  # a cheap authenticated read
@@ -70,14 +70,8 @@ def fresh_postgres() -> Iterator[str]:
     """An empty PostgreSQL database, so the first server creates the one key both will use."""
     if not PG_BASE_URL:
         pytest.skip(f"{TEST_DATABASE_ENV} not set")
-    admin = Database(Settings(database_url=PG_BASE_URL).resolved_database_url)
-    name = f"hams_limits_{uuid.uuid4().hex[:10]}"
-    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield f"{PG_BASE_URL.rpartition('/')[0]}/{name}"
-    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database(PG_BASE_URL, "hams_limits") as url:
+        yield url
 
 
 def test_two_servers_sharing_redis_share_the_limit(tmp_path: Path, fresh_postgres: str,
