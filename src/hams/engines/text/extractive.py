@@ -222,9 +222,9 @@ class _Token:
     formula: bool = False  # part of a greeting, blessing or thanks said whole
 
 
-def _arabic_token(match: re.Match[str], joined: bool, formula: bool) -> _Token:
+def _arabic_token(match: re.Match[str], bare: str, joined: bool, formula: bool) -> _Token:
+    """`bare` is the word's match form, already made for the formula search."""
     word = match.group()
-    bare = _arabic_match_form(word)
     stop = formula or bare in _ARABIC_STOPS or (
         len(bare) > 2 and bare[0] in _ARABIC_CONJUNCTIONS and bare[1:] in _ARABIC_STOPS)
     key, display, prefixed, definite = bare, word, False, False
@@ -241,9 +241,10 @@ def _arabic_token(match: re.Match[str], joined: bool, formula: bool) -> _Token:
                   prefixed=prefixed, definite=definite, formula=formula)
 
 
-def _latin_token(match: re.Match[str], joined: bool, formula: bool, first: bool) -> _Token:
+def _latin_token(match: re.Match[str], lower: str, joined: bool, formula: bool,
+                 first: bool) -> _Token:
+    """`lower` is the word's folded form, already made for the formula search."""
     word = match.group()
-    lower = _latin_form(word)
     base = _POSSESSIVE.sub("", lower)
     stop = formula or lower in ENGLISH_STOP_WORDS or base in ENGLISH_STOP_WORDS
     acronym = len(word) > 1 and word.isupper()
@@ -285,9 +286,10 @@ def _tokens(unit: str) -> list[_Token]:
     for index, match in enumerate(matches):
         joined = index > 0 and not unit[matches[index - 1].end() : match.start()].strip()
         if arabic[index]:
-            tokens.append(_arabic_token(match, joined, formula[index]))
+            tokens.append(_arabic_token(match, forms[index], joined, formula[index]))
         else:
-            tokens.append(_latin_token(match, joined, formula[index], first=index == 0))
+            tokens.append(_latin_token(match, forms[index], joined, formula[index],
+                                       first=index == 0))
     return tokens
 
 

