@@ -177,7 +177,7 @@ _RULES: tuple[Rule, ...] = (
 def expand_numbers(text: str, language: str) -> str:
     """Replace every number in `text` by words in `language`; no digit survives."""
     lang = language_code(language)
-    text = western_digits(text).replace("\u066b", ".").replace("\u066c", ",")
+    text = western_digits(text)
     for pattern, reader, languages in _RULES:
         if lang in languages:
             text = pattern.sub(lambda m, read=reader: _spaced(m, read(m, lang)), text)

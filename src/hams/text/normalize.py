@@ -20,8 +20,9 @@ _SEPARATORS = str.maketrans({"\u066b": ".", "\u066c": ","})  # Arabic decimal / 
 
 
 def western_digits(text: str) -> str:
-    """Turn Arabic-Indic, Eastern Arabic-Indic and any other decimal digits into ASCII 0-9."""
-    return _DIGIT.sub(lambda m: str(unicodedata.decimal(m.group())), text)
+    """Turn Arabic-Indic, Eastern Arabic-Indic and any other decimal digits into ASCII 0-9,
+    and the Arabic decimal and thousands separators into "." and ","."""
+    return _DIGIT.sub(lambda m: str(unicodedata.decimal(m.group())), text).translate(_SEPARATORS)
 
 
 def collapse_whitespace(text: str) -> str:
@@ -39,5 +40,5 @@ def normalize(text: str, language: str = "ar") -> str:
     text = unicodedata.normalize("NFC", text)
     text = _COMPAT.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
     text = _INVISIBLE.sub("", text.replace(TATWEEL, ""))
-    text = western_digits(text).translate(_SEPARATORS)
+    text = western_digits(text)
     return collapse_whitespace(text)

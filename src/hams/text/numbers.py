@@ -216,7 +216,7 @@ def number_to_words(value: int | str, language: str) -> str:
     """Spell an integer or a decimal string ("3.5", "٣٫٥", "-1,250") in Arabic or English."""
     if isinstance(value, int):
         return int_to_words(value, language)
-    cleaned = western_digits(str(value).strip()).replace("٫", ".").replace("٬", "").replace(",", "")
+    cleaned = western_digits(str(value).strip()).replace(",", "")
     match = _DECIMAL.fullmatch(cleaned.replace(" ", ""))
     if not match:
         raise ValueError(f"not a number: {value!r}")

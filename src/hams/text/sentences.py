@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from hams.text.dictionary import ARABIC_LETTER
+
 MAX_CHARS = 200
 
 _TERMINATOR = re.compile(r"[.!?؟…]+[\"'”’»)\]]*")
@@ -27,11 +29,6 @@ ABBREVIATIONS = frozenset(
 )
 
 
-def _is_arabic_letter(char: str) -> bool:
-    """Arabic script letter: a sentence may start right after the period without a space."""
-    return "\u0621" <= char <= "\u064a" or "\u0671" <= char <= "\u06d3"
-
-
 def _is_abbreviation(before: str) -> bool:
     """Whether the period just after `before` belongs to an abbreviation, initial or list number."""
     match = _LAST_TOKEN.search(before)
@@ -52,7 +49,8 @@ def _ends_sentence(line: str, match: re.Match[str], since: int) -> bool:
     """Decide whether the terminator `match` closes the sentence that began at `since`."""
     end = match.end()
     following = line[end] if end < len(line) else " "
-    if not (following.isspace() or _is_arabic_letter(following)):
+    # An Arabic sentence may start right after the period, without a space.
+    if not (following.isspace() or ARABIC_LETTER.match(following)):
         return False  # 3.5, example.com, ?q=1, ...
     if match.group().rstrip("\"'”’»)]") == ".":
         return not _is_abbreviation(line[since : match.start()])
