@@ -32,6 +32,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -48,6 +49,11 @@ class HamsError(Exception):
         if message_key:
             self.message_key = message_key
         self.data = data
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers its response carries, in either error shape (envelope or OpenAI)."""
+        return {}
 
 
 class BadRequest(HamsError):
@@ -146,6 +152,10 @@ class TooManyRequests(HamsError):
                  message_key: str | None = None):
         super().__init__(message, message_key=message_key, data={"retryAfter": retry_after})
         self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
 
 
 class ContentGenerationFailed(HamsError):

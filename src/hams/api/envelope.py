@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from hams.errors import HamsError, TooManyRequests, ValidationFailed
+from hams.errors import HamsError, ValidationFailed
 
 
 def ok(data: Any, message: str = "Operation completed successfully",
@@ -17,12 +16,10 @@ def ok(data: Any, message: str = "Operation completed successfully",
             "data": data}
 
 
-def error_response(error: HamsError, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(error: HamsError) -> JSONResponse:
     body = {"success": False, "message": error.message, "messageKey": error.message_key,
             "data": error.data}
-    if isinstance(error, TooManyRequests):
-        headers = {**(headers or {}), "Retry-After": str(max(1, math.ceil(error.retry_after)))}
-    return JSONResponse(body, status_code=error.status_code, headers=headers)
+    return JSONResponse(body, status_code=error.status_code, headers=error.headers)
 
 
 def validation_failed(errors: Sequence[Any], subject: str = "request",

@@ -4,12 +4,11 @@ routes, so the openai package raises its own classes; every other route keeps th
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from hams.errors import HamsError, TooManyRequests
+from hams.errors import HamsError
 
 OPENAI_PREFIXES = ("/v1/audio/", "/v1/models/")
 PARAMS = {"UNKNOWN_VOICE": "voice", "UNSUPPORTED_DIALECT": "voice", "TEXT_TOO_LONG": "input",
@@ -30,9 +29,7 @@ def openai_error_response(error: HamsError) -> JSONResponse:
     status = 400 if error.status_code == 415 else error.status_code
     body = {"message": error.message, "type": _error_type(status), "param": _param(error),
             "code": "invalid_api_key" if status == 401 else error.message_key.lower()}
-    headers = {}
-    if isinstance(error, TooManyRequests):
-        headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
+    headers = error.headers
     if not error.retryable:
         headers["x-should-retry"] = "false"
     if isinstance(error.data, dict) and error.data.get("jobId"):
