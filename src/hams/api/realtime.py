@@ -51,17 +51,27 @@ async def realtime_stt(body: RealtimeStt, runtime: RuntimeDep, principal: Princi
         eos_enabled=body.isEosEnabled,
         eos_threshold=DEFAULT_EOS_THRESHOLD if threshold is None else threshold,
         model=body.model)
-    await run_in_threadpool(quotas.check_call, runtime.db, principal.project_id,
-                            {quotas.AUDIO_SECONDS: None})
+    await check_audio_quota(runtime, principal)
     utterance = await runtime.realtime.run(transcribe_utterance, runtime.settings,
                                            runtime.models, request)
-    await run_in_threadpool(record_usage, runtime, principal, kind="realtime_stt",
-                            model=utterance.model, audio_seconds=utterance.duration,
-                            characters=len(utterance.text))
+    await record_stt(runtime, principal, utterance.model, utterance.duration, utterance.text)
     eos = eos_fields(utterance.eos)
     data = {"text": utterance.text, "language": utterance.language,
             "duration": utterance.duration, "model": utterance.model, **eos}
     return ok(data, message="Transcription generated successfully", text=utterance.text, **eos)
+
+
+async def check_audio_quota(runtime: Runtime, principal: Principal) -> None:
+    """Realtime speech to text, REST and WebSocket: refused once the audio quota is spent."""
+    await run_in_threadpool(quotas.check_call, runtime.db, principal.project_id,
+                            {quotas.AUDIO_SECONDS: None})
+
+
+async def record_stt(runtime: Runtime, principal: Principal, model: str, seconds: float,
+                     text: str) -> None:
+    """Realtime speech to text in the usage ledger, REST and WebSocket alike."""
+    await run_in_threadpool(record_usage, runtime, principal, kind="realtime_stt", model=model,
+                            audio_seconds=seconds, characters=len(text))
 
 
 def prepare(runtime: Runtime, principal: Principal, body: RealtimeTts

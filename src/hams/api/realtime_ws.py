@@ -39,14 +39,13 @@ from starlette.concurrency import run_in_threadpool
 
 from hams.api.deps import presented_key
 from hams.api.envelope import validation_failed
-from hams.api.realtime import prepare, synthesized
+from hams.api.realtime import check_audio_quota, prepare, record_stt, synthesized
 from hams.api.schemas.tts import RealtimeTts
 from hams.engines.vad import EndOfSpeech
 from hams.errors import BadRequest, HamsError, PayloadTooLarge, TooManyRequests, ValidationFailed
 from hams.media.audio import SAMPLE_RATE
 from hams.media.wav import resample
 from hams.runtime import Runtime
-from hams.services import quotas
 from hams.services.keys import Principal, authenticate
 from hams.services.realtime_stt import (
     DEFAULT_EOS_THRESHOLD,
@@ -61,7 +60,6 @@ from hams.services.realtime_stt import (
     transcribe_utterance,
 )
 from hams.services.transcription import check_language
-from hams.services.usage import record_usage
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["Realtime"])
@@ -151,9 +149,9 @@ class RealtimeConnection:
         try:
             await self._send_event("info", message=CONNECTED)
             while True:
-                try:
-                    message = await asyncio.wait_for(
-                        inbox.get(), self.settings.realtime_ws_idle_seconds)
+                try:  # a timeout scope, not wait_for: no task per message (audio frames)
+                    async with asyncio.timeout(self.settings.realtime_ws_idle_seconds):
+                        message = await inbox.get()
                 except TimeoutError:
                     await self.ws.close(code=1000, reason="idle timeout")
                     return
@@ -269,23 +267,15 @@ class RealtimeConnection:
 
     async def _on_stt(self, payload: dict[str, Any]) -> None:
         request = UtteranceRequest.from_wire(payload)
-        await self._check_audio_quota()
+        await check_audio_quota(self.runtime, self.principal)
         utterance = await self.runtime.realtime.run(
             transcribe_utterance, self.settings, self.runtime.models, request)
         # recorded before the answer, so a client that reads it and hangs up is still counted
-        await self._record_stt(utterance.model, utterance.duration, utterance.text)
+        await record_stt(self.runtime, self.principal, utterance.model, utterance.duration,
+                         utterance.text)
         await self.ws.send_text(utterance.text)  # a plain text frame, as Hamsa sends it
         if utterance.eos is not None:
             await self._send_event("eos", **eos_fields(utterance.eos))
-
-    async def _check_audio_quota(self) -> None:
-        await run_in_threadpool(quotas.check_call, self.runtime.db, self.principal.project_id,
-                                {quotas.AUDIO_SECONDS: None})
-
-    async def _record_stt(self, model: str, seconds: float, text: str) -> None:
-        await run_in_threadpool(record_usage, self.runtime, self.principal,
-                                kind="realtime_stt", model=model, audio_seconds=seconds,
-                                characters=len(text))
 
     # --- speech to text, streamed (hams extension) ----------------------------------------
 
@@ -303,7 +293,7 @@ class RealtimeConnection:
         language = language_from(payload)
         model = public_model(payload.get("model"))
         check_language(self.settings, self.runtime.models, language, model)
-        await self._check_audio_quota()
+        await check_audio_quota(self.runtime, self.principal)
         self.stream = SttStream(language=language, model=model, sample_rate=rate,
                                 wants_eos=wants_eos,
                                 eos_threshold=threshold if wants_eos else DEFAULT_EOS_THRESHOLD)
@@ -378,7 +368,7 @@ class RealtimeConnection:
             eos = EndOfSpeech(eos.probability >= stream.eos_threshold, eos.probability, True)
         extra = eos_fields(eos) if stream.wants_eos and eos else {}
         final = stream.text_with(text)
-        await self._record_stt(stream.model, stream.seconds, final)
+        await record_stt(self.runtime, self.principal, stream.model, stream.seconds, final)
         await self._send_event("final", text=final, duration=stream.seconds, **extra)
 
 
