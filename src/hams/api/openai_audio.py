@@ -4,9 +4,9 @@ OpenAI's shape (``api/openai_errors.py``)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -17,7 +17,6 @@ from hams.api.deps import PrincipalDep, RuntimeDep, base_url, get_principal
 from hams.api.schemas.openai import SpeechCreate
 from hams.db.models import Job
 from hams.errors import HamsError, NotFound, ValidationFailed
-from hams.queue.jobs import TERMINAL_STATES
 from hams.runtime import Runtime
 from hams.services import jobs as job_service
 from hams.services import quotas
@@ -42,6 +41,7 @@ from hams.services.tts_jobs import TTS_MODEL
 from hams.services.usage import record_usage
 from hams.settings import PUBLIC_STT_MODELS
 
+log = logging.getLogger(__name__)
 DISCONNECT_CHECK_SECONDS = 2.0
 router = APIRouter(tags=["OpenAI compatible"], dependencies=[Depends(get_principal)])
 MODELS_CREATED = 1735689600  # a fixed date (2025-01-01): the same answer from every replica
@@ -104,25 +104,26 @@ async def _run(request: Request, runtime: Runtime, principal: Principal, file: U
 
 async def _wait_while_connected(request: Request, runtime: Runtime, principal: Principal,
                                 job_id: str, timeout: float) -> Job:
-    """Wait for the job, checking between slices that the client is still there. A client
+    """Wait for the job, checking every few seconds that the client is still there. A client
     that gave up (the openai package times out, then sends the same audio again) gets its
-    job cancelled, so the work is not done, and billed, twice."""
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        job = await job_service.wait_until_finished(
-            runtime.db, principal, job_id, max(0.0, min(DISCONNECT_CHECK_SECONDS, left)))
-        if job.state in TERMINAL_STATES or left <= DISCONNECT_CHECK_SECONDS:
-            return job
-        if await request.is_disconnected():
-            def cancel() -> None:
-                with runtime.db.session() as session:
-                    job_service.cancel_job(session, principal, job_id)
-            with contextlib.suppress(HamsError):  # it finished meanwhile: nothing to stop
-                await run_in_threadpool(cancel)
-            logging.getLogger(__name__).info("job %s cancelled: its client disconnected",
-                                             job_id)
-            return job
+    job cancelled, so the work is not done, and billed, twice. One long-poll throughout: the
+    checks do not restart it (each start would read the job again)."""
+    waiting = asyncio.ensure_future(
+        job_service.wait_until_finished(runtime.db, principal, job_id, timeout))
+    try:
+        while not (await asyncio.wait({waiting}, timeout=DISCONNECT_CHECK_SECONDS))[0]:
+            if await request.is_disconnected():
+                await run_in_threadpool(_cancel_abandoned, runtime, principal, job_id)
+                break  # the cancelled job ends the wait at once
+        return await waiting
+    finally:
+        waiting.cancel()
+
+
+def _cancel_abandoned(runtime: Runtime, principal: Principal, job_id: str) -> None:
+    with contextlib.suppress(HamsError), runtime.db.session() as session:
+        job_service.cancel_job(session, principal, job_id)  # finished meanwhile: nothing to stop
+    log.info("job %s cancelled: its client disconnected", job_id)
 
 
 @router.post("/v1/audio/speech", response_class=Response)
