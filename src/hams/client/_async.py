@@ -21,7 +21,6 @@ from hams.client._http import (
     connection_error,
     error_from_response,
     retrying,
-    transport_failure,
 )
 from hams.client._jobs import JobMethods
 from hams.client._ops import Op, T, run_async, tts_request
@@ -85,7 +84,7 @@ class AsyncHams(JobMethods, SpeechMethods):
         try:
             response = await self._http.send(built, stream=stream)
         except HTTP_FAILURES as exc:
-            return transport_failure(exc)
+            return connection_error(exc)
         if response.is_success:
             return response
         await response.aread()

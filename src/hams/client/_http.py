@@ -1,9 +1,9 @@
 """What the sync and async clients share about HTTP: configuration, the request description,
 error parsing, the retry policy and the streamed multipart upload body.
 
-The operations (``_api.py``) describe requests with :class:`ApiRequest` and never touch a
-socket; ``_sync.py`` and ``_async.py`` execute them. That split is what lets one definition of
-every method serve both clients.
+The operations (``_jobs.py``, ``_speech.py``) describe requests with :class:`ApiRequest` and
+never touch a socket; ``_sync.py`` and ``_async.py`` execute them. That split is what lets one
+definition of every method serve both clients.
 """
 
 from __future__ import annotations
@@ -200,9 +200,12 @@ that a redirect would replay): all become an APIConnectionError where they enter
 
 
 def connection_error(exc: Exception) -> APIConnectionError:
-    """httpx's failures, translated where they enter."""
+    """httpx's failures, translated where they enter (chained to ``exc`` even when returned
+    rather than raised)."""
     cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
-    return cls(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    error = cls(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    error.__cause__ = exc
+    return error
 
 
 def retry_delay(request: ApiRequest, error: HamsError, attempt: int,
@@ -252,12 +255,6 @@ def build_request(client: httpx.Client | httpx.AsyncClient, request: ApiRequest,
     return client.build_request(request.method, config.url(request.path),
                                 params=request.query(), json=request.json, content=content,
                                 headers=headers, timeout=request.timeout or config.timeout)
-
-
-def transport_failure(exc: Exception) -> APIConnectionError:
-    error = connection_error(exc)
-    error.__cause__ = exc
-    return error
 
 
 # --- streamed multipart upload ---------------------------------------------------------------

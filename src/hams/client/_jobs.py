@@ -9,12 +9,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from hams.client._http import ApiRequest, FileBody, Sleep, new_idempotency_key
+from hams.client._http import (
+    ApiRequest,
+    FileBody,
+    ProgressCallback,
+    Sleep,
+    new_idempotency_key,
+)
 from hams.client._ops import (
     ClientBase,
     Op,
     PollCallback,
-    ProgressCallback,
     WebhookAuth,
     body_of,
     camel_keys,
@@ -161,9 +166,12 @@ class JobMethods(ClientBase):
         """A job of any type, as it stands now."""
         return (yield from self._job(job_id))
 
-    def _created(self, data: dict[str, Any]) -> Op[Job]:
-        """The job a create route answered with; read back when it answered only ``jobId``
-        (as Hamsa's transcription route does)."""
+    def _created(self, data: dict[str, Any], wait: bool, timeout: float | None,
+                 on_poll: PollCallback | None) -> Op[Job]:
+        """The job a create route answered with: waited for, or read back when the answer
+        has only ``jobId`` (as Hamsa's transcription route does)."""
+        if wait:
+            return (yield from self._wait(data.get("id") or data["jobId"], timeout, on_poll))
         if "id" in data:
             return Job.model_validate(data)
         return (yield from self._job(data["jobId"]))
@@ -273,10 +281,7 @@ class JobMethods(ClientBase):
             json=body_of(aiParts=part_names(parts), language=language, title=title,
                        prompts=dict(prompts) if prompts else None, webhookUrl=webhook_url,
                        webhookAuth=webhook_auth_body(webhook_auth)))
-        job = yield from self._created(data_of(response))
-        if wait:
-            return (yield from self._wait(job.id, timeout, on_poll))
-        return job
+        return (yield from self._created(data_of(response), wait, timeout, on_poll))
 
     @operation
     def get_ai_content(self, job_id: str) -> Op[Job]:

@@ -30,7 +30,6 @@ from hams.client.models import Job
 T = TypeVar("T")
 Op = Generator[ApiRequest | Sleep, Any, T]
 PollCallback = Callable[[Job], Any]
-ProgressCallback = Callable[[int, int], Any]
 WebhookAuth = Mapping[str, str] | tuple[str, str]
 AudioInput = bytes | str | os.PathLike | Sequence[float]
 
@@ -107,11 +106,8 @@ class ClientBase:
         raise NotImplementedError
 
     # defined by JobMethods, used by SpeechMethods too
-    def _wait(self, job_id: str, timeout: float | None, on_poll: PollCallback | None
-              ) -> Op[Job]:  # pragma: no cover
-        raise NotImplementedError
-
-    def _created(self, data: dict[str, Any]) -> Op[Job]:  # pragma: no cover
+    def _created(self, data: dict[str, Any], wait: bool, timeout: float | None,
+                 on_poll: PollCallback | None) -> Op[Job]:  # pragma: no cover
         raise NotImplementedError
 
 

@@ -117,10 +117,7 @@ class SpeechMethods(ClientBase):
             json=body_of(voiceId=voice, text=text, title=title, webhookUrl=webhook_url,
                          webhookAuth=webhook_auth_body(webhook_auth),
                          voiceDictionaryIds=as_list(voice_dictionary_ids)))
-        job = yield from self._created(data_of(response))
-        if wait:
-            return (yield from self._wait(job.id, timeout, on_poll))
-        return job
+        return (yield from self._created(data_of(response), wait, timeout, on_poll))
 
     @operation
     def download(self, url: str, path: str | Path | None = None) -> Op[bytes]:

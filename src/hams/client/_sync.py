@@ -20,7 +20,6 @@ from hams.client._http import (
     error_from_response,
     multipart_stream,
     retrying,
-    transport_failure,
 )
 from hams.client._jobs import JobMethods
 from hams.client._ops import Op, T, run_sync, tts_request
@@ -87,7 +86,7 @@ class Hams(JobMethods, SpeechMethods):
         try:
             response = self._http.send(built, stream=stream)
         except HTTP_FAILURES as exc:
-            return transport_failure(exc)
+            return connection_error(exc)
         if response.is_success:
             return response
         response.read()

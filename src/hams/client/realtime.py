@@ -60,8 +60,10 @@ def _message(kind: str, payload: dict[str, Any]) -> Send:
     return Send(json.dumps({"type": kind, "payload": payload}, ensure_ascii=False))
 
 
-def _event(frame: str) -> dict[str, Any] | None:
-    """A JSON event frame, or None for a plain text frame (an STT transcript)."""
+def _event(frame: str | bytes) -> dict[str, Any] | None:
+    """A JSON event frame, or None for a plain text frame (an STT transcript) or audio."""
+    if isinstance(frame, bytes):
+        return None
     try:
         event = json.loads(frame)
     except ValueError:
@@ -95,8 +97,7 @@ class SessionMethods:
 
     def _greeting(self) -> WsOp[None]:
         """The server's first frame: ``info``, or an ``error`` (a bad key) and a close."""
-        frame = yield Receive()
-        event = _event(frame) if isinstance(frame, str) else None
+        event = _event((yield Receive()))
         if event is None:
             raise HamsError("Unexpected first frame from the realtime WebSocket",
                             message_key="INVALID_RESPONSE")
@@ -133,11 +134,7 @@ class SessionMethods:
                                           eos_threshold=eos_threshold, model=model))
         text = yield from self._transcript()
         if eos:
-            while True:
-                event = yield from self._next_event()
-                if event.get("type") == "eos":
-                    self.eos = _eos(event.get("payload") or {})
-                    break
+            self.eos = _eos((yield from self._until("eos")).get("payload") or {})
         return text
 
     def _transcript(self) -> WsOp[str]:
@@ -150,13 +147,14 @@ class SessionMethods:
                 return frame
             _raise_if_error(event)
 
-    def _next_event(self) -> WsOp[dict[str, Any]]:
+    def _until(self, kind: str) -> WsOp[dict[str, Any]]:
+        """The next event of ``kind``, skipping other frames; an error event is raised."""
         while True:
-            frame = yield Receive()
-            event = _event(frame) if isinstance(frame, str) else None
+            event = _event((yield Receive()))
             if event is not None:
                 _raise_if_error(event)
-                return event
+                if event.get("type") == kind:
+                    return event
 
     # --- streaming STT (hams extension) --------------------------------------------------
 
@@ -172,8 +170,7 @@ class SessionMethods:
         yield _message("stt_stream_start", body_of(
             language=language, sampleRate=sample_rate, isEosEnabled=eos or None,
             eosThreshold=eos_threshold, model=model))
-        while (yield from self._next_event()).get("type") != "ack":
-            pass
+        yield from self._until("ack")
         self._on_partial, self._on_eos, self._stream_eos = on_partial, on_eos, eos
 
     @operation
@@ -204,7 +201,7 @@ class SessionMethods:
 
     def _on_stream_frame(self, frame: str | bytes) -> dict[str, Any] | None:
         """Dispatch a partial or eos; the final's payload when it is the final."""
-        event = _event(frame) if isinstance(frame, str) else None
+        event = _event(frame)
         if event is None:
             return None
         _raise_if_error(event)
