@@ -21,6 +21,10 @@ from hams import __version__
 from hams.cli_client import add_client_commands, run_client_command
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from sqlalchemy.orm import Session
+
     from hams.settings import Settings
 
 
@@ -170,12 +174,17 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_projects_create(settings: Settings, args: argparse.Namespace) -> int:
+def _session(settings: Settings) -> AbstractContextManager[Session]:
+    """A session on the migrated database: all an admin command needs of the runtime."""
     from hams.runtime import build_runtime
+
+    return build_runtime(settings).db.session()
+
+
+def cmd_projects_create(settings: Settings, args: argparse.Namespace) -> int:
     from hams.services import keys
 
-    runtime = build_runtime(settings)
-    with runtime.db.session() as session:
+    with _session(settings) as session:
         project = keys.create_project(session, args.name)
         print(json.dumps({"id": project.id, "name": project.name,
                           "webhookSecret": project.webhook_secret}))
@@ -199,15 +208,13 @@ def _quota_value(text: str) -> float | None:
 
 
 def cmd_projects_quota(settings: Settings, args: argparse.Namespace) -> int:
-    from hams.runtime import build_runtime
     from hams.services import keys, quotas
 
-    runtime = build_runtime(settings)
     given = {quotas.AUDIO_SECONDS: args.audio_seconds, quotas.TTS_CHARACTERS:
              args.tts_characters, quotas.TOKENS: args.tokens}
     changes = {q: None for q in quotas.QUOTAS} if args.clear else {}
     changes.update({q: value for q, value in given.items() if value is not UNSET})
-    with runtime.db.session() as session:
+    with _session(settings) as session:
         project = keys.find_project(session, args.name)
         quotas.set_quotas(session, project, changes)
         session.flush()
@@ -223,12 +230,10 @@ def cmd_projects_quota(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_usage(settings: Settings, args: argparse.Namespace) -> int:
-    from hams.runtime import build_runtime
     from hams.services import keys, statistics
 
-    runtime = build_runtime(settings)
     within = statistics.period(args.start, args.end)
-    with runtime.db.session() as session:
+    with _session(settings) as session:
         if args.project:
             keys.find_project(session, args.project)  # an unknown name is an error
         rows = statistics.usage_report(session, within, args.project)
@@ -249,15 +254,13 @@ def cmd_usage(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_keys_create(settings: Settings, args: argparse.Namespace) -> int:
-    from hams.runtime import build_runtime
     from hams.services import keys
     from hams.services.jobs import iso
 
-    runtime = build_runtime(settings)
     expires = datetime.fromisoformat(args.expires) if args.expires else None
     if expires is not None and expires.tzinfo is None:
         expires = expires.replace(tzinfo=UTC)
-    with runtime.db.session() as session:
+    with _session(settings) as session:
         if args.project == "default":
             keys.ensure_default_project(session)
         project = keys.find_project(session, args.project)
@@ -275,10 +278,8 @@ def cmd_keys_list(settings: Settings, args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from hams.db.models import ApiKey, Project
-    from hams.runtime import build_runtime
 
-    runtime = build_runtime(settings)
-    with runtime.db.session() as session:
+    with _session(settings) as session:
         rows = session.execute(select(ApiKey, Project.name).join(
             Project, Project.id == ApiKey.project_id).order_by(ApiKey.created_at)).all()
         print(f"{'ID':36}  {'PROJECT':16}  {'NAME':16}  {'PREFIX':12}  STATE")
@@ -291,11 +292,9 @@ def cmd_keys_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
-    from hams.runtime import build_runtime
     from hams.services import keys
 
-    runtime = build_runtime(settings)
-    with runtime.db.session() as session:
+    with _session(settings) as session:
         key = keys.revoke_key(session, args.id)
         print(f"revoked {key.id}")
     return 0
