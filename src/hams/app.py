@@ -29,6 +29,7 @@ from hams.api import (
     tts,
     voice_dictionaries,
 )
+from hams.api.deps import route_path
 from hams.api.envelope import error_response, validation_failed
 from hams.api.openai_errors import is_openai_path, openai_error_response
 from hams.errors import HamsError, PayloadTooLarge
@@ -74,12 +75,6 @@ def create_app(settings: Settings, *, workers: int = 0, runtime: Runtime | None 
     return app
 
 
-def route_path(scope: Scope) -> str:
-    """The path as the routes see it: without the prefix of a proxy's ``root_path``."""
-    path, root = scope["path"], scope.get("root_path", "")
-    return path[len(root):] if root and path.startswith(root) else path
-
-
 def render_error(path: str, error: HamsError) -> JSONResponse:
     """OpenAI's error shape on the OpenAI-compatible routes, the Hamsa envelope elsewhere."""
     return openai_error_response(error) if is_openai_path(path) else error_response(error)
@@ -119,7 +114,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.path_limits.get(scope["path"], self.default_limit)
+        limit = self.path_limits.get(route_path(scope), self.default_limit)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(limit, route_path(scope))(scope, receive, send)

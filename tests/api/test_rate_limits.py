@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from starlette.websockets import WebSocketDisconnect
 
+from hams.app import create_app
 from hams.db.models import Job, RateLimitCounter
 from hams.errors import TooManyRequests
 from hams.runtime import Runtime
@@ -29,7 +30,7 @@ from hams.services.rate_limits import (
 )
 from hams.settings import Settings
 from hams.worker.runner import Worker
-from tests.factories import api_client, make_principal
+from tests.factories import api_client, make_key, make_principal, make_project
 
 WINDOW_START = 1_700_000_040  # a multiple of 60: a window starts here
 
@@ -236,6 +237,15 @@ def test_over_the_limit_is_a_429_envelope_and_creates_no_job(client: TestClient)
         "data": {"retryAfter": 45, "limit": 2, "windowSeconds": 60, "routeClass": "jobs"}}
     assert jobs_of(client.runtime, client.project.id) == 2
     assert client.get("/v1/projects/by-api-key").status_code == 200  # reads count apart
+
+
+def test_behind_a_root_path_requests_keep_their_route_class(sqlite_runtime: Runtime):
+    runtime = limited(sqlite_runtime, Clock(), rate_limit_per_minute=2)
+    key_id, secret = make_key(runtime, make_project(runtime))
+    with TestClient(create_app(runtime.settings, runtime=runtime), root_path="/hams",
+                    headers={"Authorization": f"Token {secret}"}) as client:
+        client.post("/hams/v1/realtime/tts", json={"text": "Hi.", "speaker": "Emma"})
+    assert {c for c, _ in stored_counts(runtime, key_id)} == {"realtime"}
 
 
 def test_health_and_unauthenticated_requests_are_not_limited_by_key(client: TestClient):

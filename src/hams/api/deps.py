@@ -8,11 +8,18 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
 from hams.runtime import Runtime
 from hams.services.keys import Principal, authenticate
 from hams.services.rate_limits import route_class
 from hams.settings import Settings
+
+
+def route_path(scope: Scope) -> str:
+    """The path as the routes see it: without the prefix of a proxy's ``root_path``."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -50,7 +57,7 @@ def get_principal(request: Request) -> Principal:
     with runtime.db.session() as session:
         principal = authenticate(session, presented_key(request))
     request.state.principal = principal
-    runtime.rate_limiter.check(principal, route_class(request.method, request.url.path))
+    runtime.rate_limiter.check(principal, route_class(request.method, route_path(request.scope)))
     return principal
 
 
