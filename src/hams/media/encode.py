@@ -14,7 +14,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from hams.errors import BadRequest
+from hams.media.wav import pcm_frame
 
 MIN_TEMPO, MAX_TEMPO = 0.5, 2.0  # what FFmpeg's atempo takes in one pass
 
@@ -52,16 +52,13 @@ def encode(pcm: np.ndarray, sample_rate: int, fmt: str) -> bytes:
     """A whole file of int16 mono samples in ``fmt``; PyAV re-frames and converts as the
     encoder needs."""
     codec = encoder_for(fmt)
-    if codec is None:
-        encoders = ", ".join(ENCODINGS[fmt].encoders)
-        raise BadRequest(f"{fmt} output is not available on this server: its FFmpeg build has "
-                         f"no {fmt} encoder ({encoders})", message_key="FORMAT_UNAVAILABLE",
-                         data={"field": "response_format"})
+    if codec is None:  # callers refuse the format before any audio is made (plan_speech)
+        raise ValueError(f"this FFmpeg build has no {fmt} encoder")
     buffer = io.BytesIO()
     with av.open(buffer, "w", format=ENCODINGS[fmt].container) as out:
         stream = out.add_stream(codec, rate=sample_rate, layout="mono")
         if pcm.size:
-            for packet in stream.encode(_frame(pcm, sample_rate)):
+            for packet in stream.encode(pcm_frame(pcm, sample_rate)):
                 out.mux(packet)
         for packet in stream.encode(None):
             out.mux(packet)
@@ -82,7 +79,7 @@ def change_tempo(pcm: np.ndarray, sample_rate: int, factor: float) -> np.ndarray
     source.link_to(tempo)
     tempo.link_to(sink)
     graph.configure()
-    graph.push(_frame(pcm, sample_rate))
+    graph.push(pcm_frame(pcm, sample_rate))
     graph.push(None)
     parts = []
     while True:
@@ -91,12 +88,3 @@ def change_tempo(pcm: np.ndarray, sample_rate: int, factor: float) -> np.ndarray
         except (av.BlockingIOError, av.EOFError):
             break
     return np.concatenate(parts).astype(np.int16, copy=False) if parts else pcm[:0]
-
-
-def _frame(pcm: np.ndarray, sample_rate: int) -> av.AudioFrame:
-    samples = np.ascontiguousarray(pcm, dtype=np.int16).reshape(1, -1)
-    frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
-    frame.sample_rate = sample_rate
-    frame.time_base = Fraction(1, sample_rate)
-    frame.pts = 0
-    return frame

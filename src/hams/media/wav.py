@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from fractions import Fraction
 
 import av
 import numpy as np
@@ -30,15 +31,24 @@ def resample(pcm: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     if pcm.size == 0:
         return np.zeros(0, dtype=np.int16)
     resampler = av.AudioResampler(format="s16", layout="mono", rate=to_rate)
-    frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
-    frame.sample_rate = from_rate
-    frames = resampler.resample(frame) + resampler.resample(None)
+    frames = resampler.resample(pcm_frame(pcm, from_rate)) + resampler.resample(None)
     parts = [f.to_ndarray().reshape(-1) for f in frames]
     out = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
     # FFmpeg may hold back a few samples of filter delay; pad or trim to the exact length.
     if out.size < expected:
         out = np.concatenate([out, np.zeros(expected - out.size, dtype=np.int16)])
     return out[:expected].astype(np.int16, copy=False)
+
+
+def pcm_frame(pcm: np.ndarray, sample_rate: int) -> av.AudioFrame:
+    """One PyAV frame of int16 mono samples, timed from 0 (what resamplers, filters and
+    encoders take)."""
+    samples = np.ascontiguousarray(pcm, dtype=np.int16).reshape(1, -1)
+    frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+    frame.sample_rate = sample_rate
+    frame.time_base = Fraction(1, sample_rate)
+    frame.pts = 0
+    return frame
 
 
 def encode_mulaw(pcm: np.ndarray) -> bytes:

@@ -37,7 +37,7 @@ from hams.services.transcription import (
     submit_transcription,
     url_policy,
 )
-from hams.text.dictionary import ARABIC_LETTER
+from hams.services.voices import is_arabic
 
 if TYPE_CHECKING:
     from hams.runtime import Runtime
@@ -138,14 +138,9 @@ def transcript_of(job: Job) -> tuple[str, str]:
     """The transcript text and its language ("ar" or "en") of a completed transcription."""
     response = job.job_response or {}
     text = str(response.get("text") or "").strip()
-    language = job.from_lng if job.from_lng in ("ar", "en") else _script_language(text)
-    return text, language
-
-
-def _script_language(text: str) -> str:
-    letters = [c for c in text if c.isalpha()]
-    arabic = sum(bool(ARABIC_LETTER.match(c)) for c in letters)
-    return "ar" if letters and arabic / len(letters) >= 0.3 else "en"
+    if job.from_lng in ("ar", "en"):
+        return text, job.from_lng
+    return text, "ar" if is_arabic(text) else "en"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,11 +14,10 @@ from hams.engines.voices import TtsEngines
 from hams.errors import BadRequest, ValidationFailed
 from hams.media.encode import ENCODINGS, change_tempo, encode, encoder_for
 from hams.media.wav import to_wav_bytes
-from hams.services.tts import prepare_sentences, synthesize_pcm
+from hams.services.tts import prepare_sentences, synthesize_all
 from hams.services.tts_jobs import TTS_MODEL
-from hams.services.voices import resolve_voice, voice_for_dialect
+from hams.services.voices import is_arabic, resolve_voice, voice_for_dialect
 from hams.settings import Settings
-from hams.text.dictionary import ARABIC_LETTER
 
 MIN_OPENAI_SPEED, MAX_OPENAI_SPEED = 0.25, 4.0  # the engines do 0.5-2, time-stretching the rest
 SPEECH_RATE = 24_000  # OpenAI's rate for every format, raw pcm included
@@ -119,13 +117,6 @@ def speech_voice(session: Session, settings: Settings, name: str, text: str) -> 
     return resolve_voice(session, key)
 
 
-def is_arabic(text: str) -> bool:
-    """Whether most letters of ``text`` (at least 30%) are Arabic."""
-    letters = [c for c in text if c.isalpha()]
-    arabic = sum(bool(ARABIC_LETTER.match(c)) for c in letters)
-    return bool(letters) and arabic / len(letters) >= 0.3
-
-
 def _voice_of_gender(session: Session, dialect: str, gender: str | None) -> Voice:
     """The dialect's first voice of that gender (Hamsa's documented speakers before the
     legacy ones); its first voice when it has none."""
@@ -138,9 +129,8 @@ def _voice_of_gender(session: Session, dialect: str, gender: str | None) -> Voic
 
 def synthesize_speech(engines: TtsEngines, plan: SpeechPlan) -> tuple[bytes, float]:
     """The audio file (or raw pcm) at 24 kHz, and its duration in seconds."""
-    chunks = list(synthesize_pcm(engines, plan.voice, plan.sentences, out_rate=SPEECH_RATE,
-                                 speed=plan.engine_speed))
-    pcm = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+    pcm = synthesize_all(engines, plan.voice, plan.sentences, out_rate=SPEECH_RATE,
+                         speed=plan.engine_speed)
     if abs(plan.tempo - 1) > 1e-6:
         pcm = change_tempo(pcm, SPEECH_RATE, plan.tempo)
     duration = round(len(pcm) / SPEECH_RATE, 3)

@@ -139,9 +139,13 @@ def decode_utterance(settings: Settings, request: UtteranceRequest) -> np.ndarra
     if audio.size == 0:
         raise BadRequest("The audio is empty", message_key="EMPTY_AUDIO")
     if audio.size > limit * SAMPLE_RATE:
-        raise PayloadTooLarge(f"The audio is longer than the realtime limit of {limit:g} s "
-                              "(HAMS_REALTIME_MAX_AUDIO_SECONDS); use a transcription job")
+        raise _too_long(limit)
     return audio
+
+
+def _too_long(limit: float) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The audio is longer than the realtime limit of {limit:g} s "
+                           "(HAMS_REALTIME_MAX_AUDIO_SECONDS); use a transcription job")
 
 
 def _from_list(samples: list[float]) -> np.ndarray:
@@ -171,9 +175,7 @@ def _pcm16_wav(data: bytes, max_seconds: float) -> np.ndarray | None:
                 raise UnsupportedMedia(f"The WAV header claims {rate} Hz and {channels} "
                                        "channel(s); expected 8–192 kHz and 1–8 channels")
             if reader.getnframes() > max_seconds * rate:
-                raise PayloadTooLarge(
-                    f"The audio is longer than the realtime limit of {max_seconds:g} s "
-                    "(HAMS_REALTIME_MAX_AUDIO_SECONDS); use a transcription job")
+                raise _too_long(max_seconds)
             pcm = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2")
     except (wave.Error, EOFError, RuntimeError, ValueError):  # the wave module's whole range
         return None  # let PyAV try, or say clearly why it cannot

@@ -19,12 +19,13 @@ from hams.engines.stt import (
     TranscriptionOptions,
 )
 from hams.errors import BadRequest, HamsError, UnsupportedLanguage
-from hams.media.audio import decode_audio
+from hams.media.audio import SAMPLE_RATE, decode_audio
 from hams.media.fetch import fetch_to_file
 from hams.media.srt import SrtOptions, build_srt
 from hams.media.urls import UrlPolicy, check_url
 from hams.services.jobs import NewJob, create_job
 from hams.services.keys import Principal
+from hams.services.usage import stt_cost
 from hams.settings import PUBLIC_STT_MODELS, Settings
 from hams.storage import BlobStorage
 
@@ -123,7 +124,7 @@ def run_transcription(job: Job, settings: Settings, storage: BlobStorage,
     segments_iter, info = engine.transcribe(audio, job_options(settings, job, language))
     details = bool(job.options.get("segmentDetails"))
     segments = [_segment_public(s, details) for s in segments_iter]
-    duration = round(len(audio) / 16_000, 3)
+    duration = round(len(audio) / SAMPLE_RATE, 3)
     response: dict[str, Any] = {
         "text": " ".join(s["text"].strip() for s in segments).strip(),
         "language": info.language, "duration": duration, "segments": segments,
@@ -132,9 +133,8 @@ def run_transcription(job: Job, settings: Settings, storage: BlobStorage,
     if job.options.get("returnSrtFormat"):
         srt_options = SrtOptions.from_wire(job.options.get("srtOptions"))
         response["srt"] = build_srt(segments, srt_options)
-    price = settings.stt_price_per_minute.get(job.model or "", 0.0)
     return JobOutcome(job_response=response, usage_seconds=duration,
-                      total_cost=round(duration / 60 * price, 6), media_key=media_key)
+                      total_cost=stt_cost(settings, job.model, duration), media_key=media_key)
 
 
 def job_options(settings: Settings, job: Job, language: str | None) -> TranscriptionOptions:

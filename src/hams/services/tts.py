@@ -110,12 +110,17 @@ def synthesize_pcm(engines: TtsEngines, voice: Voice, sentences: list[str], *, o
             yield resample(pcm, engine.sample_rate, out_rate)
 
 
+def synthesize_all(engines: TtsEngines, voice: Voice, sentences: list[str], *, out_rate: int,
+                   speed: float = 1.0) -> np.ndarray:
+    """All the int16 PCM at ``out_rate`` in one array, for a whole file."""
+    chunks = list(synthesize_pcm(engines, voice, sentences, out_rate=out_rate, speed=speed))
+    return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+
+
 def synthesize_wav(engines: TtsEngines, voice: Voice, sentences: list[str], audio: AudioFormat,
                    speed: float = 1.0) -> tuple[bytes, float]:
     """A complete WAV file and its duration in seconds."""
-    chunks = list(synthesize_pcm(engines, voice, sentences, out_rate=audio.sample_rate,
-                                 speed=speed))
-    pcm = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+    pcm = synthesize_all(engines, voice, sentences, out_rate=audio.sample_rate, speed=speed)
     return (to_wav_bytes(pcm, audio.sample_rate, mulaw=audio.mulaw),
             round(len(pcm) / audio.sample_rate, 3))
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from hams.db.models import Voice
 from hams.errors import BadRequest
+from hams.text.dictionary import ARABIC_LETTER
 
 DIALECTS = {
     "pls": "Palestinian", "egy": "Egyptian", "syr": "Syrian", "irq": "Iraqi",
@@ -33,6 +34,14 @@ def normalize_dialect(dialect: str | None) -> str | None:
         raise BadRequest(f"Unsupported dialect {dialect!r}; use one of {', '.join(DIALECTS)}",
                          message_key="UNSUPPORTED_DIALECT")
     return code
+
+
+def is_arabic(text: str) -> bool:
+    """Whether most letters of ``text`` (at least 30%) are Arabic: picks an Arabic voice for
+    OpenAI speech, and a transcript's language for AI content."""
+    letters = [c for c in text if c.isalpha()]
+    arabic = sum(bool(ARABIC_LETTER.match(c)) for c in letters)
+    return bool(letters) and arabic / len(letters) >= 0.3
 
 
 def voice_public(voice: Voice, engine: str | None = None) -> dict[str, Any]:
