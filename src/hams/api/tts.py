@@ -58,9 +58,9 @@ def create_history(body: HistoryCreate, request: Request, runtime: RuntimeDep,
                                       script=body.script, config=body.config,
                                       dictionary_ids=body.voiceDictionaryIds)
     with runtime.db.session() as session:
-        item = tts_jobs.history_public(session, runtime, base_url(request, runtime.settings),
-                                       history)
-    return ok([item], message="History created successfully")
+        items = tts_jobs.histories_public(session, runtime,
+                                          base_url(request, runtime.settings), [history])
+    return ok(items, message="History created successfully")
 
 
 @router.get("/v2/tts/histories")
@@ -72,8 +72,7 @@ def list_histories(request: Request, runtime: RuntimeDep, session: SessionDep,
     check_project(principal, project_id)
     rows, total = tts_jobs.list_histories(session, principal, page=page, per_page=per_page)
     base = base_url(request, runtime.settings)
-    return ok({"ttsHistories": [tts_jobs.history_public(session, runtime, base, h)
-                                for h in rows],
+    return ok({"ttsHistories": tts_jobs.histories_public(session, runtime, base, rows),
                "page": page, "totalCount": total, "totalPages": total_pages(total, per_page)})
 
 
@@ -84,5 +83,6 @@ def get_history(history_id: str, request: Request, runtime: RuntimeDep, session:
     """One TTS history."""
     check_project(principal, project_id)
     history = tts_jobs.get_history(session, principal, history_id)
-    return ok(tts_jobs.history_public(session, runtime, base_url(request, runtime.settings),
-                                      history))
+    [item] = tts_jobs.histories_public(session, runtime, base_url(request, runtime.settings),
+                                       [history])
+    return ok(item)

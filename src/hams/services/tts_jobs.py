@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -139,14 +140,21 @@ def get_history(session: Session, principal: Principal, history_id: str) -> TtsH
     return history
 
 
-def history_public(session: Session, runtime: Runtime, base: str, history: TtsHistory
-                   ) -> dict[str, Any]:
-    url = file_url(runtime, base, history.media_key)
-    voice = session.get(Voice, history.voice_id)
-    return {"id": history.id, "audio": url, "downloadUrl": url + "&download=1",
-            "script": history.script, "duration": history.duration, "config": history.config,
-            "createdAt": iso(history.created_at),
-            "ttsVoice": voice_public(voice) if voice else None}
+def histories_public(session: Session, runtime: Runtime, base: str,
+                     histories: Sequence[TtsHistory]) -> list[dict[str, Any]]:
+    """Histories on the wire, with their voices read in one query (not one per row)."""
+    voice_ids = {history.voice_id for history in histories}
+    voices = {voice.id: voice for voice in session.scalars(
+        select(Voice).where(Voice.id.in_(voice_ids)))} if voice_ids else {}
+    items = []
+    for history in histories:
+        url = file_url(runtime, base, history.media_key)
+        voice = voices.get(history.voice_id)
+        items.append({"id": history.id, "audio": url, "downloadUrl": url + "&download=1",
+                      "script": history.script, "duration": history.duration,
+                      "config": history.config, "createdAt": iso(history.created_at),
+                      "ttsVoice": voice_public(voice) if voice else None})
+    return items
 
 
 def fresh_media_links(runtime: Runtime, base: str, job: Job, data: dict[str, Any]
