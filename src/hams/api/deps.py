@@ -51,13 +51,16 @@ def presented_key(request: HTTPConnection) -> str | None:
 
 
 def get_principal(request: Request) -> Principal:
-    """Authenticate in a short transaction of its own, before the handler's session opens;
-    then count the request against the key's rate limit, so a refusal creates nothing."""
+    """Authenticate and count the request against the key's rate limit, in one short
+    transaction before the handler's session opens, so a refusal creates nothing."""
     runtime = request.app.state.runtime
-    with runtime.db.session() as session:
+    kind = route_class(request.method, route_path(request.scope))
+    with runtime.db.session() as session:  # one transaction: the key's check and its count
         principal = authenticate(session, presented_key(request))
+        refusal = runtime.rate_limiter.count(principal, kind, session)
     request.state.principal = principal
-    runtime.rate_limiter.check(principal, route_class(request.method, route_path(request.scope)))
+    if refusal is not None:
+        raise refusal
     return principal
 
 

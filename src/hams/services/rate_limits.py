@@ -51,7 +51,8 @@ def route_class(method: str, path: str) -> str:
 class Counters(Protocol):
     """Where counts are kept; ``None`` means "cannot count right now" (the request passes)."""
 
-    def increment(self, api_key_id: str, route_class: str, window_start: int) -> int | None: ...
+    def increment(self, api_key_id: str, route_class: str, window_start: int,
+                  session: Session | None = None) -> int | None: ...
 
 
 class DatabaseCounters:
@@ -68,18 +69,27 @@ class DatabaseCounters:
         self._pruned_window: int | None = None
         self._insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
 
-    def increment(self, api_key_id: str, route_class: str, window_start: int) -> int:
+    def increment(self, api_key_id: str, route_class: str, window_start: int,
+                  session: Session | None = None) -> int:
+        """Count in ``session`` when the caller has one open (authentication's), else in a
+        transaction of its own: on SQLite each transaction is one more turn at the write lock."""
+        if session is not None:
+            return self._increment(session, api_key_id, route_class, window_start)
+        with self.db.session() as own:
+            return self._increment(own, api_key_id, route_class, window_start)
+
+    def _increment(self, session: Session, api_key_id: str, route_class: str,
+                   window_start: int) -> int:
         statement = self._insert(counters_table).values(
             api_key_id=api_key_id, route_class=route_class, window_start=window_start, count=1)
         statement = statement.on_conflict_do_update(
             index_elements=["api_key_id", "route_class", "window_start"],
             set_={"count": counters_table.c.count + 1},
         ).returning(counters_table.c.count)
-        with self.db.session() as session:
-            if self.window_seconds and window_start != self._pruned_window:
-                self._pruned_window = window_start
-                delete_old_counters(session, before=window_start - self.window_seconds)
-            return session.execute(statement).scalar_one()
+        if self.window_seconds and window_start != self._pruned_window:
+            self._pruned_window = window_start
+            delete_old_counters(session, before=window_start - self.window_seconds)
+        return session.execute(statement).scalar_one()
 
 
 class RedisCounters:
@@ -96,7 +106,9 @@ class RedisCounters:
     def key(self, api_key_id: str, route_class: str, window_start: int) -> str:
         return f"{self.prefix}ratelimit:{api_key_id}:{route_class}:{window_start}"
 
-    def increment(self, api_key_id: str, route_class: str, window_start: int) -> int | None:
+    def increment(self, api_key_id: str, route_class: str, window_start: int,
+                  session: Session | None = None) -> int | None:
+        """``session`` is not used: Redis counts outside the database."""
         if time.monotonic() < self._skip_until:
             return None
         key = self.key(api_key_id, route_class, window_start)
@@ -139,14 +151,24 @@ class RateLimiter:
 
     def check(self, principal: Principal, route_class: str) -> None:
         """Count one request of ``principal``'s key; TooManyRequests once over the limit."""
+        refusal = self.count(principal, route_class)
+        if refusal is not None:
+            raise refusal
+
+    def count(self, principal: Principal, route_class: str,
+              session: Session | None = None) -> TooManyRequests | None:
+        """Count one request (in ``session`` if given, with database counters); the refusal
+        to raise once over the limit, returned so that the caller's transaction, and the
+        count in it, can commit first."""
         limit = self.limits.get(route_class, 0)
         if not limit:
-            return
+            return None
         now = self.clock()
         window_start = int(now) // self.window_seconds * self.window_seconds
-        count = self.counters.increment(principal.api_key_id, route_class, window_start)
+        count = self.counters.increment(principal.api_key_id, route_class, window_start,
+                                        session)
         if count is None or count <= limit:
-            return
+            return None
         retry_after = max(1, math.ceil(window_start + self.window_seconds - now))
         error = TooManyRequests(
             f"Rate limit exceeded: {limit} {route_class} requests per {self.window_seconds} s "
@@ -154,7 +176,7 @@ class RateLimiter:
             retry_after=retry_after, message_key="RATE_LIMITED")
         error.data.update(limit=limit, windowSeconds=self.window_seconds,
                           routeClass=route_class)
-        raise error
+        return error
 
 
 def delete_old_counters(session: Session, before: int) -> int:
