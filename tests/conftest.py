@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import redis
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from hams.runtime import Runtime, build_runtime
 from hams.settings import Settings
+from tests.factories import api_client
 from tests.helpers.http import LocalHttpServer, WebhookReceiver
 from tests.helpers.postgres import fresh_database
 from tests.helpers.server import ServerProcess, start_server
@@ -89,18 +92,34 @@ def make_settings(tmp_path: Path, **overrides) -> Settings:
     return Settings(**values)
 
 
+@contextmanager
+def built_runtime(tmp_path: Path, **overrides) -> Iterator[Runtime]:
+    """A runtime on ``make_settings(tmp_path, **overrides)``; its connections closed after."""
+    rt = build_runtime(make_settings(tmp_path, **overrides))
+    try:
+        yield rt
+    finally:
+        rt.db.dispose()
+
+
 @pytest.fixture
 def runtime(database_url: str, tmp_path: Path) -> Iterator[Runtime]:
-    rt = build_runtime(make_settings(tmp_path, database_url=database_url))
-    yield rt
-    rt.db.dispose()
+    with built_runtime(tmp_path, database_url=database_url) as rt:
+        yield rt
 
 
 @pytest.fixture
 def sqlite_runtime(tmp_path: Path) -> Iterator[Runtime]:
-    rt = build_runtime(make_settings(tmp_path))
-    yield rt
-    rt.db.dispose()
+    with built_runtime(tmp_path) as rt:
+        yield rt
+
+
+@pytest.fixture
+def api(runtime: Runtime) -> Iterator[TestClient]:
+    """The app in process as a new project's key (``api_client``), on the test's ``runtime``:
+    a module that overrides ``runtime`` gets its own settings here too."""
+    with api_client(runtime) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from hams.db.models import Job
-from hams.runtime import build_runtime
 from hams.worker.runner import Worker
-from tests.conftest import make_settings
-from tests.factories import api_client, make_job, make_principal
+from tests.conftest import built_runtime
+from tests.factories import make_job, make_principal
 
 TRANSCRIPT = (
     "The city council met on Monday to discuss the river and the water supply. "
@@ -23,16 +22,9 @@ TRANSCRIPT = (
 
 @pytest.fixture
 def runtime(database_url, tmp_path):
-    rt = build_runtime(make_settings(tmp_path, database_url=database_url,
-                                     ai_content_price_per_1k_chars=0.5))
-    yield rt
-    rt.db.dispose()
-
-
-@pytest.fixture
-def api(runtime):
-    with api_client(runtime) as client:
-        yield client
+    with built_runtime(tmp_path, database_url=database_url,
+                       ai_content_price_per_1k_chars=0.5) as rt:
+        yield rt
 
 
 def transcription(runtime, principal, **values):

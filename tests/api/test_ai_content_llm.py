@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hams.engines.text import AI_PARTS
-from hams.runtime import build_runtime
 from tests.api.test_ai_content_api import TRANSCRIPT, run_queued, transcription
-from tests.conftest import make_settings
+from tests.conftest import built_runtime
 from tests.factories import api_client
 from tests.helpers.llm_server import FakeLlmServer
 
@@ -20,16 +19,9 @@ def llm():
 
 @pytest.fixture
 def runtime(tmp_path, llm):
-    rt = build_runtime(make_settings(tmp_path, llm_base_url=llm.base_url, llm_model="tiny-chat",
-                                     llm_api_key="sk-test", max_attempts=3))
-    yield rt
-    rt.db.dispose()
-
-
-@pytest.fixture
-def api(runtime):
-    with api_client(runtime) as client:
-        yield client
+    with built_runtime(tmp_path, llm_base_url=llm.base_url, llm_model="tiny-chat",
+                       llm_api_key="sk-test", max_attempts=3) as rt:
+        yield rt
 
 
 def finished(api, runtime, job_id: str) -> dict:
@@ -140,12 +132,10 @@ def test_prompts_may_name_a_part_given_as_an_object(api, runtime, llm):
 
 @pytest.fixture
 def small_budget_api(tmp_path, llm):
-    rt = build_runtime(make_settings(tmp_path / "small", llm_base_url=llm.base_url,
-                                     llm_model="tiny-chat", llm_max_input_chars=4000))
-    with api_client(rt) as client:
+    with built_runtime(tmp_path / "small", llm_base_url=llm.base_url, llm_model="tiny-chat",
+                       llm_max_input_chars=4000) as rt, api_client(rt) as client:
         client.runtime = rt
         yield client
-    rt.db.dispose()
 
 
 def test_prompts_that_leave_no_room_for_the_transcript_are_refused_at_submission(
@@ -170,10 +160,8 @@ def test_prompts_that_leave_no_room_for_the_transcript_are_refused_at_submission
 
 
 def test_a_retried_job_counts_the_tokens_of_every_attempt(tmp_path, llm):
-    runtime = build_runtime(make_settings(
-        tmp_path, llm_base_url=llm.base_url, llm_model="tiny-chat", llm_max_retries=0,
-        max_attempts=3, retry_backoff_seconds=0))
-    try:
+    with built_runtime(tmp_path, llm_base_url=llm.base_url, llm_model="tiny-chat",
+                       llm_max_retries=0, max_attempts=3, retry_backoff_seconds=0) as runtime:
         with api_client(runtime) as api:
             source = transcription(runtime, api.principal)
             llm.reply_content("A short summary.")  # attempt 1: the first part is written...
@@ -184,5 +172,3 @@ def test_a_retried_job_counts_the_tokens_of_every_attempt(tmp_path, llm):
         assert job["status"] == "COMPLETED" and job["attempts"] == 2
         assert len(llm.requests) == 4  # 2 in the failed attempt, 2 in the one that worked
         assert job["usageTokens"] == 3 * 15  # three answers came back with usage, all billed
-    finally:
-        runtime.db.dispose()

@@ -22,6 +22,7 @@ from hams.services.transcription import JobOutcome
 from hams.worker.runner import Worker
 from tests.api.test_queue import FIXED_NOW, compiled, matches_snapshot
 from tests.factories import make_job, make_principal
+from tests.helpers.wait import wait_until
 
 CAP = 2
 LEASE_SECONDS = 60
@@ -178,9 +179,7 @@ def test_workers_share_fairly_under_the_cap(runtime: Runtime):
     worker.handlers["TRANSCRIPTION"] = handler
     worker.start()
     try:
-        deadline = time.monotonic() + 60
-        while len(handler.finished) < 35 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: len(handler.finished) >= 35, timeout=60)
     finally:
         worker.stop()
     assert len(handler.finished) == 35

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
 from fastapi.testclient import TestClient
 
 from hams.app import create_app
 from hams.db.models import Job
-from tests.factories import api_client, make_job, make_key, make_project
-
-
-@pytest.fixture
-def api(runtime):
-    with api_client(runtime) as client:
-        yield client
+from tests.factories import make_job, make_key, make_project
 
 
 def body(**extra):

@@ -6,25 +6,16 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import subprocess
 import wave
 
-import jiwer
 import pytest
 
 from tests.helpers.server import HAMS
-from tests.helpers.speech import SPEECH_SENTENCES
+from tests.helpers.speech import SPEECH_SENTENCES, word_error_rate
+from tests.helpers.speech import normalize_words as words
 
 EXIT_FAILED, EXIT_USAGE, EXIT_AUTH = 1, 2, 3
-
-
-def words(text: str) -> str:
-    return re.sub(r"[^a-z0-9 ]", "", text.lower()).strip()
-
-
-def word_error_rate(reference: str, text: str) -> float:
-    return jiwer.wer(words(reference), words(text))
 
 
 def hams(server, *args: str, key: str | None = None, stdin: str | None = None,

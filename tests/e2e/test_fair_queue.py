@@ -12,27 +12,18 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from hams.db.models import Job
-from hams.runtime import Runtime, build_runtime
-from tests.conftest import make_settings
+from hams.runtime import Runtime
 from tests.factories import make_key, make_project
 from tests.helpers.server import start_server, start_worker
+from tests.helpers.wait import wait_until
 
 CAP = 2
 TEXT = "مرحبا بكم، هذا اختبار قصير للصوت."
-
-
-@pytest.fixture
-def runtime(database_url: str, tmp_path: Path) -> Iterator[Runtime]:
-    rt = build_runtime(make_settings(tmp_path / "test", database_url=database_url))
-    yield rt
-    rt.db.dispose()
 
 
 class RunningSampler(threading.Thread):
@@ -90,12 +81,8 @@ def test_a_burst_does_not_starve_another_project(runtime: Runtime, database_url:
     worker = start_worker(server.data_dir, concurrency=4, env={
         **env, "HAMS_PROJECT_MAX_RUNNING_JOBS": str(CAP), "HAMS_WORKER_POLL_SECONDS": "0.05"})
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            jobs = finished_jobs(runtime)
-            if all(job.state == "completed" for job in jobs):
-                break
-            time.sleep(0.1)
+        wait_until(lambda: all(job.state == "completed" for job in finished_jobs(runtime)),
+                   timeout=180, interval=0.1)
     finally:
         sampler.done.set()
         worker.send_signal(signal.SIGTERM)

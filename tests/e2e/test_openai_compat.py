@@ -5,12 +5,10 @@ from __future__ import annotations
 import io
 import math
 import re
-import sqlite3
 import time
 import wave
 from concurrent.futures import ThreadPoolExecutor
 
-import jiwer
 import numpy as np
 import openai
 import pytest
@@ -18,7 +16,8 @@ import pytest
 from hams.media.audio import decode_audio
 from hams.media.wav import to_wav_bytes
 from tests.helpers.server import start_server
-from tests.helpers.speech import SPEECH_SENTENCES
+from tests.helpers.speech import SPEECH_SENTENCES, word_error_rate
+from tests.helpers.wait import wait_until
 
 REFERENCE = " ".join(SPEECH_SENTENCES)
 SPOKEN = "The library opens at nine and closes at five every weekday."
@@ -27,14 +26,6 @@ MAGIC = {"mp3": (b"ID3", b"\xff\xfb", b"\xff\xf3"), "opus": (b"OggS",), "aac": (
          "flac": (b"fLaC",)}
 CONTENT_TYPES = {"wav": "audio/wav", "pcm": "audio/pcm", "mp3": "audio/mpeg",
                  "opus": "audio/ogg", "aac": "audio/aac", "flac": "audio/flac"}
-
-
-def normalize(text: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9 ]", " ", text.lower())).strip()
-
-
-def word_error_rate(reference: str, text: str) -> float:
-    return jiwer.wer(normalize(reference), normalize(text))
 
 
 @pytest.fixture(scope="module")
@@ -169,8 +160,7 @@ def test_the_work_is_a_job_with_usage(client, server, audio, duration):
     assert job["jobResponse"]["text"] == text
     assert float(job["usageTime"]) == pytest.approx(duration, abs=0.05)
     assert job["totalCost"] == pytest.approx(duration / 60 * 0.6, rel=0.01)
-    with sqlite3.connect(server.data_dir / "hams.db") as db:
-        options = db.execute("SELECT options FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
+    [(options,)] = server.rows("SELECT options FROM jobs WHERE id = ?", job_id)
     assert '"prompt": "Weather, finance team, Friday."' in options
     assert '"temperature": 0.2' in options and '"task": "transcribe"' in options
 
@@ -265,9 +255,8 @@ def test_speech_usage_is_recorded(client, server):
     response = speak(client, input=text, model="gpt-4o-mini-tts",
                      instructions="Speak cheerfully.", response_format="wav")
     seconds = wav_seconds(response.content)
-    with sqlite3.connect(server.data_dir / "hams.db") as db:
-        rows = db.execute("SELECT audio_seconds, model FROM usage_records WHERE kind = "
-                          "'speech' AND characters = ?", (len(text),)).fetchall()
+    rows = server.rows("SELECT audio_seconds, model FROM usage_records WHERE kind = 'speech' "
+                       "AND characters = ?", len(text))
     assert rows == [(pytest.approx(seconds, abs=0.01), response.headers["x-engine"])]
 
 
@@ -352,15 +341,11 @@ def idle_server(tmp_path_factory):
 
 
 def queued_job_titled(server, title: str, timeout: float = 20) -> dict:
-    deadline = time.monotonic() + timeout
     with server.client() as http:
-        while time.monotonic() < deadline:
-            jobs = http.get("/v2/jobs", params={"search": title, "perPage": 5}).json()
-            if jobs["data"]["jobs"]:
-                return http.get("/v1/jobs", params={"jobId": jobs["data"]["jobs"][0]["id"]}
-                                ).json()["data"]
-            time.sleep(0.2)
-    raise AssertionError(f"no job titled {title}")
+        found = wait_until(lambda: http.get("/v2/jobs", params={
+            "search": title, "perPage": 5}).json()["data"]["jobs"], timeout, interval=0.2)
+        assert found, f"no job titled {title}"
+        return http.get("/v1/jobs", params={"jobId": found[0]["id"]}).json()["data"]
 
 
 def test_a_client_that_gives_up_gets_its_job_cancelled(idle_server, audio):

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
-import re
-import sqlite3
 
-import jiwer
 import numpy as np
 import pytest
 
@@ -17,17 +14,14 @@ from tests.helpers.speech import (
     speech_samples,
     synthesize_speech,
     wav_bytes,
+    word_error_rate,
 )
 
 SPOKEN = SPEECH_SENTENCES[:2]
 
 
-def normalize(text: str) -> str:
-    return re.sub(r"[^a-z0-9 ]", "", text.lower()).strip()
-
-
-def wer(text: str, sentences=SPOKEN) -> float:
-    return jiwer.wer(normalize(" ".join(sentences)), normalize(text))
+def wer(text: str) -> float:
+    return word_error_rate(" ".join(SPOKEN), text)
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +36,8 @@ def b64(data: bytes) -> str:
 
 
 def usage_rows(server, kind: str) -> list[tuple]:
-    with sqlite3.connect(server.data_dir / "hams.db") as db:
-        return db.execute("SELECT audio_seconds, characters FROM usage_records WHERE kind = ?",
-                          (kind,)).fetchall()
+    return server.rows("SELECT audio_seconds, characters FROM usage_records WHERE kind = ?",
+                       kind)
 
 
 def test_livekit_plugin_request_reads_success_and_data_text(server, utterance):

@@ -4,29 +4,24 @@ from __future__ import annotations
 
 import base64
 import json
-import re
-import sqlite3
-import time
 
-import jiwer
 import numpy as np
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from hams.media.wav import decode_mulaw
-from tests.helpers.speech import SPEECH_SENTENCES, speech_samples, synthesize_speech, wav_bytes
+from tests.helpers.speech import (
+    SPEECH_SENTENCES,
+    speech_samples,
+    synthesize_speech,
+    wav_bytes,
+)
+from tests.helpers.speech import word_error_rate as wer
+from tests.helpers.wait import wait_until
 
 SPOKEN = SPEECH_SENTENCES[2:]
 TTS_TEXT = "Please send the report to the finance team before Friday."
-
-
-def normalize(text: str) -> str:
-    return re.sub(r"[^a-z0-9 ]", "", text.lower()).strip()
-
-
-def wer(reference: str, text: str) -> float:
-    return jiwer.wer(normalize(reference), normalize(text))
 
 
 @pytest.fixture(scope="module")
@@ -210,9 +205,8 @@ def test_audio_frames_without_a_stream_are_an_error(server):
 
 def test_every_realtime_synthesis_records_its_usage(server):
     def rows() -> list[tuple]:
-        with sqlite3.connect(server.data_dir / "hams.db") as db:
-            return db.execute("SELECT audio_seconds, characters, model FROM usage_records "
-                              "WHERE kind = 'realtime_tts' ORDER BY created_at").fetchall()
+        return server.rows("SELECT audio_seconds, characters, model FROM usage_records "
+                           "WHERE kind = 'realtime_tts' ORDER BY created_at")
 
     before = len(rows())
     text = "Usage is counted."
@@ -224,9 +218,8 @@ def test_every_realtime_synthesis_records_its_usage(server):
         wav = client.post("/v1/realtime/tts", json=body)
         stream = client.post("/v1/realtime/tts-stream", json={**body, "mulaw": True})
     assert wav.status_code == stream.status_code == 200
-    deadline = time.monotonic() + 10  # streamed usage is written just after the last byte
-    while len(rows()) < before + 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: len(rows()) >= before + 3, timeout=10)  # streamed usage is written
+    # just after the last byte
     recorded = rows()[before:]
     assert [r[1] for r in recorded] == [len(text)] * 3
     seconds = sorted(r[0] for r in recorded)
@@ -314,9 +307,8 @@ def test_a_stream_over_the_limit_is_dropped_with_one_error(server):
 
 def test_websocket_stt_and_streams_record_usage(server, samples):
     def rows() -> list[tuple]:
-        with sqlite3.connect(server.data_dir / "hams.db") as db:
-            return db.execute("SELECT audio_seconds, characters FROM usage_records "
-                              "WHERE kind = 'realtime_stt' ORDER BY created_at").fetchall()
+        return server.rows("SELECT audio_seconds, characters FROM usage_records "
+                           "WHERE kind = 'realtime_stt' ORDER BY created_at")
 
     before = len(rows())
     with connect(ws_url(server, api_key=server.key)) as ws:

@@ -11,23 +11,18 @@ import struct
 import wave
 
 import httpx
-import jiwer
 import numpy as np
 import pytest
 
 from hams.media.wav import decode_mulaw
 from hams.text import prepare_text
 from tests.helpers.server import wait_for_job
+from tests.helpers.speech import word_error_rate
 
 ENGLISH = ("The library opens at nine in the morning. Please bring your card and a pencil. "
            "We will meet near the front desk.")
 DIALECTS = ["pls", "egy", "syr", "irq", "jor", "leb", "ksa", "uae", "bah", "qat", "kuw", "oma",
             "msa", "ar-sa", "en"]
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    clean = lambda t: " ".join(re.sub(r"[^a-z0-9 ]", " ", t.lower()).split())  # noqa: E731
-    return jiwer.wer(clean(reference), clean(hypothesis))
 
 
 def transcribe(client: httpx.Client, wav: bytes) -> str:

@@ -17,6 +17,7 @@ from tests.e2e.test_realtime_ws import receive_json, stt_message, tts_audio, ws_
 from tests.helpers.llm_server import FakeLlmServer
 from tests.helpers.server import ServerProcess, run_cli, start_server, wait_for_job
 from tests.helpers.speech import speech_samples
+from tests.helpers.wait import wait_until
 
 STT_PRICE, TTS_PRICE, CONTENT_PRICE = 0.6, 3.0, 0.5  # per minute, per 1k chars, per 1k chars
 TTS_TEXTS = ["The first report is ready.", "Second report, a little longer than the first."]
@@ -118,10 +119,8 @@ def done(usage_server, media_server, speech) -> dict:
     # streamed synthesis is recorded just after its last frame: wait for it, then close the
     # period, so that what later tests do falls outside it
     with usage_server.client() as client:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and client.get(NUMBERS, params={
-                "startPeriod": ms(started)}).json()["data"]["requests"]["value"] != "12":
-            time.sleep(0.05)
+        wait_until(lambda: client.get(NUMBERS, params={"startPeriod": ms(started)}).json()[
+            "data"]["requests"]["value"] == "12", timeout=10)
     expected["period"] = {"startPeriod": ms(started), "endPeriod": ms(time.time())}
     return expected
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +51,11 @@ class ServerProcess:
     def client(self, key: str | None = None) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=90,
                             headers={"Authorization": f"Token {key or self.key}"})
+
+    def rows(self, sql: str, *params: object) -> list[tuple]:
+        """Rows from the server's own SQLite database, read while it runs."""
+        with closing(sqlite3.connect(self.data_dir / "hams.db")) as db:
+            return db.execute(sql, params).fetchall()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

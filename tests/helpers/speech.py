@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import wave
 from pathlib import Path
 
+import jiwer
 import numpy as np
 
 from hams.media.audio import decode_audio
@@ -16,6 +18,17 @@ SPEECH_SENTENCES = [
     "Our meeting starts at ten in the morning.",
     "She bought three apples and a loaf of bread.",
 ]
+
+
+def normalize_words(text: str) -> str:
+    """Lower-case words of letters and digits, single-spaced: punctuation and line breaks
+    must not count as recognition errors."""
+    return " ".join(re.sub(r"[^a-z0-9\s]", "", text.lower()).split())
+
+
+def word_error_rate(reference: str, text: str) -> float:
+    """jiwer's word error rate of ``text`` against ``reference``, both normalized."""
+    return jiwer.wer(normalize_words(reference), normalize_words(text))
 
 
 def synthesize_speech(sentences: list[str], path: Path) -> Path:
