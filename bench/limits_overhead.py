@@ -115,7 +115,7 @@ def measure_requests(count: int, rounds: int = 5) -> dict:
 
 
 def measure_claims(database_url: str | None, queued: int, tmp: Path) -> dict:
-    settings = Settings(data_dir=tmp, database_url=database_url, stt_model="bundled")
+    settings = Settings(data_dir=tmp, database_url=database_url, stt_model="bundled-tiny.en")
     runtime = build_runtime(settings)
     results = {}
     try:

@@ -73,7 +73,7 @@ def measure() -> dict:
         for index, text in enumerate(UTTERANCES):
             samples = speech_samples(synthesize_speech([text], work / f"u{index}.wav"))
             audio.append((samples, base64.b64encode(wav_bytes(samples)).decode()))
-        settings = Settings(stt_model="bundled", data_dir=work / "engine")
+        settings = Settings(stt_model="bundled-tiny.en", data_dir=work / "engine")
         models = SttModels(settings, settings.realtime_pool_size)  # as the server holds it
         (work / "server").mkdir()
         server = start_server(work / "server", workers=0)

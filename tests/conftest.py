@@ -84,10 +84,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def make_settings(tmp_path: Path, **overrides) -> Settings:
-    """Settings for in-process tests: bundled model, local servers allowed, short timings."""
-    values = dict(data_dir=tmp_path / "data", stt_model="bundled", allow_private_urls=True,
-                  lease_seconds=30, retry_backoff_seconds=0.05, worker_poll_seconds=0.05,
-                  webhook_backoff_seconds=0.05, shutdown_grace_seconds=5)
+    """Settings for in-process tests: bundled tiny.en (fast, English only), local servers
+    allowed, short timings."""
+    values = dict(data_dir=tmp_path / "data", stt_model="bundled-tiny.en",
+                  allow_private_urls=True, lease_seconds=30, retry_backoff_seconds=0.05,
+                  worker_poll_seconds=0.05, webhook_backoff_seconds=0.05,
+                  shutdown_grace_seconds=5)
     values.update(overrides)
     return Settings(**values)
 
@@ -146,7 +148,7 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One real `hams serve` process (SQLite, bundled model) shared by the e2e tests."""
+    """One real `hams serve` process (SQLite, bundled tiny.en) shared by the e2e tests."""
     process = start_server(tmp_path_factory.mktemp("server"), workers=2, env={
         "HAMS_ALLOW_PRIVATE_URLS": "true",
         "HAMS_WEBHOOK_BACKOFF_SECONDS": "0.2",

@@ -9,7 +9,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_STT_MODEL = "large-v3-turbo"
-BUNDLED_STT_MODEL = "bundled"
+BUNDLED_BASE_MODELS = ("bundled", "bundled-base")  # Whisper base, multilingual (offline extra)
+BUNDLED_TINY_EN_MODEL = "bundled-tiny.en"  # Whisper tiny.en (offline extra): fast, English only
 PUBLIC_STT_MODELS = ("Hamsa-General-V2.0", "Hamsa-Conversational-V1.0")
 ROUTE_CLASSES = ("jobs", "read", "realtime")  # rate-limit classes (services/rate_limits.py)
 
@@ -35,8 +36,10 @@ class Settings(BaseSettings):
 
     stt_model: str = Field(
         DEFAULT_STT_MODEL,
-        description="faster-whisper model name (downloaded on first use) or a local CTranslate2 "
-        "model directory; 'bundled' = tiny.en from the offline extra.",
+        description="faster-whisper model name (downloaded into DATA_DIR/models on first use) or "
+        "a local CTranslate2 model directory; 'bundled' = the offline extra's multilingual Whisper "
+        "base (also the fallback when the model cannot be loaded), 'bundled-tiny.en' = its "
+        "English-only tiny.en.",
     )
     stt_model_general: str | None = Field(
         None, description="Engine model for Hamsa-General-V2.0; default STT_MODEL."

@@ -42,7 +42,7 @@ def long_utterance(tmp_path_factory) -> str:
 
 def revoke_in_process(server, key_id: str) -> None:
     """Revoke through the keys service on the server's own database."""
-    runtime = build_runtime(Settings(data_dir=server.data_dir, stt_model="bundled"),
+    runtime = build_runtime(Settings(data_dir=server.data_dir, stt_model="bundled-tiny.en"),
                             migrate=False)
     try:
         with runtime.db.session() as session:

@@ -24,12 +24,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def hams_env(data_dir: Path, env: dict[str, str] | None = None) -> dict[str, str]:
-    """A clean environment: no stray HAMS_* from the caller, the bundled model, the data dir."""
+def hams_env(data_dir: Path, env: dict[str, str | None] | None = None) -> dict[str, str]:
+    """A clean environment: no stray HAMS_* from the caller, bundled tiny.en, the data dir, and
+    no model downloads. A value of None in ``env`` removes that variable."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("HAMS_")}
-    base.update({"HAMS_DATA_DIR": str(data_dir), "HAMS_STT_MODEL": "bundled",
-                 "HAMS_LOG_LEVEL": "INFO"})
-    base.update(env or {})
+    base.update({"HAMS_DATA_DIR": str(data_dir), "HAMS_STT_MODEL": "bundled-tiny.en",
+                 "HAMS_LOG_LEVEL": "INFO", "HF_HUB_OFFLINE": "1"})
+    for name, value in (env or {}).items():
+        if value is None:
+            base.pop(name, None)
+        else:
+            base[name] = value
     return base
 
 
@@ -71,7 +76,7 @@ class ServerProcess:
         return self.process.returncode
 
 
-def start_server(data_dir: Path, *, workers: int = 1, env: dict[str, str] | None = None
+def start_server(data_dir: Path, *, workers: int = 1, env: dict[str, str | None] | None = None
                  ) -> ServerProcess:
     """Start `hams serve` and wait until /health answers; the printed key is captured."""
     port = free_port()

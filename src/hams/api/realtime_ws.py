@@ -348,8 +348,8 @@ class RealtimeConnection:
         eos = end_of_speech(self.settings, audio, stream.eos_threshold)
         if not eos.speech_heard:
             return "", eos  # silence: nothing to decode
-        text = transcribe_samples(self.settings, self.runtime.models, audio, stream.language,
-                                  stream.model)
+        text, _ = transcribe_samples(self.settings, self.runtime.models, audio,
+                                     stream.language, stream.model)
         return text, eos
 
     async def _on_stream_end(self, payload: dict[str, Any]) -> None:

@@ -98,10 +98,8 @@ def check_language(settings: Settings, models: SttModels, model: str,
                                   "as 'en' or 'ar'", data={"field": "language"})
     engine_model = settings.engine_model_for(model)
     if code != "en" and models.english_only(engine_model):
-        raise UnsupportedLanguage(
-            f"This server runs an English-only model ({models.effective_name(engine_model)}), "
-            f"so it cannot transcribe language {code!r}; set HAMS_STT_MODEL to a multilingual "
-            "faster-whisper model (for example large-v3-turbo)", data={"field": "language"})
+        raise UnsupportedLanguage(models.refusal(engine_model, code),
+                                  data={"field": "language"})
     return code
 
 

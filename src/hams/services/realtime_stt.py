@@ -187,14 +187,17 @@ def _pcm16_wav(data: bytes, max_seconds: float) -> np.ndarray | None:
 
 
 def transcribe_samples(settings: Settings, models: SttModels, audio: np.ndarray, language: str,
-                       model: str) -> str:
-    """The text of 16 kHz samples, with the engine behind ``model``."""
-    engine = loaded_engine(settings, models, model, language)
-    options = TranscriptionOptions(language=language, vad_filter=settings.stt_vad,
+                       model: str) -> tuple[str, str]:
+    """The text of 16 kHz samples, with the engine behind ``model``, and its language
+    (detected when ``language`` is "auto")."""
+    code = None if language == "auto" else language
+    engine = loaded_engine(settings, models, model, code, audio)
+    options = TranscriptionOptions(language=code, vad_filter=settings.stt_vad,
                                    word_timestamps=False, beam_size=settings.stt_beam_size)
-    segments, _ = engine.transcribe(audio, options)
+    segments, info = engine.transcribe(audio, options)
     texts = (segment.text.strip() for segment in segments)
-    return " ".join(text for text in texts if text and not _BRACKETED.match(text)).strip()
+    text = " ".join(text for text in texts if text and not _BRACKETED.match(text)).strip()
+    return text, info.language
 
 
 def end_of_speech(settings: Settings, audio: np.ndarray, threshold: float) -> EndOfSpeech:
@@ -207,9 +210,9 @@ def transcribe_utterance(settings: Settings, models: SttModels,
     model = public_model(request.model)
     check_language(settings, models, request.language, model)
     audio = decode_utterance(settings, request)
-    text = transcribe_samples(settings, models, audio, request.language, model)
+    text, language = transcribe_samples(settings, models, audio, request.language, model)
     eos = end_of_speech(settings, audio, request.eos_threshold) if request.eos_enabled else None
-    return Utterance(text=text, language=request.language,
+    return Utterance(text=text, language=language,
                      duration=round(audio.size / SAMPLE_RATE, 3), model=model, eos=eos)
 
 

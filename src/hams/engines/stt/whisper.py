@@ -20,14 +20,20 @@ class WhisperEngine:
 
     @classmethod
     def load(
-        cls, source: str, *, device: str, compute_type: str, cpu_threads: int,
+        cls, source: str, *, name: str, device: str, compute_type: str, cpu_threads: int,
         num_workers: int, download_root: str | None,
     ) -> WhisperEngine:
         model = WhisperModel(
             source, device=device, compute_type=compute_type, cpu_threads=cpu_threads,
             num_workers=num_workers, download_root=download_root,
         )
-        return cls(model, source)
+        return cls(model, name)
+
+    def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+        """The most likely spoken language and its probability, from the speech in ``audio``."""
+        language, probability, _ = self.model.detect_language(
+            audio, vad_filter=True, language_detection_segments=2)
+        return language, float(probability)
 
     def transcribe(
         self, audio: np.ndarray, options: TranscriptionOptions
