@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from hams.db.models import Job
+from hams.engines.models import SttModels
 from hams.engines.stt import DEFAULT_TEMPERATURES
 from hams.engines.stt.languages import language_code, language_name
 from hams.engines.stt.whisper import WhisperEngine
@@ -105,23 +106,12 @@ def test_verbose_json_gives_what_was_asked():
     assert (translated["task"], translated["language"]) == ("translate", "english")
 
 
-class Models:
-    """SttModels as the checks see it: English-only or not."""
-
-    def __init__(self, english_only: bool):
-        self.only_english = english_only
-
-    def english_only(self, _: str) -> bool:
-        return self.only_english
-
-    def effective_name(self, name: str) -> str:
-        return name
-
-
 def read(english_only: bool = False, **values):
+    """read_task with the real model holder (nothing loads: the checks know models by name)."""
     defaults = dict(task="transcribe", model="whisper-1", language=None, prompt=None,
                     response_format=None, temperature=None, granularities=[])
-    return read_task(Settings(), Models(english_only), **(defaults | values))
+    settings = Settings(stt_model="bundled-tiny.en" if english_only else "large-v3-turbo")
+    return read_task(settings, SttModels(settings), **(defaults | values))
 
 
 def test_requests_are_read_and_refused_before_any_work():
@@ -131,6 +121,8 @@ def test_requests_are_read_and_refused_before_any_work():
     assert read().response_format == "json" and read().language is None
     with pytest.raises(UnsupportedLanguage, match="English-only"):
         read(english_only=True, language="ar")
+    with pytest.raises(UnsupportedLanguage, match="tiny.en"):
+        read(english_only=True, language="fr")
     assert read(english_only=True, language="en").language == "en"
     for bad in (dict(response_format="xml"), dict(granularities=["word"]),
                 dict(granularities=["line"], response_format="verbose_json"),
