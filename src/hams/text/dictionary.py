@@ -8,9 +8,9 @@ from functools import lru_cache
 
 # Arabic combining marks (harakat, shadda, sukun, superscript alef, Quranic marks): part of a
 # word, so "هامس" never matches inside "هامسُون", but trailing marks go with a matched word.
-_MARKS = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed"
-_BEFORE = rf"(?<![\w{_MARKS}])"
-_AFTER = rf"[{_MARKS}]*(?![\w{_MARKS}])"
+ARABIC_MARKS = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed"
+_BEFORE = rf"(?<![\w{ARABIC_MARKS}])"
+_AFTER = rf"[{ARABIC_MARKS}]*(?![\w{ARABIC_MARKS}])"
 
 
 _PROCLITIC = "(?P<pre>[وف]?[بلك]?)"  # و ف ب ل ك written attached: وهامس, بهامس, فلهامس
