@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import wave
 
 import pytest
 
@@ -39,6 +41,18 @@ def test_oversize_file_fails_with_the_limit(server, media_server):
     url = media_server.add_file("huge.wav", b"\0" * (9 * 1024 * 1024))
     job = failed_job(server.client(), url)
     assert "HAMS_MEDIA_MAX_BYTES" in job["jobResponse"]["error"]
+
+
+def test_tiny_file_that_decodes_to_hours_fails_at_once(server, media_server):
+    wav = io.BytesIO()
+    with wave.open(wav, "wb") as out:  # 36 KB whose header claims 1 Hz: 5 hours of audio
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(1)
+        out.writeframes(b"\x10\x00" * 18_000)
+    job = failed_job(server.client(), media_server.add_file("slow.wav", wav.getvalue()))
+    assert "longer than the limit of 14400 s (HAMS_MEDIA_MAX_SECONDS)" in job["error"]
+    assert job["attempts"] == 1
 
 
 @pytest.mark.parametrize("body, field", [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import tracemalloc
 from fractions import Fraction
 from pathlib import Path
 
@@ -94,3 +96,84 @@ def test_too_long_media_is_refused(tmp_path):
     path = write_media(tmp_path / "long.wav", "pcm_s16le", 16000, 3.0)
     with pytest.raises(PayloadTooLarge, match="HAMS_MEDIA_MAX_SECONDS"):
         decode_audio(path, max_seconds=1.0)
+
+
+def write_low_rate_flac(target, frame_size: int, frames: int, rate: int = 1) -> None:
+    """A few KB of FLAC at ``rate`` Hz: each frame lasts ``frame_size / rate`` seconds."""
+    with av.open(target, "w", format="flac") as container:
+        stream = container.add_stream("flac", rate=rate, layout="mono", format="s16",
+                                      options={"frame_size": str(frame_size)})
+        noise = np.random.default_rng(7).integers(-8000, 8000, (1, frame_size), np.int16)
+        for index in range(frames):
+            frame = av.AudioFrame.from_ndarray(noise, format="s16", layout="mono")
+            frame.sample_rate, frame.pts = rate, index * frame_size
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+class Unseekable(io.RawIOBase):
+    """An output the FLAC muxer cannot seek back in, so the header declares no length."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, chunk) -> int:  # type: ignore[override]
+        self.data += chunk
+        return len(chunk)
+
+
+def traced_peak(call) -> int:
+    """Peak bytes allocated by Python and numpy during ``call`` (libav's own are not seen)."""
+    tracemalloc.start()
+    try:
+        call()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_declared_duration_over_the_limit_is_refused_before_decoding(tmp_path):
+    path = tmp_path / "liar.flac"
+    write_low_rate_flac(str(path), frame_size=4608, frames=2)  # 9216 s in 25 KB
+    assert path.stat().st_size < 32_000
+
+    def decode():
+        with pytest.raises(PayloadTooLarge, match="limit of 60 s") as caught:
+            decode_audio(path, max_seconds=60)
+        assert caught.value.status_code == 413
+
+    assert traced_peak(decode) < 1_000_000  # one frame resampled is 4608 s × 16 kHz: 295 MB
+
+
+def test_undeclared_stream_stops_at_the_first_frame_past_the_limit():
+    out = Unseekable()
+    write_low_rate_flac(out, frame_size=4608, frames=2)
+    assert av.open(io.BytesIO(bytes(out.data))).duration is None  # nothing declared
+
+    def decode():
+        with pytest.raises(PayloadTooLarge, match="HAMS_MEDIA_MAX_SECONDS"):
+            decode_audio(io.BytesIO(bytes(out.data)), max_seconds=60)
+
+    assert traced_peak(decode) < 8_000_000  # the first, empty buffer (61 s); not 295 MB
+
+
+def test_low_rate_audio_decodes_into_one_buffer(tmp_path):
+    path = tmp_path / "slow.flac"
+    write_low_rate_flac(str(path), frame_size=192, frames=2)  # 384 s, 16 000-fold expansion
+    result = {}
+    peak = traced_peak(lambda: result.update(audio=decode_audio(path, max_seconds=600)))
+    audio = result["audio"]
+    assert len(audio) == pytest.approx(384 * 16_000, abs=16)
+    assert audio.dtype == np.float32 and np.isfinite(audio).all() and np.abs(audio).max() > 0.1
+    assert peak < audio.nbytes * 1.05 + 2_000_000  # no list of chunks, no concatenate copies
+
+
+def test_a_file_exactly_at_the_limit_decodes(tmp_path):
+    path = write_media(tmp_path / "minute.wav", "pcm_s16le", 8000, 60.0)
+    assert len(decode_audio(path, max_seconds=60)) == 60 * 16_000
