@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from hams.api.deps import PrincipalDep, RuntimeDep, SessionDep, base_url, get_principal
 from hams.api.envelope import ok
 from hams.api.schemas.jobs import JobCreateV2, JobListQuery
+from hams.api.schemas.paging import MAX_PAGE
 from hams.errors import NotFound, ValidationFailed
 from hams.services import jobs as job_service
 from hams.services.idempotency import fingerprint
@@ -52,7 +53,8 @@ async def get_job(
 def list_jobs_v1(
     session: SessionDep, principal: PrincipalDep,
     project_id: str | None = Query(None, alias="projectId"),
-    take: int | None = Query(None, ge=1, le=1000), skip: int | None = Query(None, ge=0),
+    take: int | None = Query(None, ge=1, le=1000),
+    skip: int | None = Query(None, ge=0, le=MAX_PAGE),
     body: JobListQuery | None = Body(None),
 ) -> dict:
     """List jobs; take/skip in the query or the body, skip being a 1-based page number."""
@@ -75,7 +77,8 @@ def list_jobs_v1(
 def list_jobs_v2(
     session: SessionDep, principal: PrincipalDep,
     project_id: str | None = Query(None, alias="projectId"),
-    page: int = Query(1, ge=1), per_page: int = Query(10, alias="perPage", ge=1, le=200),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
+    per_page: int = Query(10, alias="perPage", ge=1, le=200),
     sort_by: str = Query("createdAt", alias="sortBy"),
     order_by: str = Query("desc", alias="orderBy", pattern="^(?i)(asc|desc)$"),
     status: str | None = None, type: str | None = None,

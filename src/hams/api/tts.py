@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from hams.api.deps import PrincipalDep, RuntimeDep, SessionDep, base_url, get_principal
 from hams.api.envelope import ok
 from hams.api.jobs import check_project
+from hams.api.schemas.paging import MAX_PAGE
 from hams.api.schemas.tts import HistoryCreate, TtsJobCreate
 from hams.services import tts_jobs
 from hams.services.jobs import job_public, total_pages
@@ -17,7 +18,7 @@ router = APIRouter(tags=["Text to speech"], dependencies=[Depends(get_principal)
 
 @router.get("/v1/tts/voices")
 def voices_v1(runtime: RuntimeDep, session: SessionDep, take: int = Query(100, ge=1, le=1000),
-              skip: int = Query(0, ge=0), dialect: str | None = None) -> dict:
+              skip: int = Query(0, ge=0, le=MAX_PAGE), dialect: str | None = None) -> dict:
     """List voices; ``skip`` is an offset (as Pipedream pages with skip = page × take)."""
     rows, _ = list_voices(session, offset=skip, limit=take, dialect=dialect)
     return ok([voice_public(v, runtime.tts.engine_label(v)) for v in rows])
@@ -26,8 +27,8 @@ def voices_v1(runtime: RuntimeDep, session: SessionDep, take: int = Query(100, g
 @router.get("/v2/tts/voices")
 def voices_v2(runtime: RuntimeDep, session: SessionDep,
               q: str | None = Query(None, max_length=100),
-              page: int = Query(1, ge=1), per_page: int = Query(20, alias="perPage", ge=1,
-                                                                le=200),
+              page: int = Query(1, ge=1, le=MAX_PAGE),
+              per_page: int = Query(20, alias="perPage", ge=1, le=200),
               dialect: str | None = None) -> dict:
     """List voices with v2 paging and a name search."""
     rows, total = list_voices(session, offset=(page - 1) * per_page, limit=per_page, query=q,
@@ -65,7 +66,7 @@ def create_history(body: HistoryCreate, request: Request, runtime: RuntimeDep,
 
 @router.get("/v2/tts/histories")
 def list_histories(request: Request, runtime: RuntimeDep, session: SessionDep,
-                   principal: PrincipalDep, page: int = Query(1, ge=1),
+                   principal: PrincipalDep, page: int = Query(1, ge=1, le=MAX_PAGE),
                    per_page: int = Query(10, alias="perPage", ge=1, le=200),
                    project_id: str | None = Query(None, alias="projectId")) -> dict:
     """The project's TTS histories, newest first."""

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hams.api.schemas.paging import MAX_PAGE
+
 
 class WireModel(BaseModel):
     """Unknown fields are ignored: real Hamsa clients send extras (e.g. ``diarization``)."""
@@ -51,7 +53,7 @@ class SortSpec(WireModel):
 
 class JobListQuery(WireModel):
     take: int | None = Field(None, ge=1, le=1000)
-    skip: int | None = Field(None, ge=0)
+    skip: int | None = Field(None, ge=0, le=MAX_PAGE)
     sort: SortSpec | None = None
     search: str | None = Field(None, max_length=500)
     status: Literal["PENDING", "COMPLETED", "FAILED"] | None = None
