@@ -6,12 +6,15 @@ offline extra's multilingual Whisper base and must say so; Arabic is transcribed
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 from pathlib import Path
 
 import openai
 import pytest
+from websockets.sync.client import connect
 
 from tests.helpers.server import start_server, wait_for_job
 
@@ -104,3 +107,19 @@ def test_an_english_only_model_refuses_arabic_it_detects(server, arabic_wav):
     message = str(refused.value)
     assert "arabic" in message.lower() and "English-only" in message
     assert "tiny.en (bundled)" in message
+
+
+def test_realtime_rest_and_websocket_take_arabic(fresh_server, arabic_wav):
+    encoded = base64.b64encode(arabic_wav).decode()
+    with fresh_server.client() as client:
+        answer = client.post("/v1/realtime/stt", json={"audioBase64": encoded, "language": "ar"})
+    assert answer.status_code == 200, answer.text
+    assert len(ARABIC_LETTERS.findall(answer.json()["text"])) > 20, answer.text
+    url = fresh_server.base_url.replace("http://", "ws://") + "/v1/realtime/ws"
+    with connect(f"{url}?api_key={fresh_server.key}") as ws:
+        ws.recv(timeout=60)  # info
+        ws.send(json.dumps({"type": "stt", "payload": {"audioBase64": encoded,
+                                                       "language": "auto"}}))
+        transcript = ws.recv(timeout=120)  # the protocol answers stt with the plain text
+    assert isinstance(transcript, str) and not transcript.startswith("{"), transcript
+    assert len(ARABIC_LETTERS.findall(transcript)) > 20, transcript
