@@ -2,23 +2,53 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+import tracemalloc
+import zlib
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
 from hams import __version__
 from hams.errors import MediaFetchFailed, PayloadTooLarge, UrlRefused
-from hams.media.fetch import DeliveryError, FetchResult, fetch_to_file, post_guarded
+from hams.media.fetch import (
+    POST_BODY_LIMIT,
+    DeliveryError,
+    FetchResult,
+    fetch_to_file,
+    post_guarded,
+)
 from hams.media.urls import UrlPolicy
 
 PAYLOAD = bytes(range(256)) * 40  # 10 240 bytes, every byte value
 LIMIT = 4096
+
+
+def gzip_of_zeros(mebibytes: int) -> bytes:
+    """A gzip bomb, built a MiB at a time: about 1 KB per MiB it inflates to."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    return b"".join(packer.compress(bytes(1 << 20)) for _ in range(mebibytes)) + packer.flush()
+
+
+BOMB = gzip_of_zeros(64)  # 64 KB that inflate to 64 MiB
+ENCODED = {  # path: (Content-Encoding, body), as a server that ignores "identity" sends it
+    "/gzip": ("gzip", gzip.compress(PAYLOAD)),
+    "/gzip-twice": ("gzip, gzip", gzip.compress(gzip.compress(PAYLOAD))),
+    "/deflate": ("deflate", zlib.compress(PAYLOAD)),
+    "/deflate-raw": ("deflate", zlib.compress(PAYLOAD, wbits=-zlib.MAX_WBITS)),
+    "/mislabelled": ("binary", PAYLOAD),
+    "/bomb": ("gzip", BOMB),
+    "/bomb-twice": ("gzip, gzip", gzip.compress(BOMB)),  # 64 MiB in a few hundred bytes
+    "/brotli": ("br", b"\x1b\x03\x00\xf8\xa5\x40\xc2\x1c"),
+    "/broken-gzip": ("gzip", b"\x1f\x8b not gzip at all"),
+}
 
 
 def free_port() -> int:
@@ -77,6 +107,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, b"x" * (LIMIT + 1))
         elif self.path == "/big-chunked":
             self.send_chunked(b"y" * 1000, 5)
+        elif self.path in ENCODED:
+            encoding, body = ENCODED[self.path]
+            self.send(200, body, Content_Encoding=encoding, Content_Type="audio/wav")
         elif self.path == "/host":
             self.send(200, self.headers["Host"].encode())
         elif self.path == "/slow":
@@ -112,6 +145,8 @@ class Handler(BaseHTTPRequestHandler):
         self.server.posts.append((self.path, dict(self.headers.items()), body))
         if self.path == "/moved":
             self.send(308, Location="http://169.254.169.254/")
+        elif self.path == "/bomb":
+            self.send(202, BOMB, Content_Encoding="gzip")
         else:
             self.send(202, b"ok")
 
@@ -277,3 +312,57 @@ def test_post_guarded_returns_a_redirect_without_following_it(base: str) -> None
     response = post_guarded(f"{base}/moved", policy=policy, content=b"{}", headers={}, timeout=5)
     assert response.status_code == 308
     assert response.headers["location"] == "http://169.254.169.254/"
+
+
+def traced_peak(call: Callable[[], object]) -> int:
+    """Peak bytes Python allocated during ``call`` (zlib's output is Python bytes)."""
+    tracemalloc.start()
+    try:
+        call()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+@pytest.mark.parametrize("path", ["/gzip", "/gzip-twice", "/deflate", "/deflate-raw",
+                                  "/mislabelled"])
+def test_a_body_compressed_anyway_is_stored_decoded(
+    tmp_path: Path, base: str, policy: UrlPolicy, path: str
+) -> None:
+    result = fetch(f"{base}{path}", tmp_path / "a.wav", policy, max_bytes=len(PAYLOAD))
+    assert result.path.read_bytes() == PAYLOAD and result.size == len(PAYLOAD)
+
+
+@pytest.mark.parametrize("path", ["/bomb", "/bomb-twice"])
+def test_a_compression_bomb_stops_at_the_limit_without_inflating(
+    tmp_path: Path, base: str, policy: UrlPolicy, path: str
+) -> None:
+    def download() -> None:
+        with pytest.raises(PayloadTooLarge, match="larger than the limit of 1 MB") as info:
+            fetch(f"{base}{path}", tmp_path / "a.wav", policy, max_bytes=1 << 20)
+        assert info.value.status_code == 413
+
+    assert traced_peak(download) < 4 << 20  # inflated in one call it is 64 MiB
+    assert_nothing_left(tmp_path)
+
+
+@pytest.mark.parametrize(("path", "reason"), [
+    ("/brotli", "is compressed with 'br' \\(Content-Encoding\\), which hams does not decode"),
+    ("/broken-gzip", "is not valid gzip"),
+])
+def test_a_body_hams_cannot_decode_is_a_fetch_failure(
+    tmp_path: Path, base: str, policy: UrlPolicy, path: str, reason: str
+) -> None:
+    with pytest.raises(MediaFetchFailed, match=f"^mediaUrl answered a body that {reason}"):
+        fetch(f"{base}{path}", tmp_path / "a.wav", policy)
+    assert_nothing_left(tmp_path)
+
+
+def test_post_guarded_reads_a_compressed_answer_only_up_to_its_limit(base: str) -> None:
+    kept: list[httpx.Response] = []
+    policy = UrlPolicy(allow_private=True)
+    peak = traced_peak(lambda: kept.append(post_guarded(
+        f"{base}/bomb", policy=policy, content=b"{}", headers={}, timeout=5)))
+    assert kept[0].status_code == 202 and kept[0].content == bytes(POST_BODY_LIMIT)
+    assert peak < 4 << 20

@@ -21,6 +21,7 @@ import httpx
 
 from hams import __version__
 from hams.errors import MediaFetchFailed, PayloadTooLarge
+from hams.media.compression import BodyDecodeError, decoded_chunks
 from hams.media.urls import ResolvedUrl, UrlPolicy, check_url
 
 USER_AGENT = f"hams/{__version__}"
@@ -170,17 +171,21 @@ def _open_final(
 
 
 def _stream_body(response: httpx.Response, out: BinaryIO, budget: _Budget) -> int:
-    """Copy the body chunk by chunk, stopping at the size limit or the total time budget."""
+    """Copy the body chunk by chunk, stopping at the size limit (of the decoded bytes, when
+    the server compressed it anyway) or the total time budget."""
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > budget.max_bytes:
         raise _too_large(budget.max_bytes)
     size = 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > budget.max_bytes:
-            raise _too_large(budget.max_bytes)
-        out.write(chunk)
-        budget.check_time()
+    try:
+        for chunk in decoded_chunks(response.iter_raw(), response.headers.get("content-encoding")):
+            size += len(chunk)
+            if size > budget.max_bytes:
+                raise _too_large(budget.max_bytes)
+            out.write(chunk)
+            budget.check_time()
+    except BodyDecodeError as exc:
+        raise MediaFetchFailed(f"{budget.purpose} answered a body that {exc}") from exc
     return size
 
 
@@ -234,14 +239,22 @@ def post_guarded(
                 client, "POST", resolved, headers=headers, content=content, timeout=timeout
             )
             with contextlib.closing(response):
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    body += chunk[: POST_BODY_LIMIT - len(body)]
-                    if len(body) >= POST_BODY_LIMIT or time.monotonic() > deadline:
-                        break
+                body = _read_some(response, deadline)
     except httpx.TransportError as exc:
         raise DeliveryError(f"{purpose} {_describe(exc)}") from exc
     kept = [(k, v) for k, v in response.headers.multi_items() if k not in _DROPPED_HEADERS]
     return httpx.Response(
         response.status_code, headers=kept, content=bytes(body), request=response.request
     )
+
+
+def _read_some(response: httpx.Response, deadline: float) -> bytearray:
+    """The first POST_BODY_LIMIT decoded bytes of an answer that is only logged; a body
+    compressed beyond decoding is kept as far as it decoded."""
+    body = bytearray()
+    with contextlib.suppress(BodyDecodeError):
+        for chunk in decoded_chunks(response.iter_raw(), response.headers.get("content-encoding")):
+            body += chunk[: POST_BODY_LIMIT - len(body)]
+            if len(body) >= POST_BODY_LIMIT or time.monotonic() > deadline:
+                break
+    return body
