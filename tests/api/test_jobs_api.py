@@ -7,7 +7,7 @@ import dataclasses
 from fastapi.testclient import TestClient
 
 from hams.app import create_app
-from hams.db.models import Job
+from hams.db.models import Job, Upload
 from tests.factories import make_job, make_key, make_project
 
 
@@ -148,6 +148,23 @@ def test_upload_with_idempotency_key_is_stored_once(api, runtime):
     changed = send(b"RIFF-two")
     assert changed.status_code == 409 and changed.json()["messageKey"] == "IDEMPOTENCY_KEY_REUSED"
     assert len(list((runtime.storage.path_for("uploads") / api.project.id).iterdir())) == 1
+
+
+def test_empty_upload_is_refused_at_once(api, runtime):
+    refused = api.post("/v1/media", files={"file": ("empty.wav", b"", "audio/wav")},
+                       headers={"Idempotency-Key": "empty-1"})
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "success": False, "message": "The uploaded file is empty (0 bytes)",
+        "messageKey": "VALIDATION_ERROR",
+        "data": [{"field": "file", "message": "The file is empty"}]}
+    with runtime.db.session() as session:
+        assert session.query(Upload).filter_by(project_id=api.project.id).count() == 0
+    folder = runtime.storage.path_for("uploads") / api.project.id
+    assert not folder.exists() or not list(folder.iterdir())
+    stored = api.post("/v1/media", files={"file": ("a.wav", b"RIFF", "audio/wav")},
+                      headers={"Idempotency-Key": "empty-1"})  # the key was not spent
+    assert stored.status_code == 200 and stored.json()["data"]["size"] == 4
 
 
 def test_oversize_upload_is_refused_and_not_kept(runtime, tmp_path):

@@ -9,7 +9,7 @@ from typing import BinaryIO
 from sqlalchemy.orm import Session
 
 from hams.db.models import Upload, new_id
-from hams.errors import NotFound, PayloadTooLarge
+from hams.errors import NotFound, PayloadTooLarge, ValidationFailed
 from hams.services import idempotency
 from hams.services.keys import Principal
 from hams.storage import BlobStorage
@@ -49,17 +49,23 @@ def store_upload(
 
 def _copy_limited(source: BinaryIO, path: Path, filename: str | None,
                   max_bytes: int) -> tuple[int, str]:
-    """Write ``source`` to ``path``; the size and a hash of name and content."""
+    """Write ``source`` to ``path``; the size and a hash of name and content. An empty file
+    is refused before anything is written: no job could ever use it."""
+    chunk = source.read(CHUNK)
+    if not chunk:
+        raise ValidationFailed("The uploaded file is empty (0 bytes)",
+                               data=[{"field": "file", "message": "The file is empty"}])
     digest = hashlib.sha256((filename or "").encode() + b"\0")
     size = 0
     with path.open("wb") as out:
-        while chunk := source.read(CHUNK):
+        while chunk:
             size += len(chunk)
             if size > max_bytes:
                 raise PayloadTooLarge(f"The upload is larger than the limit of {max_bytes} "
                                       "bytes (HAMS_MEDIA_MAX_BYTES)")
             digest.update(chunk)
             out.write(chunk)
+            chunk = source.read(CHUNK)
     return size, digest.hexdigest()
 
 
