@@ -1,4 +1,4 @@
-"""hams serve | worker | migrate | projects create/quota | keys create/list/revoke | usage,
+"""hams serve | worker | migrate | projects create/list/quota | keys create/list/revoke | usage,
 and the client commands (transcribe, tts, jobs, content, voices) from :mod:`hams.cli_client`.
 
 Server modules are imported inside the commands that need them, so client commands start fast.
@@ -14,17 +14,19 @@ import re
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hams import __version__
 from hams.cli_client import add_client_commands, run_client_command
 
 if TYPE_CHECKING:
-    from contextlib import AbstractContextManager
-
     from sqlalchemy.orm import Session
 
+    from hams.db.session import Database
     from hams.settings import Settings
 
 
@@ -36,16 +38,27 @@ def main(argv: list[str] | None = None) -> int:
     from hams.settings import Settings
 
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RedactKeys())
+    _configure_logging(settings.log_level)
     try:
         return args.func(settings, args) or 0
     except Exception as exc:  # noqa: BLE001 - a CLI prints the reason, not a traceback
         message = getattr(exc, "message", None) or str(exc)
         print(f"error: {message}", file=sys.stderr)
         return 1
+
+
+def _configure_logging(level: str) -> None:
+    """Logs on stderr with keys redacted; Alembic's INFO chatter only when debugging."""
+    logging.basicConfig(level=level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactKeys())
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+class AdminError(Exception):
+    """Why an admin command cannot run, said in command-line words."""
 
 
 class RedactKeys(logging.Filter):
@@ -79,6 +92,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
 
     projects = sub.add_parser("projects", help="manage projects").add_subparsers(required=True)
+    list_projects = projects.add_parser(
+        "list", help="list projects: id, name, created time, number of active keys")
+    list_projects.add_argument("--json", action="store_true")
+    list_projects.set_defaults(func=cmd_projects_list)
     create_project = projects.add_parser("create", help="create a project")
     create_project.add_argument("name")
     create_project.set_defaults(func=cmd_projects_create)
@@ -167,18 +184,102 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from hams.runtime import build_runtime
+    from hams.db.migrate import upgrade
+    from hams.db.session import Database
 
-    build_runtime(settings)
-    print("database is up to date")
+    db = Database(settings.resolved_database_url)  # creates a missing SQLite file: asked for
+    try:
+        before, after = upgrade(db)
+    finally:
+        db.dispose()
+    where = _database_name(settings)
+    if before == after:
+        print(f"database {where} is up to date (revision {after})")
+    elif before is None:
+        print(f"database {where}: created the hams schema (revision {after})")
+    else:
+        print(f"database {where}: migrated from revision {before} to {after}")
     return 0
 
 
-def _session(settings: Settings) -> AbstractContextManager[Session]:
-    """A session on the migrated database: all an admin command needs of the runtime."""
-    from hams.runtime import build_runtime
+def _database_name(settings: Settings) -> str:
+    """The database as a user can recognise it: the SQLite file, or the URL without password."""
+    from sqlalchemy.engine import make_url
 
-    return build_runtime(settings).db.session()
+    url = make_url(settings.resolved_database_url)
+    if url.drivername.startswith("sqlite"):
+        memory = url.database in (None, "", ":memory:")
+        return ":memory:" if memory else str(Path(url.database).resolve())
+    shown = make_url(settings.database_url or str(url))._replace(password=None)
+    return shown.difference_update_query(["password"]).render_as_string(hide_password=False)
+
+
+def _open_database(settings: Settings) -> Database:
+    """The server's database as it is: never created (a command run in the wrong directory
+    must not leave an empty database there) and never migrated (a newer CLI must not change
+    the schema under running servers); which one is said on stderr."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hams.db.migrate import schema_problem
+    from hams.db.session import Database
+
+    url = settings.resolved_database_url
+    where = _database_name(settings)
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite") and not (
+            parsed.database and Path(parsed.database).is_file()):
+        raise AdminError(
+            f"no hams database at {where}. Run `hams migrate` (or `hams serve`) to create it "
+            "there, or set HAMS_DATA_DIR (or HAMS_DATABASE_URL) to the server's database")
+    print(f"database: {where}", file=sys.stderr)
+    db = Database(url)
+    try:
+        problem = schema_problem(db)
+    except SQLAlchemyError as exc:
+        db.dispose()
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise AdminError(f"could not open the database {where}: {reason}") from exc
+    if problem is not None:
+        db.dispose()
+        raise AdminError(f"the database {where} cannot be used: {problem}")
+    return db
+
+
+@contextmanager
+def _session(settings: Settings) -> Iterator[Session]:
+    """A session on the server's migrated database: all an admin command needs."""
+    db = _open_database(settings)
+    try:
+        with db.session() as session:
+            yield session
+    finally:
+        db.dispose()
+
+
+def cmd_projects_list(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy import func, or_, select
+
+    from hams.db.models import ApiKey, Project
+    from hams.services.jobs import iso
+
+    active_keys = select(func.count(ApiKey.id)).where(
+        ApiKey.project_id == Project.id, ApiKey.revoked_at.is_(None),
+        or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > datetime.now(UTC)),
+    ).scalar_subquery()
+    with _session(settings) as session:
+        rows = session.execute(select(Project, active_keys).order_by(Project.created_at,
+                                                                     Project.name)).all()
+    projects = [{"id": project.id, "name": project.name, "createdAt": iso(project.created_at),
+                 "activeKeys": count} for project, count in rows]
+    if args.json:
+        print(json.dumps({"projects": projects}))
+        return 0
+    print(f"{'ID':36}  {'NAME':20}  {'CREATED':20}  ACTIVE KEYS")
+    for row in projects:
+        created = (row["createdAt"] or "")[:19].replace("T", " ")
+        print(f"{row['id']:36}  {row['name'][:20]:20}  {created:20}  {row['activeKeys']}")
+    return 0
 
 
 def cmd_projects_create(settings: Settings, args: argparse.Namespace) -> int:

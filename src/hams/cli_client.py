@@ -9,18 +9,18 @@ scripts: see ``Exit``.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import sys
-from collections.abc import Callable
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
+from hams import cli_output as out
+from hams.cli_speech import check_before_upload, synthesize
+
 
 class Exit(IntEnum):
     OK = 0
-    FAILED = 1  # the server refused the request, or the job failed
+    FAILED = 1  # the server refused the request or could not be reached, or the job failed
     USAGE = 2  # bad arguments or a missing file (argparse uses 2 as well)
     AUTH = 3  # no API key, or the server rejected it
 
@@ -44,7 +44,9 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
     transcribe = sub.add_parser("transcribe", parents=[connection, waiting],
                                 help="transcribe a local file or a URL")
     transcribe.add_argument("source", metavar="FILE|URL")
-    transcribe.add_argument("--language", default="ar", choices=["ar", "en"])
+    transcribe.add_argument("--language", default="auto", choices=["auto", "ar", "en"],
+                            help="the spoken language (default: %(default)s, detected by the "
+                            "server)")
     transcribe.add_argument("--model", help="Hamsa model name (default: the server's)")
     transcribe.add_argument("--title")
     transcribe.add_argument("--srt", type=Path, metavar="PATH", help="write subtitles here")
@@ -67,11 +69,12 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
     listing.add_argument("--type", choices=["TRANSCRIPTION", "TTS", "AI_CONTENT"])
     listing.add_argument("--search")
     listing.set_defaults(client_func=cmd_jobs_list)
-    get = jobs.add_parser("get", parents=[connection], help="show one job")
-    get.add_argument("job_id")
-    get.add_argument("--wait", action="store_true", help="wait until it has finished")
-    get.add_argument("--timeout", type=float, default=None)
-    get.set_defaults(client_func=cmd_jobs_get)
+    show = jobs.add_parser("show", aliases=["get"], parents=[connection],
+                           help="show one job (its transcript too)")
+    show.add_argument("job_id")
+    show.add_argument("--wait", action="store_true", help="wait until it has finished")
+    show.add_argument("--timeout", type=float, default=None)
+    show.set_defaults(client_func=cmd_jobs_show)
     cancel = jobs.add_parser("cancel", parents=[connection], help="cancel a pending job")
     cancel.add_argument("job_id")
     cancel.set_defaults(client_func=cmd_jobs_cancel)
@@ -91,7 +94,7 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
 
 def run_client_command(args: argparse.Namespace) -> int:
     """Run a client command and turn what went wrong into a message and an exit code."""
-    from hams.client import AuthenticationError, HamsError, JobTimeout
+    from hams.client import APIConnectionError, AuthenticationError, HamsError, JobTimeout
 
     try:
         return args.client_func(args)
@@ -100,12 +103,24 @@ def run_client_command(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         return _fail(f"error: no such file: {exc.filename or exc}", Exit.USAGE)
     except AuthenticationError as exc:
-        return _fail(f"error: {exc.message} (check --api-key or HAMS_API_KEY)", Exit.AUTH)
+        if exc.message_key == "API_KEY_REQUIRED":
+            return _fail("error: no API key: set HAMS_API_KEY or pass --api-key (`hams serve` "
+                         "prints one on its first start; `hams keys create` makes more)",
+                         Exit.AUTH)
+        return _fail(f"error: the server refused the API key: {exc.message} (check "
+                     "HAMS_API_KEY or --api-key)", Exit.AUTH)
     except JobTimeout as exc:
-        return _fail(f"error: {exc.message}", Exit.FAILED)
+        job = exc.job
+        state = job.state or str(job.status).lower() if job is not None else "running"
+        job_id = job.id if job is not None else ""
+        return _fail(f"error: job {job_id} is still {state} after {args.timeout:g} s; it keeps "
+                     f"running (`hams jobs show {job_id} --wait` waits again)", Exit.FAILED)
+    except APIConnectionError as exc:  # "Could not connect to URL: connection refused"
+        return _fail(f"error: {exc.message[:1].lower()}{exc.message[1:]}", Exit.FAILED)
     except HamsError as exc:
         if exc.message_key == "BAD_BASE_URL":
-            return _fail(f"error: {exc.message}", Exit.USAGE)
+            return _fail("error: " + exc.message.replace("base_url", "--base-url (or "
+                                                         "HAMS_BASE_URL)"), Exit.USAGE)
         key = f" [{exc.message_key}]" if exc.message_key else ""
         return _fail(f"error: {exc.message}{key}", Exit.FAILED)
     except OSError as exc:  # writing the result: the work was done, keeping it failed
@@ -124,18 +139,19 @@ def _fail(message: str, code: int) -> int:
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
     source = args.source
-    is_url = source.startswith(("http://", "https://"))
-    if not is_url and not Path(source).is_file():
-        raise UsageError(f"no such file: {source}")
+    path = None if source.startswith(("http://", "https://")) else _readable_file(source)
     if args.srt is not None:
         if args.no_wait:
             raise UsageError("--srt needs the finished job: drop --no-wait")
         _check_writable(args.srt)
-    with _client(args) as client, _Progress(quiet=args.json) as progress:
+    language = None if args.language == "auto" else args.language
+    with _client(args) as client, out.Progress(quiet=args.json) as progress:
+        if path is not None:
+            check_before_upload(client, language, args.model)
         job = client.transcribe(
-            source, language=args.language, model=args.model, title=args.title,
+            source, language=language, model=args.model, title=args.title,
             return_srt=args.srt is not None, wait=False,
-            on_upload_progress=None if is_url else progress.upload(Path(source).name))
+            on_upload_progress=None if path is None else progress.upload(path.name))
         if args.no_wait:
             return _print_job_id(args, job)
         job = client.wait_for_job(job.id, args.timeout, on_poll=progress.spinner("transcribing"))
@@ -147,12 +163,29 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             return _fail("error: the server returned no SRT for this job", Exit.FAILED)
         args.srt.write_text(transcript.srt, encoding="utf-8")
     if args.json:
-        _print_json(job.model_dump(mode="json", by_alias=True))
+        out.print_json(job.model_dump(mode="json", by_alias=True))
     else:
         print(transcript.text)
         if args.srt is not None:
-            _note(f"subtitles written to {args.srt}")
+            out.note(f"subtitles written to {args.srt}")
     return Exit.OK
+
+
+def _readable_file(source: str) -> Path:
+    """The file to upload, refused now if it cannot be: missing, a folder, unreadable, empty."""
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise UsageError(f"no such file: {source}")
+    if not path.is_file():
+        raise UsageError(f"{source} is not a file")
+    try:
+        with path.open("rb") as file:
+            empty = not file.read(1)
+    except OSError as exc:
+        raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from exc
+    if empty:
+        raise UsageError(f"{source} is empty")
+    return path
 
 
 def cmd_tts(args: argparse.Namespace) -> int:
@@ -160,15 +193,15 @@ def cmd_tts(args: argparse.Namespace) -> int:
     if not text.strip():
         raise UsageError("the text is empty")
     _check_writable(args.output)
-    with _client(args) as client, _Progress(quiet=args.json) as progress:
+    with _client(args) as client, out.Progress(quiet=args.json) as progress:
         progress.spinner("synthesizing")
-        audio = client.realtime_tts(text, speaker=args.voice, dialect=args.dialect,
-                                    mulaw=args.mulaw)
+        audio = synthesize(client, text, voice=args.voice, dialect=args.dialect,
+                           mulaw=args.mulaw, progress=progress)
     args.output.write_bytes(audio)
     if args.json:
-        _print_json({"path": str(args.output), "bytes": len(audio)})
+        out.print_json({"path": str(args.output), "bytes": len(audio)})
     else:
-        _note(f"{len(audio):,} bytes written to {args.output}")
+        out.note(f"{len(audio):,} bytes written to {args.output}")
     return Exit.OK
 
 
@@ -177,30 +210,30 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
         page = client.list_jobs(page=args.page, per_page=args.per_page, type=args.type,
                                 search=args.search)
     if args.json:
-        _print_json(page.model_dump(mode="json", by_alias=True))
+        out.print_json(page.model_dump(mode="json", by_alias=True))
         return Exit.OK
     rows = [[job.id, job.type or "", job.status or "", job.title or "",
-             _short_time(job.created_at)] for job in page.jobs]
-    _table(["ID", "TYPE", "STATUS", "TITLE", "CREATED"], rows,
+             out.short_time(job.created_at)] for job in page.jobs]
+    out.table(["ID", "TYPE", "STATUS", "TITLE", "CREATED"], rows,
            caption=f"page {page.page} of {page.total_pages}, {page.total_count} jobs")
     return Exit.OK
 
 
-def cmd_jobs_get(args: argparse.Namespace) -> int:
-    with _client(args) as client, _Progress(quiet=args.json) as progress:
+def cmd_jobs_show(args: argparse.Namespace) -> int:
+    with _client(args) as client, out.Progress(quiet=args.json) as progress:
         if args.wait:
             job = client.wait_for_job(args.job_id, args.timeout,
                                       on_poll=progress.spinner("waiting"))
         else:
             job = client.get_job(args.job_id)
     if args.json:
-        _print_json(job.model_dump(mode="json", by_alias=True))
+        out.print_json(job.model_dump(mode="json", by_alias=True))
     else:
         fields = [("id", job.id), ("type", job.type), ("status", job.status),
                   ("state", job.state), ("title", job.title),
-                  ("created", _short_time(job.created_at)),
+                  ("created", out.short_time(job.created_at)),
                   ("usage", job.usage_time), ("cost", job.total_cost), ("error", job.error)]
-        _table(["FIELD", "VALUE"], [[name, _text(value)] for name, value in fields
+        out.table(["FIELD", "VALUE"], [[name, out.text(value)] for name, value in fields
                                     if value not in (None, "")])
         transcript = job.transcript
         if transcript is not None and transcript.text:
@@ -212,9 +245,9 @@ def cmd_jobs_cancel(args: argparse.Namespace) -> int:
     with _client(args) as client:
         job = client.cancel_job(args.job_id)
     if args.json:
-        _print_json(job.model_dump(mode="json", by_alias=True))
+        out.print_json(job.model_dump(mode="json", by_alias=True))
     else:
-        _note(f"cancelled {job.id}")
+        out.note(f"cancelled {job.id}")
     return Exit.OK
 
 
@@ -222,7 +255,7 @@ def cmd_content(args: argparse.Namespace) -> int:
     parts = [part.strip() for part in args.parts.split(",") if part.strip()]
     if not parts:
         raise UsageError("--parts names no part")
-    with _client(args) as client, _Progress(quiet=args.json) as progress:
+    with _client(args) as client, out.Progress(quiet=args.json) as progress:
         job = client.ai_content(args.job_id, parts, language=args.language, wait=False)
         if args.no_wait:
             return _print_job_id(args, job)
@@ -230,11 +263,11 @@ def cmd_content(args: argparse.Namespace) -> int:
     if not job.succeeded:
         return _job_failed(args, job)
     if args.json:
-        _print_json(job.model_dump(mode="json", by_alias=True))
+        out.print_json(job.model_dump(mode="json", by_alias=True))
         return Exit.OK
     content = job.ai_content or {}
     for part in parts:
-        print(f"## {part}\n\n{_text(content.get(part, '')).strip()}\n")
+        print(f"## {part}\n\n{out.text(content.get(part, '')).strip()}\n")
     return Exit.OK
 
 
@@ -242,10 +275,10 @@ def cmd_voices(args: argparse.Namespace) -> int:
     with _client(args) as client:
         voices = client.voices(dialect=args.dialect)
     if args.json:
-        _print_json([voice.model_dump(mode="json", by_alias=True) for voice in voices])
+        out.print_json([voice.model_dump(mode="json", by_alias=True) for voice in voices])
         return Exit.OK
-    _table(["NAME", "DIALECT", "LANGUAGE", "ID"],
-           [[v.name, _text(v.dialect_code), _text(v.language), v.id] for v in voices])
+    out.table(["NAME", "DIALECT", "LANGUAGE", "ID"],
+           [[v.name, out.text(v.dialect_code), out.text(v.language), v.id] for v in voices])
     return Exit.OK
 
 
@@ -268,7 +301,7 @@ def _check_writable(path: Path) -> None:
 
 def _print_job_id(args: argparse.Namespace, job: Any) -> int:
     if args.json:
-        _print_json(job.model_dump(mode="json", by_alias=True))
+        out.print_json(job.model_dump(mode="json", by_alias=True))
     else:
         print(job.id)
     return Exit.OK
@@ -276,102 +309,8 @@ def _print_job_id(args: argparse.Namespace, job: Any) -> int:
 
 def _job_failed(args: argparse.Namespace, job: Any) -> int:
     if args.json:
-        _print_json(job.model_dump(mode="json", by_alias=True))
+        out.print_json(job.model_dump(mode="json", by_alias=True))
     return _fail(f"error: job {job.id} {str(job.status).lower()}: {job.error or 'no reason given'}",
                  Exit.FAILED)
 
 
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False, indent=2))
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-def _short_time(value: Any) -> str:
-    return _text(value)[:19].replace("T", " ")
-
-
-def _stderr():
-    from rich.console import Console
-
-    return Console(stderr=True)
-
-
-def _note(message: str) -> None:
-    _stderr().print(message, highlight=False)
-
-
-def _table(headers: list[str], rows: list[list[str]], caption: str | None = None) -> None:
-    """A readable table on stdout (plain columns when stdout is not a terminal)."""
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(*headers, caption=caption, box=None, header_style="bold", pad_edge=False)
-    for row in rows:
-        table.add_row(*row)
-    Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200).print(table)
-
-
-class _Progress(contextlib.AbstractContextManager):
-    """Progress on stderr: a byte bar while uploading, then a spinner with the job's state
-    while waiting. Silent with ``--json`` and when stderr is not a terminal."""
-
-    def __init__(self, quiet: bool):
-        self.console = _stderr()
-        self.enabled = not quiet and self.console.is_terminal
-        self.bar = None
-        self.status = None
-
-    def __exit__(self, *exc_info) -> None:
-        self._stop()
-
-    def _stop(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-            self.bar = None
-        if self.status is not None:
-            self.status.stop()
-            self.status = None
-
-    def upload(self, name: str) -> Callable[[int, int], None] | None:
-        if not self.enabled:
-            return None
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
-
-        self._stop()
-        self.bar = Progress(TextColumn(f"uploading {name}"), BarColumn(), DownloadColumn(),
-                            TransferSpeedColumn(), TimeRemainingColumn(), console=self.console,
-                            transient=True)
-        self.bar.start()
-        task = self.bar.add_task("upload", total=None)
-
-        def advance(sent: int, total: int) -> None:
-            if self.bar is not None:
-                self.bar.update(task, completed=sent, total=total or None)
-        return advance
-
-    def spinner(self, what: str) -> Callable[[Any], None] | None:
-        """Show ``what`` with a spinner; the returned callback shows a job's state beside it."""
-        if not self.enabled:
-            return None
-        self._stop()
-        self.status = self.console.status(what)
-        self.status.start()
-
-        def show(job: Any) -> None:
-            if self.status is not None:
-                self.status.update(f"{what} ({job.state or str(job.status).lower()})")
-        return show

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -19,6 +20,8 @@ from hams.engines.voices import TtsEngines
 from hams.services.rate_limits import RateLimiter
 from hams.settings import Settings
 from hams.storage import BlobStorage, LocalStorage
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,7 +42,9 @@ def build_runtime(settings: Settings, *, migrate: bool = True, num_workers: int 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     if migrate:
-        upgrade(db)
+        before, after = upgrade(db)
+        if before != after:  # one line instead of Alembic's, which the CLI quiets
+            log.info("database schema migrated from %s to %s", before or "nothing", after)
     storage = LocalStorage(settings.data_dir / "blobs")
     key = settings.secret_key.get_secret_value() if settings.secret_key else _shared_secret(db)
     models = SttModels(settings, max(num_workers, settings.realtime_pool_size))

@@ -1,17 +1,19 @@
 """The client commands of `hams` through the installed entry point, against the real server:
-transcribe to text, SRT and JSON; tts to WAV; jobs; content; and the exit codes scripts rely on."""
+transcribe to text, SRT and JSON; tts to WAV (long texts as a job); jobs; content; the exit
+codes scripts rely on; and refusals that come before any upload."""
 
 from __future__ import annotations
 
 import io
 import json
 import os
+import struct
 import subprocess
 import wave
 
 import pytest
 
-from tests.helpers.server import HAMS
+from tests.helpers.server import HAMS, free_port, start_server
 from tests.helpers.speech import SPEECH_SENTENCES, word_error_rate
 from tests.helpers.speech import normalize_words as words
 
@@ -72,7 +74,7 @@ def test_no_wait_json_then_get_wait(server, speech):
     assert queued.returncode == 0, queued.stderr
     job = json.loads(queued.stdout)
     assert job["type"] == "TRANSCRIPTION" and job["id"]
-    waited = hams(server, "jobs", "get", job["id"], "--wait", "--json")
+    waited = hams(server, "jobs", "get", job["id"], "--wait", "--json")  # `get`: an alias
     assert waited.returncode == 0, waited.stderr
     assert json.loads(waited.stdout)["status"] == "COMPLETED"
 
@@ -84,8 +86,10 @@ def test_wait_timeout_then_cancel(server, media_server):
         queued = hams(server, "transcribe", media_server.url("cli-held.wav"), "--language",
                       "en", "--no-wait")
         job_id = queued.stdout.strip()
-        timed_out = hams(server, "jobs", "get", job_id, "--wait", "--timeout", "1")
-        assert timed_out.returncode == EXIT_FAILED and job_id in timed_out.stderr
+        timed_out = hams(server, "jobs", "show", job_id, "--wait", "--timeout", "1")
+        assert timed_out.returncode == EXIT_FAILED
+        assert f"`hams jobs show {job_id} --wait` waits again" in timed_out.stderr
+        assert "wait_for_job" not in timed_out.stderr  # CLI words, not the SDK's
         cancelled = hams(server, "jobs", "cancel", job_id)
         assert cancelled.returncode == 0 and f"cancelled {job_id}" in cancelled.stderr
     finally:
@@ -128,8 +132,9 @@ def test_jobs_list_get_and_cancel(server, transcribed):
     table = hams(server, "jobs", "list", "--type", "TRANSCRIPTION", "--per-page", "100")
     assert table.returncode == 0 and "cli test" in table.stdout and "STATUS" in table.stdout
 
-    shown = hams(server, "jobs", "get", job["id"])
+    shown = hams(server, "jobs", "show", job["id"])
     assert shown.returncode == 0 and "COMPLETED" in shown.stdout
+    assert job["jobResponse"]["text"] in shown.stdout
 
     finished = hams(server, "jobs", "cancel", job["id"])  # a finished job cannot be cancelled
     assert finished.returncode == EXIT_FAILED and "error:" in finished.stderr
@@ -162,12 +167,58 @@ def test_bad_key_exits_with_the_auth_code(server, speech):
 
 def test_missing_key_exits_with_the_auth_code(server):
     done = hams(server, "jobs", "list", env={"HAMS_API_KEY": ""})
-    assert done.returncode == EXIT_AUTH and "HAMS_API_KEY" in done.stderr
+    assert done.returncode == EXIT_AUTH
+    assert "no API key: set HAMS_API_KEY or pass --api-key" in done.stderr
+    assert "Hams(" not in done.stderr
+
+
+def test_an_unreachable_server_is_named_and_nothing_is_uploaded(server, speech):
+    url = f"http://127.0.0.1:{free_port()}"
+    listing = hams(server, "jobs", "list", env={"HAMS_BASE_URL": url})
+    assert listing.returncode == EXIT_FAILED
+    assert f"error: could not connect to {url}: connection refused" in listing.stderr
+    upload = hams(server, "transcribe", str(speech), env={"HAMS_BASE_URL": url,
+                                                          "FORCE_COLOR": "1"})
+    assert upload.returncode == EXIT_FAILED and f"could not connect to {url}" in upload.stderr
+    assert "uploading" not in upload.stderr  # refused before the upload began
+
+
+def uploads(server) -> int:
+    return server.rows("SELECT count(*) FROM uploads")[0][0]
+
+
+def test_what_the_server_would_refuse_is_refused_before_the_upload(server, speech):
+    before = uploads(server)
+    arabic = hams(server, "transcribe", str(speech), "--language", "ar")  # tiny.en: English only
+    assert arabic.returncode == EXIT_FAILED and "UNSUPPORTED_LANGUAGE" in arabic.stderr
+    assert "English-only" in arabic.stderr and "--language auto" in arabic.stderr
+    model = hams(server, "transcribe", str(speech), "--model", "Whisper-Nope")
+    assert model.returncode == EXIT_FAILED and "UNSUPPORTED_MODEL" in model.stderr
+    bad_key = hams(server, "transcribe", str(speech), key="hams_not_a_key")
+    assert bad_key.returncode == EXIT_AUTH
+    assert uploads(server) == before  # none of the three sent the file
+
+
+def test_transcribe_detects_the_language_unless_told(server, speech):
+    shown = subprocess.run([HAMS, "transcribe", "--help"], capture_output=True, text=True)
+    assert "(default: auto, detected by the server)" in " ".join(shown.stdout.split())
+    done = hams(server, "transcribe", str(speech), "--json")
+    assert done.returncode == 0, done.stderr
+    job = json.loads(done.stdout)
+    assert job["jobResponse"]["language"] == "en"
+    assert word_error_rate(" ".join(SPEECH_SENTENCES), job["jobResponse"]["text"]) < 0.3
+    [(options,)] = server.rows("SELECT options FROM jobs WHERE id = ?", job["id"])
+    assert json.loads(options)["detectLanguage"] is True  # sent as "auto"
 
 
 def test_missing_file_and_bad_arguments_are_usage_errors(server, tmp_path):
     missing = hams(server, "transcribe", str(tmp_path / "nope.wav"))
     assert missing.returncode == EXIT_USAGE and "nope.wav" in missing.stderr
+    (tmp_path / "empty.wav").write_bytes(b"")
+    empty = hams(server, "transcribe", str(tmp_path / "empty.wav"))
+    assert empty.returncode == EXIT_USAGE and "empty.wav is empty" in empty.stderr
+    folder = hams(server, "transcribe", str(tmp_path))
+    assert folder.returncode == EXIT_USAGE and "is not a file" in folder.stderr
     bad_language = hams(server, "transcribe", "https://example.com/a.mp3", "--language", "fr")
     assert bad_language.returncode == EXIT_USAGE
     no_output = hams(server, "tts", "hello")
@@ -184,3 +235,43 @@ def test_audio_that_does_not_decode_fails_the_command(server, tmp_path):
     junk.write_bytes(b"this is not audio at all" * 100)
     done = hams(server, "transcribe", str(junk), "--language", "en")
     assert done.returncode == EXIT_FAILED and "error:" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def short_realtime(tmp_path_factory):
+    """A server whose realtime TTS takes at most 60 characters: longer texts need a job."""
+    process = start_server(tmp_path_factory.mktemp("short-tts"), workers=1,
+                           env={"HAMS_TTS_REALTIME_MAX_CHARS": "60"})
+    yield process
+    process.stop()
+
+
+LONG_TEXT = ("Good morning. This text is longer than the realtime limit of this server, "
+             "so the command line runs a speech job and downloads its audio.")
+
+
+def wav_format(data: bytes) -> tuple[int, int, float]:
+    """(format tag, sample rate, seconds) of a WAV, μ-law too (which `wave` cannot read)."""
+    tag, _, rate, byte_rate = struct.unpack("<HHII", data[20:32])
+    return tag, rate, (len(data) - data.index(b"data") - 8) / byte_rate
+
+
+def test_tts_longer_than_the_realtime_limit_runs_a_job(short_realtime, tmp_path):
+    out, phone = tmp_path / "long.wav", tmp_path / "phone.wav"
+    done = hams(short_realtime, "tts", LONG_TEXT, "--dialect", "en", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "synthesizing it as job" in done.stderr
+    tag, rate, seconds = wav_format(out.read_bytes())
+    assert (tag, rate) == (1, 16_000) and 5 < seconds < 20
+    jobs = short_realtime.rows("SELECT status, tts_voice_id FROM jobs WHERE type = 'TTS'")
+    assert [status for status, _ in jobs] == ["COMPLETED"]
+    with short_realtime.client() as client:  # the voice the realtime route picks for "en"
+        realtime = client.post("/v1/realtime/tts", json={"text": "Hi.", "dialect": "en"})
+    assert jobs[0][1] == realtime.headers["X-Voice-Id"]
+
+    mulaw = hams(short_realtime, "tts", LONG_TEXT, "--dialect", "en", "--mulaw", "-o",
+                 str(phone), "--json")
+    assert mulaw.returncode == 0, mulaw.stderr
+    assert json.loads(mulaw.stdout)["bytes"] == phone.stat().st_size
+    tag, rate, phone_seconds = wav_format(phone.read_bytes())
+    assert (tag, rate) == (7, 8_000) and abs(phone_seconds - seconds) < 0.1 * seconds

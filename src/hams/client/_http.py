@@ -200,12 +200,44 @@ that a redirect would replay): all become an APIConnectionError where they enter
 
 
 def connection_error(exc: Exception) -> APIConnectionError:
-    """httpx's failures, translated where they enter (chained to ``exc`` even when returned
-    rather than raised)."""
+    """httpx's failures, translated where they enter and naming the server they could not
+    reach (chained to ``exc`` even when returned rather than raised)."""
     cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
-    error = cls(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    error = cls(_describe(exc))
     error.__cause__ = exc
     return error
+
+
+def _describe(exc: Exception) -> str:
+    """What went wrong, in words: "Could not connect to http://host:port: connection refused"."""
+    where = _origin(exc)
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"Could not connect to {where}: no answer within the timeout"
+    if isinstance(exc, httpx.ConnectError):
+        return f"Could not connect to {where}: {_reason(exc)}"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"No answer from {where} within the timeout ({type(exc).__name__})"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _origin(exc: Exception) -> str:
+    try:
+        url = exc.request.url  # type: ignore[attr-defined]
+    except (AttributeError, RuntimeError):  # httpx raises RuntimeError when none was set
+        return "the server"
+    return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
+
+
+def _reason(exc: BaseException) -> str:
+    """The operating system's reason under httpx's and httpcore's wrappers."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, OSError) and seen.strerror:
+            return seen.strerror[:1].lower() + seen.strerror[1:]
+        seen = seen.__cause__ or seen.__context__
+    return str(exc) or type(exc).__name__
 
 
 def retry_delay(request: ApiRequest, error: HamsError, attempt: int,

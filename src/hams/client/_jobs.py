@@ -35,6 +35,7 @@ from hams.client.errors import JobTimeout, NotFoundError
 from hams.client.models import Job, JobList, JobPage, JobView, Upload, WebhookDelivery
 
 DEFAULT_MODEL = "Hamsa-General-V2.0"
+DETECT_LANGUAGE = "auto"  # hams: detect the spoken language (Hamsa takes only ar and en)
 LONG_POLL_SECONDS = 20.0  # held by the server per request (hams allows up to 60)
 POLL_START = 0.5  # first pause when the server does not hold requests (Hamsa's cloud)
 POLL_MAX = 10.0
@@ -77,8 +78,8 @@ class JobMethods(ClientBase):
 
     @operation
     def transcribe(
-        self, source: str | os.PathLike, *, language: str = "ar", model: str | None = None,
-        title: str | None = None, return_srt: bool = False,
+        self, source: str | os.PathLike, *, language: str | None = "ar",
+        model: str | None = None, title: str | None = None, return_srt: bool = False,
         srt_options: Mapping[str, Any] | None = None, webhook_url: str | None = None,
         webhook_auth: WebhookAuth | None = None, idempotency_key: str | None = None,
         wait: bool = False, timeout: float | None = None,
@@ -87,12 +88,15 @@ class JobMethods(ClientBase):
     ) -> Op[Job]:
         """Transcribe a URL or a local file (uploaded first); with ``wait`` the finished job.
 
-        Without ``wait`` the new job is read back once, so the result is always a whole Job.
+        ``language`` is ``"ar"`` (Hamsa's default), ``"en"``, or None to have hams detect it
+        (sent as ``"auto"``, a hams extension). Without ``wait`` the new job is read back
+        once, so the result is always a whole Job.
         """
         key = idempotency_key or new_idempotency_key()
         media_url, title = yield from self._media_source(source, title, key, on_upload_progress)
         body = body_of(
-            mediaUrl=media_url, model=model or DEFAULT_MODEL, language=language, title=title,
+            mediaUrl=media_url, model=model or DEFAULT_MODEL,
+            language=DETECT_LANGUAGE if language is None else language, title=title,
             returnSrtFormat=return_srt or None, srtOptions=camel_keys(srt_options),
             webhookUrl=webhook_url, webhookAuth=webhook_auth_body(webhook_auth))
         response = yield ApiRequest("POST", "/v1/jobs/transcribe", json=body,
