@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hams import __version__
@@ -32,14 +33,14 @@ from hams.api import (
 from hams.api.deps import route_path
 from hams.api.envelope import error_response, validation_failed
 from hams.api.openai_errors import is_openai_path, openai_error_response
-from hams.errors import HamsError, PayloadTooLarge
+from hams.errors import HamsError, MethodNotAllowed, PayloadTooLarge
 from hams.runtime import Runtime, build_runtime
 from hams.settings import Settings
 from hams.worker.runner import Worker
 
 log = logging.getLogger(__name__)
-STATUS_KEYS = {401: "UNAUTHORIZED", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
-               413: "PAYLOAD_TOO_LARGE"}
+STATUS_KEYS = {401: "UNAUTHORIZED", 404: "NOT_FOUND", 413: "PAYLOAD_TOO_LARGE"}
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def create_app(settings: Settings, *, workers: int = 0, runtime: Runtime | None = None) -> FastAPI:
@@ -91,6 +92,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):  # type: ignore[no-untyped-def]
+        if exc.status_code == 405:
+            allow = allowed_methods(app, request.scope)
+            use = f"; use {', '.join(allow)}" if allow else ""
+            return render_error(route_path(request.scope), MethodNotAllowed(
+                f"{request.method} is not allowed on this path{use}", allow=allow))
         error = HamsError(str(exc.detail), message_key=STATUS_KEYS.get(exc.status_code, "ERROR"))
         error.status_code = exc.status_code
         error.retryable = exc.status_code >= 500
@@ -100,6 +106,14 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def internal_error(request: Request, exc: Exception):  # type: ignore[no-untyped-def]
         log.exception("unhandled error", exc_info=exc)
         return render_error(route_path(request.scope), HamsError("Internal server error"))
+
+
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route takes on this path (Starlette's Allow names only the first
+    route that matched the path)."""
+    return [method for method in HTTP_METHODS
+            if any(route.matches({**scope, "method": method})[0] == Match.FULL
+                   for route in app.router.routes)]
 
 
 class BodyLimit:

@@ -10,6 +10,7 @@
     ├── PaymentRequired            402 QUOTA_EXCEEDED (a monthly quota; the key names which,
     │                                  e.g. QUOTA_TTS_CHARACTERS_EXCEEDED)
     ├── NotFound                   404 NOT_FOUND (also anything outside the caller's project)
+    ├── MethodNotAllowed           405 METHOD_NOT_ALLOWED (carries allow, sent as Allow)
     ├── Conflict                   409 CONFLICT
     │   └── IdempotencyKeyReused   409 IDEMPOTENCY_KEY_REUSED
     ├── PayloadTooLarge            413 PAYLOAD_TOO_LARGE
@@ -110,6 +111,22 @@ class NotFound(HamsError):
     status_code = 404
     message_key = "NOT_FOUND"
     retryable = False
+
+
+class MethodNotAllowed(HamsError):
+    """The path exists, but not for this method; ``allow`` lists the methods it takes."""
+
+    status_code = 405
+    message_key = "METHOD_NOT_ALLOWED"
+    retryable = False
+
+    def __init__(self, message: str, *, allow: list[str]):
+        super().__init__(message, data={"allow": allow})
+        self.allow = allow
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Allow": ", ".join(self.allow)}
 
 
 class Conflict(HamsError):
