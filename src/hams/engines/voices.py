@@ -9,11 +9,17 @@ from pathlib import Path
 from hams.db.models import Voice
 from hams.engines.tts import SynthesisOptions, TextToSpeech
 from hams.engines.tts.espeak import EspeakEngine
-from hams.engines.tts.piper import PiperEngine, bundled_piper_voice
+from hams.engines.tts.piper import BUNDLED_PIPER_GENDER, PiperEngine, bundled_piper_voice
 from hams.errors import EngineUnavailable
 from hams.settings import Settings
 
 log = logging.getLogger(__name__)
+GENDERS = ("female", "male")
+
+
+def voice_gender(voice: Voice) -> str | None:
+    """The voice's gender as the catalog tags it ("female", "male"); None when it does not say."""
+    return next((tag for tag in voice.tags or () if tag in GENDERS), None)
 
 
 class TtsEngines:
@@ -27,15 +33,19 @@ class TtsEngines:
         self._loading: dict[str, threading.Lock] = {}
 
     def piper_path_for(self, voice: Voice) -> Path | None:
-        """A Piper model for this voice: by name, then by dialect, then the bundled English."""
+        """A Piper model for this voice: by name, by dialect and gender ("jor:male"), by
+        dialect, then the bundled English voice for English voices of its gender."""
         mapping = self.settings.tts_piper_voices
-        configured = mapping.get(voice.name) or mapping.get(voice.dialect)
+        gender = voice_gender(voice)
+        configured = (mapping.get(voice.name) or mapping.get(f"{voice.dialect}:{gender}")
+                      or mapping.get(voice.dialect))
         if configured:
             return Path(configured)
-        if voice.language == "en" and self.settings.tts_bundled_english:
+        if (voice.language == "en" and self.settings.tts_bundled_english
+                and gender in (None, BUNDLED_PIPER_GENDER)):
             bundled = bundled_piper_voice()
             return bundled[0] if bundled else None
-        return None
+        return None  # espeak-ng, on the variant of the voice's gender (engine_voice)
 
     def engine_label(self, voice: Voice) -> str:
         """Which engine will speak ``voice``, without loading it (for voice listings)."""

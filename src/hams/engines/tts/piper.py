@@ -11,6 +11,9 @@ import numpy as np
 from hams.engines.tts import SynthesisOptions
 from hams.errors import EngineUnavailable
 
+BUNDLED_PIPER_GENDER = "male"
+"""The offline extra's voice (en_US-joe-medium) is a man's: it never speaks a female voice."""
+
 
 @cache
 def bundled_piper_voice() -> tuple[Path, Path] | None:
