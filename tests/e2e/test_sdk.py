@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import io
+import json
 import subprocess
 import sys
 import time
@@ -443,10 +444,24 @@ def test_retries_stop_after_max_retries(scripted):
     assert limited.value.retry_after == 0 and len(scripted.hits("GET", "/v2/jobs")) == 3
 
 
-def test_an_unreachable_server_is_a_connection_error():
+def test_an_unreachable_server_is_a_connection_error_naming_it():
     with Hams(api_key="k", base_url="http://127.0.0.1:9", max_retries=1) as sdk, pytest.raises(
-            APIConnectionError):
+            APIConnectionError) as caught:
         sdk.get_job("x")
+    assert caught.value.message == "Could not connect to http://127.0.0.1:9: connection refused"
+
+
+def test_transcribe_without_a_language_asks_the_server_to_detect_it(scripted):
+    scripted.script("POST", "/v1/jobs/transcribe", [(200, {"success": True,
+                                                           "data": {"jobId": "j1"}})])
+    scripted.script("GET", "/v1/jobs", [(200, job_body("j1"))])
+    with Hams(api_key="k", base_url=scripted.base_url) as sdk:
+        sdk.transcribe("https://example.com/a.mp3", language=None)
+        sdk.transcribe("https://example.com/a.mp3")  # Hamsa's default stays
+        sdk.transcribe("https://example.com/a.mp3", language="en")
+    sent = [json.loads(hit.body)["language"] for hit in scripted.hits("POST",
+                                                                      "/v1/jobs/transcribe")]
+    assert sent == ["auto", "ar", "en"]
 
 
 def test_waiting_on_a_server_that_ignores_wait_backs_off(scripted):
