@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketClose
 
 from hams import __version__
 from hams.api import (
@@ -33,7 +34,7 @@ from hams.api import (
 from hams.api.deps import route_path
 from hams.api.envelope import error_response, validation_failed
 from hams.api.openai_errors import is_openai_path, openai_error_response
-from hams.errors import HamsError, MethodNotAllowed, PayloadTooLarge
+from hams.errors import HamsError, MethodNotAllowed, NotFound, PayloadTooLarge
 from hams.runtime import Runtime, build_runtime
 from hams.settings import Settings
 from hams.worker.runner import Worker
@@ -65,6 +66,7 @@ def create_app(settings: Settings, *, workers: int = 0, runtime: Runtime | None 
     for module in (health, transcription, tts, ai_content, jobs, preview, media, projects,
                    realtime, realtime_ws, files, voice_dictionaries, openai_audio, statistics):
         app.include_router(module.router)
+    app.router.default = _not_found(app.router.default)
     _install_error_handlers(app)
     upload_limit = settings.media_max_bytes + 64 * 1024  # the file plus the form around it
     app.add_middleware(BodyLimit, default_limit=settings.max_body_bytes, path_limits={
@@ -106,6 +108,22 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def internal_error(request: Request, exc: Exception):  # type: ignore[no-untyped-def]
         log.exception("unhandled error", exc_info=exc)
         return render_error(route_path(request.scope), HamsError("Internal server error"))
+
+
+def _not_found(http_not_found: ASGIApp) -> ASGIApp:
+    """An unknown WebSocket path answers the handshake like an unknown HTTP path: a 404 in the
+    envelope (Starlette's default closes it, which the server sends as a bare 403)."""
+
+    async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await http_not_found(scope, receive, send)
+        elif "websocket.http.response" in scope.get("extensions", {}):
+            response = render_error(route_path(scope), NotFound("Not Found"))
+            await WebSocket(scope, receive, send).send_denial_response(response)
+        else:  # a server without the denial extension can only refuse
+            await WebSocketClose()(scope, receive, send)
+
+    return not_found
 
 
 def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:

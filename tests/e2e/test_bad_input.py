@@ -7,6 +7,8 @@ import json
 import wave
 
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from tests.helpers.server import start_server, wait_for_job
 
@@ -53,6 +55,18 @@ def test_tiny_file_that_decodes_to_hours_fails_at_once(server, media_server):
     job = failed_job(server.client(), media_server.add_file("slow.wav", wav.getvalue()))
     assert "longer than the limit of 14400 s (HAMS_MEDIA_MAX_SECONDS)" in job["error"]
     assert job["attempts"] == 1
+
+
+@pytest.mark.parametrize("path", ["/v1/nope", "/v1/jobs"])  # unknown; HTTP only
+def test_websocket_to_an_unknown_path_is_a_404_like_http(server, path):
+    url = server.base_url.replace("http://", "ws://") + path
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{url}?api_key={server.key}", open_timeout=10)
+    response = refused.value.response
+    assert response.status_code == 404
+    assert json.loads(response.body) == {"success": False, "message": "Not Found",
+                                         "messageKey": "NOT_FOUND", "data": None}
+    assert server.client().get("/v1/nope").json() == json.loads(response.body)
 
 
 @pytest.mark.parametrize("body, field", [
