@@ -1,7 +1,9 @@
 """hams serve | worker | migrate | projects create/list/quota | keys create/list/revoke | usage,
 and the client commands (transcribe, tts, jobs, content, voices) from :mod:`hams.cli_client`.
 
-Server modules are imported inside the commands that need them, so client commands start fast.
+Admin commands open the server's database through :mod:`hams.cli_database`, never creating or
+migrating it. Server modules are imported inside the commands that need them, so client
+commands start fast.
 """
 
 from __future__ import annotations
@@ -14,19 +16,13 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hams import __version__
+from hams import __version__, cli_database
 from hams.cli_client import add_client_commands, run_client_command
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from hams.db.session import Database
     from hams.settings import Settings
 
 
@@ -55,10 +51,6 @@ def _configure_logging(level: str) -> None:
         handler.addFilter(RedactKeys())
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
-class AdminError(Exception):
-    """Why an admin command cannot run, said in command-line words."""
 
 
 class RedactKeys(logging.Filter):
@@ -192,7 +184,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
         before, after = upgrade(db)
     finally:
         db.dispose()
-    where = _database_name(settings)
+    where = cli_database.database_name(settings)
     if before == after:
         print(f"database {where} is up to date (revision {after})")
     elif before is None:
@@ -200,61 +192,6 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(f"database {where}: migrated from revision {before} to {after}")
     return 0
-
-
-def _database_name(settings: Settings) -> str:
-    """The database as a user can recognise it: the SQLite file, or the URL without password."""
-    from sqlalchemy.engine import make_url
-
-    url = make_url(settings.resolved_database_url)
-    if url.drivername.startswith("sqlite"):
-        memory = url.database in (None, "", ":memory:")
-        return ":memory:" if memory else str(Path(url.database).resolve())
-    shown = make_url(settings.database_url or str(url))._replace(password=None)
-    return shown.difference_update_query(["password"]).render_as_string(hide_password=False)
-
-
-def _open_database(settings: Settings) -> Database:
-    """The server's database as it is: never created (a command run in the wrong directory
-    must not leave an empty database there) and never migrated (a newer CLI must not change
-    the schema under running servers); which one is said on stderr."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from hams.db.migrate import schema_problem
-    from hams.db.session import Database
-
-    url = settings.resolved_database_url
-    where = _database_name(settings)
-    parsed = make_url(url)
-    if parsed.drivername.startswith("sqlite") and not (
-            parsed.database and Path(parsed.database).is_file()):
-        raise AdminError(
-            f"no hams database at {where}. Run `hams migrate` (or `hams serve`) to create it "
-            "there, or set HAMS_DATA_DIR (or HAMS_DATABASE_URL) to the server's database")
-    print(f"database: {where}", file=sys.stderr)
-    db = Database(url)
-    try:
-        problem = schema_problem(db)
-    except SQLAlchemyError as exc:
-        db.dispose()
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise AdminError(f"could not open the database {where}: {reason}") from exc
-    if problem is not None:
-        db.dispose()
-        raise AdminError(f"the database {where} cannot be used: {problem}")
-    return db
-
-
-@contextmanager
-def _session(settings: Settings) -> Iterator[Session]:
-    """A session on the server's migrated database: all an admin command needs."""
-    db = _open_database(settings)
-    try:
-        with db.session() as session:
-            yield session
-    finally:
-        db.dispose()
 
 
 def cmd_projects_list(settings: Settings, args: argparse.Namespace) -> int:
@@ -267,7 +204,7 @@ def cmd_projects_list(settings: Settings, args: argparse.Namespace) -> int:
         ApiKey.project_id == Project.id, ApiKey.revoked_at.is_(None),
         or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > datetime.now(UTC)),
     ).scalar_subquery()
-    with _session(settings) as session:
+    with cli_database.session(settings) as session:
         rows = session.execute(select(Project, active_keys).order_by(Project.created_at,
                                                                      Project.name)).all()
     projects = [{"id": project.id, "name": project.name, "createdAt": iso(project.created_at),
@@ -285,7 +222,7 @@ def cmd_projects_list(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_projects_create(settings: Settings, args: argparse.Namespace) -> int:
     from hams.services import keys
 
-    with _session(settings) as session:
+    with cli_database.session(settings) as session:
         project = keys.create_project(session, args.name)
         print(json.dumps({"id": project.id, "name": project.name,
                           "webhookSecret": project.webhook_secret}))
@@ -315,7 +252,7 @@ def cmd_projects_quota(settings: Settings, args: argparse.Namespace) -> int:
              args.tts_characters, quotas.TOKENS: args.tokens}
     changes = {q: None for q in quotas.QUOTAS} if args.clear else {}
     changes.update({q: value for q, value in given.items() if value is not UNSET})
-    with _session(settings) as session:
+    with cli_database.session(settings) as session:
         project = keys.find_project(session, args.name)
         quotas.set_quotas(session, project, changes)
         session.flush()
@@ -334,7 +271,7 @@ def cmd_usage(settings: Settings, args: argparse.Namespace) -> int:
     from hams.services import keys, statistics
 
     within = statistics.period(args.start, args.end)
-    with _session(settings) as session:
+    with cli_database.session(settings) as session:
         if args.project:
             keys.find_project(session, args.project)  # an unknown name is an error
         rows = statistics.usage_report(session, within, args.project)
@@ -361,7 +298,7 @@ def cmd_keys_create(settings: Settings, args: argparse.Namespace) -> int:
     expires = datetime.fromisoformat(args.expires) if args.expires else None
     if expires is not None and expires.tzinfo is None:
         expires = expires.replace(tzinfo=UTC)
-    with _session(settings) as session:
+    with cli_database.session(settings) as session:
         if args.project == "default":
             keys.ensure_default_project(session)
         project = keys.find_project(session, args.project)
@@ -380,7 +317,7 @@ def cmd_keys_list(settings: Settings, args: argparse.Namespace) -> int:
 
     from hams.db.models import ApiKey, Project
 
-    with _session(settings) as session:
+    with cli_database.session(settings) as session:
         rows = session.execute(select(ApiKey, Project.name).join(
             Project, Project.id == ApiKey.project_id).order_by(ApiKey.created_at)).all()
         print(f"{'ID':36}  {'PROJECT':16}  {'NAME':16}  {'PREFIX':12}  STATE")
@@ -395,7 +332,7 @@ def cmd_keys_list(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
     from hams.services import keys
 
-    with _session(settings) as session:
+    with cli_database.session(settings) as session:
         key = keys.revoke_key(session, args.id)
         print(f"revoked {key.id}")
     return 0

@@ -109,12 +109,11 @@ def run_client_command(args: argparse.Namespace) -> int:
                          Exit.AUTH)
         return _fail(f"error: the server refused the API key: {exc.message} (check "
                      "HAMS_API_KEY or --api-key)", Exit.AUTH)
-    except JobTimeout as exc:
+    except JobTimeout as exc:  # the SDK's message names wait_for_job(); say the command
         job = exc.job
-        state = job.state or str(job.status).lower() if job is not None else "running"
-        job_id = job.id if job is not None else ""
-        return _fail(f"error: job {job_id} is still {state} after {args.timeout:g} s; it keeps "
-                     f"running (`hams jobs show {job_id} --wait` waits again)", Exit.FAILED)
+        state = job.state or str(job.status).lower()
+        return _fail(f"error: job {job.id} is still {state} after {args.timeout:g} s; it keeps "
+                     f"running (`hams jobs show {job.id} --wait` waits again)", Exit.FAILED)
     except APIConnectionError as exc:  # "Could not connect to URL: connection refused"
         return _fail(f"error: {exc.message[:1].lower()}{exc.message[1:]}", Exit.FAILED)
     except HamsError as exc:

@@ -1,5 +1,8 @@
-"""What `hams transcribe` and `hams tts` ask the server around their main request: whether
-an upload would be refused, and a TTS job for a text too long to synthesize in realtime."""
+"""What `hams transcribe` and `hams tts` ask the server besides their main request.
+
+Before an upload: whether the server would refuse it (``check_before_upload``). For a text over
+the realtime limit: a TTS job instead (``synthesize``).
+"""
 
 from __future__ import annotations
 
@@ -9,15 +12,13 @@ from hams import cli_output as out
 
 
 def check_before_upload(client: Any, language: str | None, model: str | None) -> None:
-    """Learn before the upload what the server would refuse after it: an unreachable server
-    or a refused key (one cheap authenticated read), and on hams an unknown model or a
-    language its model cannot transcribe (``GET /ready`` tells what serves each model)."""
+    """Refuse before the upload what the server would refuse after it: don't send it for nothing."""
     from hams.client import BadRequestError
     from hams.client._jobs import DEFAULT_MODEL
 
-    client.project()
+    client.project()  # an unreachable server or a refused key, in one cheap read
     model = model or DEFAULT_MODEL
-    stt = _readiness(client).get("stt")
+    stt = _readiness(client).get("stt")  # hams: what serves each model, multilingual or not
     if not isinstance(stt, dict) or not stt:
         return  # not hams, or an older one: the job's creation will say
     if model not in stt:
@@ -36,21 +37,20 @@ def check_before_upload(client: Any, language: str | None, model: str | None) ->
 
 def _readiness(client: Any) -> dict[str, Any]:
     """hams' ``GET /ready`` report; empty from a server without one (Hamsa's cloud)."""
-    from hams.client import NotFoundError, ServerError
+    from hams.client import APIConnectionError, HamsError
 
     try:
         report = client.request("GET", "/ready")
-    except NotFoundError:
-        return {}
-    except ServerError as exc:  # 503 "not ready": the report still says what serves what
+    except APIConnectionError:
+        raise
+    except HamsError as exc:  # 503 "not ready" still reports; a 404 (no such route) tells nothing
         report = exc.body
     return report if isinstance(report, dict) else {}
 
 
 def synthesize(client: Any, text: str, *, voice: str | None, dialect: str | None,
                mulaw: bool, progress: out.Progress) -> bytes:
-    """The whole WAV: realtime, or as a TTS job when the text is longer than the server's
-    realtime limit (the job's 16 kHz WAV made 8 kHz μ-law here when asked)."""
+    """The whole WAV, realtime or, for a text over the realtime limit, from a TTS job."""
     from hams.client import BadRequestError, PayloadTooLargeError
 
     try:
@@ -69,8 +69,7 @@ def synthesize(client: Any, text: str, *, voice: str | None, dialect: str | None
 
 
 def _job_voice(client: Any, voice: str | None, dialect: str | None) -> str:
-    """The voice the realtime route would have used: ``voice`` looked up in ``dialect`` first,
-    else the dialect's first voice (Modern Standard Arabic's without either)."""
+    """The voice the realtime route would have used, so the job sounds the same."""
     from hams.client import BadRequestError
 
     if voice is not None and dialect is None:
@@ -87,7 +86,7 @@ def _job_voice(client: Any, voice: str | None, dialect: str | None) -> str:
 
 
 def _to_mulaw(wav: bytes) -> bytes:
-    """A 16 kHz PCM16 WAV as the 8 kHz μ-law WAV the realtime route makes with ``mulaw``."""
+    """A job's 16 kHz PCM16 WAV as the 8 kHz μ-law WAV the realtime route makes with mulaw."""
     import io
     import wave
 
