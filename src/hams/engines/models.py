@@ -219,6 +219,21 @@ class SttModels:
         )
 
 
+def download_model(model: str, models_dir: Path) -> Path:
+    """Fetch a faster-whisper model into ``models_dir``, where a server with the same
+    HAMS_DATA_DIR finds it by name with no network; 'bundled' is joined from the extra."""
+    if model in BUNDLED_BASE_MODELS:
+        return prepare_split_model(WHISPER_BASE, models_dir)
+    from faster_whisper.utils import download_model as fetch
+
+    try:
+        return Path(fetch(model, cache_dir=str(models_dir)))
+    except Exception as exc:  # noqa: BLE001 - translated into what to do
+        reason, fix = explain_failure(model, exc)
+        raise EngineUnavailable(f"{display_name(model)} could not be downloaded: {reason}; "
+                                f"{fix}") from exc
+
+
 def _fallbacks(model: str) -> list[str]:
     """``model`` first, then the offline extra: multilingual base, then English-only tiny.en."""
     chain = [model, BUNDLED_BASE_MODELS[0], BUNDLED_TINY_EN_MODEL]
