@@ -6,19 +6,26 @@ Builds two 4-hour files in a temporary directory, each far smaller than what it 
 - a silent 8 kHz FLAC (a few MB).
 
 Each is decoded in a fresh subprocess at the default limit (HAMS_MEDIA_MAX_SECONDS = 14 400),
-which reports its peak RSS (ru_maxrss) and its RSS before decoding (imports done). The old
-approach (s16 chunks in a list, concatenate, astype, divide), kept here as it was, is measured
-the same way unless --skip-old. --features HOURS also measures faster-whisper's log-mel
-feature extractor, which the engine runs on the whole decoded array, on HOURS of audio.
+which reports its peak RSS (VmHWM, which exec resets, unlike ru_maxrss) and its RSS before
+decoding (imports done). The old approach (s16 chunks in a list, concatenate, astype, divide),
+kept here as it was, is measured the same way unless --skip-old.
 
-    .venv/bin/python bench/decode_memory.py [--hours 4] [--skip-old] [--features 0.5] [--json]
+--after MINUTES measures what the Whisper engine does next with the decoded array, step by
+step, on MINUTES of Piper speech: faster-whisper's Silero VAD (get_speech_timestamps), the
+speech gathered into one array (collect_chunks + concatenate) and the log-mel features of that
+array, each over the whole audio at once, as WhisperModel.transcribe runs them (about 20 times
+the array: do not ask for hours). --window SECONDS runs those steps on consecutive slices
+(views) of that length instead, as an engine that hands faster-whisper one window at a time
+would. --transcribe MINUTES runs hams' engine itself (bundled tiny.en, the worker's options).
+
+    .venv/bin/python bench/decode_memory.py [--hours 4] [--skip-old] [--after 10]
+        [--window 300] [--transcribe 3] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -29,6 +36,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 HOURS = 4.0
 MAX_SECONDS = 14_400.0  # the default HAMS_MEDIA_MAX_SECONDS
 MIB = 1024 * 1024
@@ -49,13 +58,29 @@ def write_silent_flac(path: Path, seconds: int, rate: int = 8000) -> Path:
     block = np.zeros((1, rate * 60), dtype=np.int16)
     with av.open(str(path), "w") as container:
         stream = container.add_stream("flac", rate=rate, layout="mono", format="s16")
-        for minute in range(seconds // 60):
+        for minute in range(max(1, seconds // 60)):
             frame = av.AudioFrame.from_ndarray(block, format="s16", layout="mono")
             frame.sample_rate, frame.pts = rate, minute * block.shape[1]
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+    return path
+
+
+def write_speech(path: Path, minutes: float, work: Path) -> Path:
+    """Piper sentences, each followed by half a second of silence, repeated to ``minutes``."""
+    from tests.helpers.speech import SPEECH_SENTENCES, speech_samples, synthesize_speech
+
+    spoken = speech_samples(synthesize_speech(SPEECH_SENTENCES, work / "sentences.wav"))
+    unit = np.concatenate([spoken, np.zeros(8000, dtype=np.float32)])
+    size = int(minutes * 60 * 16_000)
+    samples = np.tile(unit, size // unit.size + 1)[:size]
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16_000)
+        out.writeframes((np.clip(samples, -1, 1) * 32767).astype(np.int16).tobytes())
     return path
 
 
@@ -79,85 +104,103 @@ def decode_old(path: Path, max_seconds: float, sample_rate: int = 16_000) -> np.
     return np.concatenate(chunks).astype(np.float32) / 32768.0
 
 
-def rss_mib() -> float:
+def memory_mib(field: str = "VmHWM") -> int:
+    """This process's peak (VmHWM) or current (VmRSS) resident memory."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+        if line.startswith(f"{field}:"):
+            return round(int(line.split()[1]) / 1024)
+    return 0
 
 
-def child(way: str, path: Path, max_seconds: float, features: bool) -> None:
-    """Runs in the subprocess: decode once, print the figures as JSON."""
+def after_decoding(audio: np.ndarray, window: int) -> dict:
+    """Peak RSS after each whole-array step WhisperModel.transcribe takes (VAD filter on),
+    over the whole array, or over each ``window`` samples in turn."""
+    from faster_whisper.feature_extractor import FeatureExtractor
+    from faster_whisper.vad import collect_chunks, get_speech_timestamps
+
+    steps: dict[str, int] = {}
+    for start in range(0, audio.size, window or audio.size):
+        part = audio[start:start + window] if window else audio
+        speech = get_speech_timestamps(part)
+        steps["peak_rss_vad_mib"] = memory_mib()
+        gathered = np.concatenate(collect_chunks(part, speech)[0])
+        steps["peak_rss_gathered_mib"] = memory_mib()
+        FeatureExtractor(feature_size=80)(gathered)
+        steps["peak_rss_features_mib"] = memory_mib()
+    return steps
+
+
+def transcribed(audio: np.ndarray) -> dict:
+    """Peak RSS of hams' Whisper engine on ``audio`` (bundled tiny.en, VAD, word times)."""
+    from hams.engines.models import SttModels
+    from hams.engines.stt import TranscriptionOptions
+    from hams.settings import Settings
+
+    with tempfile.TemporaryDirectory() as work:
+        settings = Settings(stt_model="bundled-tiny.en", data_dir=Path(work))
+        engine = SttModels(settings).get(settings.engine_model_for("Hamsa-General-V2.0"))
+        loaded = memory_mib("VmRSS")
+        start = time.perf_counter()
+        segments, _ = engine.transcribe(audio, TranscriptionOptions(language="en"))
+        words = sum(len(segment.words) for segment in segments)
+    return {"rss_model_loaded_mib": loaded, "words": words,
+            "transcribe_s": round(time.perf_counter() - start, 1),
+            "peak_rss_transcribed_mib": memory_mib()}
+
+
+def child(way: str, path: Path, max_seconds: float, window: int) -> None:
+    """Runs in the subprocess: decode once (then maybe more), print the figures as JSON."""
     from hams.media.audio import decode_audio
 
-    if features:
-        from faster_whisper.feature_extractor import FeatureExtractor
-    before = rss_mib()
+    if way == "after":
+        import faster_whisper.vad  # noqa: F401 - imported before the baseline is read
+    before = memory_mib("VmRSS")
     start = time.perf_counter()
-    audio = decode_audio(path, max_seconds=max_seconds) if way == "new" else \
-        decode_old(path, max_seconds)
-    seconds = time.perf_counter() - start
-    decoded_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result = {"way": way, "audio_seconds": audio.size / 16_000, "decode_s": round(seconds, 1),
-              "rss_before_mib": round(before), "peak_rss_mib": round(decoded_peak),
-              "array_mib": round(audio.nbytes / MIB)}
-    if features:
-        FeatureExtractor(feature_size=80)(audio)
-        result["peak_rss_with_features_mib"] = round(
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    audio = decode_old(path, max_seconds) if way == "old" else \
+        decode_audio(path, max_seconds=max_seconds)
+    result = {"way": way, "audio_seconds": audio.size / 16_000,
+              "decode_s": round(time.perf_counter() - start, 1), "rss_before_mib": before,
+              "peak_rss_mib": memory_mib(), "array_mib": round(audio.nbytes / MIB)}
+    if way == "after":
+        result.update(after_decoding(audio, window), window_s=window / 16_000)
+    elif way == "transcribe":
+        result.update(transcribed(audio))
     print(json.dumps(result))
 
 
-def measure_in_subprocess(way: str, path: Path, max_seconds: float = MAX_SECONDS,
-                          features: bool = False) -> dict:
-    command = [sys.executable, __file__, "--child", way, str(path),
-               "--max-seconds", str(max_seconds)] + (["--with-features"] if features else [])
+def measure_in_subprocess(way: str, path: Path, window: float = 0.0) -> dict:
+    command = [sys.executable, __file__, "--child", way, str(path), "--window", str(window)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"{way} decode of {path.name} failed:\n{done.stderr}")
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def measure(hours: float, skip_old: bool, feature_hours: float) -> dict:
-    seconds = int(hours * 3600)
+def measure(args: argparse.Namespace) -> dict:
+    seconds = int(args.hours * 3600)
     result: dict = {"load_before": Path("/proc/loadavg").read_text().strip(), "files": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        files = {"1 Hz WAV": write_one_hertz_wav(Path(tmp) / "one-hertz.wav", seconds),
-                 "silent 8 kHz FLAC": write_silent_flac(Path(tmp) / "silent.flac", seconds)}
+        work = Path(tmp)
+        files = {"1 Hz WAV": write_one_hertz_wav(work / "one-hertz.wav", seconds),
+                 "silent 8 kHz FLAC": write_silent_flac(work / "silent.flac", seconds)}
         for name, path in files.items():
             row = {"file_kib": round(path.stat().st_size / 1024),
                    "new": measure_in_subprocess("new", path)}
-            if not skip_old:
+            if not args.skip_old:
                 row["old"] = measure_in_subprocess("old", path)
                 row["ratio_old_over_new"] = round(
                     row["old"]["peak_rss_mib"] / row["new"]["peak_rss_mib"], 2)
             result["files"][name] = row
-        if feature_hours:
-            short = write_silent_flac(Path(tmp) / "short.flac", int(feature_hours * 3600))
-            result["features"] = measure_in_subprocess("new", short, features=True)
+        for way, minutes in (("after", args.after), ("transcribe", args.transcribe)):
+            if minutes:
+                speech = write_speech(work / f"speech-{way}.wav", minutes, work)
+                result[way] = measure_in_subprocess(way, speech, args.window)
     result["load_after"] = Path("/proc/loadavg").read_text().strip()
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--hours", type=float, default=HOURS, help="length of the files")
-    parser.add_argument("--skip-old", action="store_true")
-    parser.add_argument("--features", type=float, default=0.0, metavar="HOURS")
-    parser.add_argument("--child", nargs=2, metavar=("WAY", "PATH"), help=argparse.SUPPRESS)
-    parser.add_argument("--max-seconds", type=float, default=MAX_SECONDS,
-                        help=argparse.SUPPRESS)
-    parser.add_argument("--with-features", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        child(args.child[0], Path(args.child[1]), args.max_seconds, args.with_features)
-        return
-    result = measure(args.hours, args.skip_old, args.features)
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return
-    print(f"{args.hours:g} h of audio at the default limit; load {result['load_before']}")
+def report(result: dict, hours: float) -> None:
+    print(f"{hours:g} h of audio at the default limit; load {result['load_before']}")
     for name, row in result["files"].items():
         for way in ("new", "old"):
             if way in row:
@@ -167,11 +210,39 @@ def main() -> None:
                       f"{r['array_mib']} MiB; {r['decode_s']} s)")
         if "ratio_old_over_new" in row:
             print(f"{'':>18} ratio old/new peak RSS: {row['ratio_old_over_new']}")
-    if "features" in result:
-        r = result["features"]
-        print(f"faster-whisper features on {r['audio_seconds'] / 3600:g} h: peak RSS "
-              f"{r['peak_rss_with_features_mib']} MiB (after decoding {r['peak_rss_mib']} MiB)")
+    if "after" in result:
+        r = result["after"]
+        windows = f" in {r['window_s']:g} s windows" if r["window_s"] else ""
+        print(f"after decoding {r['audio_seconds'] / 60:.1f} min of speech{windows} (array "
+              f"{r['array_mib']} MiB): peak RSS decoded {r['peak_rss_mib']}, VAD "
+              f"{r['peak_rss_vad_mib']}, speech gathered {r['peak_rss_gathered_mib']}, "
+              f"log-mel features {r['peak_rss_features_mib']} MiB")
+    if "transcribe" in result:
+        r = result["transcribe"]
+        print(f"Whisper tiny.en on {r['audio_seconds'] / 60:.1f} min of speech: peak RSS "
+              f"{r['peak_rss_transcribed_mib']} MiB (model loaded {r['rss_model_loaded_mib']} "
+              f"MiB; {r['words']} words in {r['transcribe_s']} s)")
     print(f"load after {result['load_after']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--hours", type=float, default=HOURS, help="length of the files")
+    parser.add_argument("--skip-old", action="store_true")
+    parser.add_argument("--after", type=float, default=0.0, metavar="MINUTES")
+    parser.add_argument("--window", type=float, default=0.0, metavar="SECONDS")
+    parser.add_argument("--transcribe", type=float, default=0.0, metavar="MINUTES")
+    parser.add_argument("--child", nargs=2, metavar=("WAY", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], Path(args.child[1]), MAX_SECONDS, int(args.window * 16_000))
+        return
+    result = measure(args)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        report(result, args.hours)
 
 
 if __name__ == "__main__":
