@@ -76,7 +76,7 @@ def _decode_into(samples: _Samples, container: av.container.InputContainer,
     decoded = 0  # input samples; one rate per stream (the resampler refuses a change)
     for frame in container.decode(stream):
         decoded += frame.samples
-        limit.check(decoded / frame.sample_rate)
+        limit.check(decoded / max(frame.sample_rate, 1))  # 0: damaged; the resampler refuses it
         for piece in _pieces(frame, samples.rate):
             for out in resampler.resample(piece):
                 samples.append(out)
