@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 from faster_whisper import WhisperModel
 
 from hams.engines.stt import Segment, TranscriptionInfo, TranscriptionOptions, Word
+
+SAMPLE_RATE = 16_000
+DEFAULT_WINDOW_SECONDS = 300  # faster-whisper's VAD and features cost ~20x what it is given
+DEFAULT_SEAM_SECONDS = 20  # a window ends at the quietest half second of its last 20 s
 
 
 class WhisperEngine:
@@ -17,6 +22,7 @@ class WhisperEngine:
         self.model = model
         self.name = name
         self.multilingual = bool(model.model.is_multilingual)
+        self.window_seconds = DEFAULT_WINDOW_SECONDS
 
     @classmethod
     def load(
@@ -30,15 +36,35 @@ class WhisperEngine:
         return cls(model, name)
 
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
-        """The most likely spoken language and its probability, from the speech in ``audio``."""
+        """The most likely spoken language and its probability, from the speech in ``audio``
+        (its first window: the VAD would otherwise run over all of it)."""
         language, probability, _ = self.model.detect_language(
-            audio, vad_filter=True, language_detection_segments=2)
+            audio[:self.window_seconds * SAMPLE_RATE], vad_filter=True,
+            language_detection_segments=2)
         return language, float(probability)
 
     def transcribe(
         self, audio: np.ndarray, options: TranscriptionOptions
     ) -> tuple[Iterator[Segment], TranscriptionInfo]:
-        raw_segments, raw_info = self.model.transcribe(
+        """One window at a time, so a long file costs its samples plus one window's work."""
+        cuts = window_cuts(audio, self.window_seconds * SAMPLE_RATE)
+        first, raw_info = self._window(audio[cuts[0]:cuts[1]], options)
+        later = replace(options, language=options.language or raw_info.language)
+
+        def segments() -> Iterator[tuple[float, object]]:
+            yield from ((0.0, segment) for segment in first)
+            for start, end in zip(cuts[1:], cuts[2:], strict=False):
+                raw, _ = self._window(audio[start:end], later)
+                yield from ((start / SAMPLE_RATE, segment) for segment in raw)
+
+        info = TranscriptionInfo(
+            language=raw_info.language, duration=audio.size / SAMPLE_RATE, model=self.name,
+            options=options,
+        )
+        return _convert(segments()), info
+
+    def _window(self, audio: np.ndarray, options: TranscriptionOptions) -> tuple[Iterator, object]:
+        return self.model.transcribe(
             audio,
             language=options.language,
             vad_filter=options.vad_filter,
@@ -48,22 +74,32 @@ class WhisperEngine:
             initial_prompt=options.initial_prompt,
             temperature=list(options.temperature),
         )
-        info = TranscriptionInfo(
-            language=raw_info.language, duration=float(raw_info.duration), model=self.name,
-            options=options,
-        )
-        return _convert(raw_segments), info
 
 
-def _convert(raw_segments: Iterator) -> Iterator[Segment]:
-    for index, seg in enumerate(raw_segments):
+def window_cuts(audio: np.ndarray, window: int = DEFAULT_WINDOW_SECONDS * SAMPLE_RATE,
+                seam: int = DEFAULT_SEAM_SECONDS * SAMPLE_RATE) -> list[int]:
+    """Where the windows start and end: each at most ``window`` long, cut where it is
+    quietest near its end, so that no word is split between two windows."""
+    cuts = [0]
+    seam = min(seam, window // 2)
+    half = SAMPLE_RATE // 2
+    while audio.size - cuts[-1] > window:
+        tail = audio[cuts[-1] + window - seam:cuts[-1] + window]
+        energy = np.square(tail[:tail.size - tail.size % half].reshape(-1, half)).mean(axis=1)
+        cuts.append(cuts[-1] + window - seam + int(np.argmin(energy)) * half + half // 2)
+    return [*cuts, audio.size]
+
+
+def _convert(raw_segments: Iterator[tuple[float, object]]) -> Iterator[Segment]:
+    for index, (offset, seg) in enumerate(raw_segments):
         words = [
-            Word(w.word, round(float(w.start), 3), round(float(w.end), 3),
+            Word(w.word, round(float(w.start) + offset, 3), round(float(w.end) + offset, 3),
                  round(float(w.probability), 4))
             for w in (seg.words or [])
         ]
         yield Segment(
-            index, round(float(seg.start), 3), round(float(seg.end), 3), seg.text, words,
+            index, round(float(seg.start) + offset, 3), round(float(seg.end) + offset, 3),
+            seg.text, words,
             seek=int(seg.seek), tokens=tuple(int(t) for t in seg.tokens),
             temperature=None if seg.temperature is None else float(seg.temperature),
             avg_logprob=float(seg.avg_logprob), compression_ratio=float(seg.compression_ratio),
