@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import tracemalloc
 from fractions import Fraction
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 
 from hams.errors import PayloadTooLarge, UnsupportedMedia
 from hams.media.audio import decode_audio
+from tests.helpers.memory import traced_peak
 
 
 def tone(seconds: float, rate: int) -> np.ndarray:
@@ -127,15 +127,6 @@ class Unseekable(io.RawIOBase):
         return len(chunk)
 
 
-def traced_peak(call) -> int:
-    """Peak bytes allocated by Python and numpy during ``call`` (libav's own are not seen)."""
-    tracemalloc.start()
-    try:
-        call()
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak
 
 
 def test_declared_duration_over_the_limit_is_refused_before_decoding(tmp_path):

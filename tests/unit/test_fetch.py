@@ -7,9 +7,8 @@ import os
 import socket
 import threading
 import time
-import tracemalloc
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from hams.media.fetch import (
     post_guarded,
 )
 from hams.media.urls import UrlPolicy
+from tests.helpers.memory import traced_peak
 
 PAYLOAD = bytes(range(256)) * 40  # 10 240 bytes, every byte value
 LIMIT = 4096
@@ -314,15 +314,6 @@ def test_post_guarded_returns_a_redirect_without_following_it(base: str) -> None
     assert response.headers["location"] == "http://169.254.169.254/"
 
 
-def traced_peak(call: Callable[[], object]) -> int:
-    """Peak bytes Python allocated during ``call`` (zlib's output is Python bytes)."""
-    tracemalloc.start()
-    try:
-        call()
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak
 
 
 @pytest.mark.parametrize("path", ["/gzip", "/gzip-twice", "/deflate", "/deflate-raw",
