@@ -42,18 +42,19 @@ def fresh_server(tmp_path_factory):
     process.stop()
 
 
-def upload(client, audio: bytes) -> str:
-    uploaded = client.post("/v1/media", files={"file": ("arabic.wav", audio, "audio/wav")})
-    assert uploaded.status_code == 200, uploaded.text
-    return uploaded.json()["data"]["mediaUrl"]
+def transcribe(server, audio: bytes, language: str) -> dict:
+    """Upload, then a transcription job of the upload; the finished job."""
+    with server.client() as client:
+        uploaded = client.post("/v1/media", files={"file": ("arabic.wav", audio, "audio/wav")})
+        assert uploaded.status_code == 200, uploaded.text
+        created = client.post("/v1/jobs/transcribe", json={
+            "mediaUrl": uploaded.json()["data"]["mediaUrl"], "language": language})
+        assert created.status_code == 200, created.text
+        return wait_for_job(client, created.json()["data"]["jobId"], timeout=240)["data"]
 
 
 def test_a_fresh_server_transcribes_arabic(fresh_server, arabic_wav):
-    with fresh_server.client() as client:
-        created = client.post("/v1/jobs/transcribe", json={
-            "mediaUrl": upload(client, arabic_wav), "language": "ar"})
-        assert created.status_code == 200, created.text
-        job = wait_for_job(client, created.json()["data"]["jobId"], timeout=240)["data"]
+    job = transcribe(fresh_server, arabic_wav, "ar")
     assert job["status"] == "COMPLETED", job
     text = job["jobResponse"]["text"]
     assert len(ARABIC_LETTERS.findall(text)) > 20, text
@@ -77,11 +78,7 @@ def test_ready_says_which_model_serves_and_why(fresh_server, arabic_wav):
 
 
 def test_language_auto_detects_arabic(fresh_server, arabic_wav):
-    with fresh_server.client() as client:
-        created = client.post("/v1/jobs/transcribe", json={
-            "mediaUrl": upload(client, arabic_wav), "language": "auto"})
-        assert created.status_code == 200, created.text
-        job = wait_for_job(client, created.json()["data"]["jobId"], timeout=240)["data"]
+    job = transcribe(fresh_server, arabic_wav, "auto")
     assert job["status"] == "COMPLETED", job
     assert job["jobResponse"]["language"] == "ar"
     assert ARABIC_LETTERS.search(job["jobResponse"]["text"])
