@@ -18,8 +18,17 @@ the array: do not ask for hours). --window SECONDS runs those steps on consecuti
 (views) of that length instead, as an engine that hands faster-whisper one window at a time
 would. --transcribe MINUTES runs hams' engine itself (bundled tiny.en, the worker's options).
 
+--worker runs, in a fresh subprocess per file and model, what a worker does with each 4-hour
+file at full size: decode_audio, then hams' (windowed) Whisper engine loaded through SttModels
+as the worker loads it, every segment consumed: bundled tiny.en (language "en") and the bundled
+multilingual Whisper base (language "ar", the worker's default). --worker-speech adds a file
+of as many hours of Piper speech (English, so language "en" for both models). --worker-cap
+SECONDS stops handing windows to faster-whisper once transcribing has run that long (the
+figures then cover the windows done, and say so).
+
     .venv/bin/python bench/decode_memory.py [--hours 4] [--skip-old] [--after 10]
-        [--window 300] [--transcribe 3] [--json]
+        [--window 300] [--transcribe 3] [--worker] [--worker-speech]
+        [--worker-cap 600] [--json]
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 HOURS = 4.0
 MAX_SECONDS = 14_400.0  # the default HAMS_MEDIA_MAX_SECONDS
 MIB = 1024 * 1024
+WORKER_MODELS = (("bundled-tiny.en", "en"), ("bundled", "ar"))  # model, the job's language
 
 
 def write_one_hertz_wav(path: Path, seconds: int) -> Path:
@@ -148,7 +158,44 @@ def transcribed(audio: np.ndarray) -> dict:
             "peak_rss_transcribed_mib": memory_mib()}
 
 
-def child(way: str, path: Path, max_seconds: float, window: int) -> None:
+def worker_transcribed(audio: np.ndarray, model: str, language: str, cap: float) -> dict:
+    """What the worker does after decoding: load ``model`` through SttModels, transcribe the
+    whole array with the worker's options, consume every segment (the windows are counted;
+    past ``cap`` seconds the rest are skipped and the result says how far it got)."""
+    from hams.engines.models import SttModels
+    from hams.engines.stt import TranscriptionOptions
+    from hams.settings import Settings
+
+    decoded = memory_mib("VmRSS")
+    with tempfile.TemporaryDirectory() as work:
+        start = time.perf_counter()
+        engine = SttModels(Settings(stt_model=model, data_dir=Path(work))).get(model)
+        loaded, load_s = memory_mib("VmRSS"), time.perf_counter() - start
+        window, done = engine._window, {"windows": 0, "samples": 0}  # noqa: SLF001
+
+        def counted(part: np.ndarray, options: object) -> tuple:
+            if done["windows"] and cap and time.perf_counter() - start > cap:
+                return iter(()), None  # capped: later windows are not transcribed
+            done["windows"] += 1
+            done["samples"] += part.size
+            return window(part, options)
+
+        engine._window = counted  # noqa: SLF001
+        start = time.perf_counter()
+        options = TranscriptionOptions(language=language, vad_filter=True, beam_size=5)
+        segments = list(engine.transcribe(audio, options)[0])
+    return {"model": engine.name, "language": language, "rss_decoded_mib": decoded,
+            "rss_model_loaded_mib": loaded, "load_s": round(load_s, 1),
+            "transcribe_s": round(time.perf_counter() - start, 1),
+            "windows": done["windows"], "seconds_transcribed": done["samples"] / 16_000,
+            "capped": done["samples"] < audio.size, "segments": len(segments),
+            "words": sum(len(s.words) for s in segments),
+            "speech_s": round(sum(s.end - s.start for s in segments), 1),
+            "text_sample": " ".join(s.text.strip() for s in segments[:3])[:120],
+            "peak_rss_worker_mib": memory_mib()}
+
+
+def child(way: str, path: Path, max_seconds: float, window: int, worker: tuple = ()) -> None:
     """Runs in the subprocess: decode once (then maybe more), print the figures as JSON."""
     from hams.media.audio import decode_audio
 
@@ -165,11 +212,15 @@ def child(way: str, path: Path, max_seconds: float, window: int) -> None:
         result.update(after_decoding(audio, window), window_s=window / 16_000)
     elif way == "transcribe":
         result.update(transcribed(audio))
+    elif way == "worker":
+        result.update(worker_transcribed(audio, *worker))
     print(json.dumps(result))
 
 
-def measure_in_subprocess(way: str, path: Path, window: float = 0.0) -> dict:
-    command = [sys.executable, __file__, "--child", way, str(path), "--window", str(window)]
+def measure_in_subprocess(way: str, path: Path, window: float = 0.0,
+                          extra: tuple[str, ...] = ()) -> dict:
+    command = [sys.executable, __file__, "--child", way, str(path), "--window", str(window),
+               *extra]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"{way} decode of {path.name} failed:\n{done.stderr}")
@@ -191,6 +242,14 @@ def measure(args: argparse.Namespace) -> dict:
                 row["ratio_old_over_new"] = round(
                     row["old"]["peak_rss_mib"] / row["new"]["peak_rss_mib"], 2)
             result["files"][name] = row
+        if args.worker_speech:
+            files["Piper speech"] = write_speech(work / "speech-worker.wav", seconds / 60, work)
+        if args.worker:
+            result["worker"] = {
+                f"{name}, {model}": measure_in_subprocess("worker", path, extra=(
+                    "--model", model, "--language", "en" if "speech" in name else language,
+                    "--worker-cap", str(args.worker_cap)))
+                for name, path in files.items() for model, language in WORKER_MODELS}
         for way, minutes in (("after", args.after), ("transcribe", args.transcribe)):
             if minutes:
                 speech = write_speech(work / f"speech-{way}.wav", minutes, work)
@@ -222,6 +281,14 @@ def report(result: dict, hours: float) -> None:
         print(f"Whisper tiny.en on {r['audio_seconds'] / 60:.1f} min of speech: peak RSS "
               f"{r['peak_rss_transcribed_mib']} MiB (model loaded {r['rss_model_loaded_mib']} "
               f"MiB; {r['words']} words in {r['transcribe_s']} s)")
+    for name, r in result.get("worker", {}).items():
+        capped = (f"; CAPPED after {r['windows']} windows, {r['seconds_transcribed'] / 3600:.2f}"
+                  " h" if r["capped"] else f"; {r['windows']} windows")
+        print(f"worker, {name} ({r['language']}): peak RSS {r['peak_rss_worker_mib']} MiB "
+              f"(decoded {r['peak_rss_mib']}, model loaded {r['rss_model_loaded_mib']} MiB; "
+              f"decode {r['decode_s']} s, load {r['load_s']} s, transcribe {r['transcribe_s']} s"
+              f"{capped}; {r['segments']} segments, {r['words']} words, {r['speech_s']} s)"
+              + (f" {r['text_sample']!r}" if r["text_sample"] else ""))
     print(f"load after {result['load_after']}")
 
 
@@ -233,10 +300,17 @@ def main() -> None:
     parser.add_argument("--after", type=float, default=0.0, metavar="MINUTES")
     parser.add_argument("--window", type=float, default=0.0, metavar="SECONDS")
     parser.add_argument("--transcribe", type=float, default=0.0, metavar="MINUTES")
+    parser.add_argument("--worker", action="store_true")
+    parser.add_argument("--worker-speech", action="store_true")
+    parser.add_argument("--worker-cap", type=float, default=0.0, metavar="SECONDS",
+                        help="stop transcribing after this long (0: the whole file)")
     parser.add_argument("--child", nargs=2, metavar=("WAY", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--language", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], Path(args.child[1]), MAX_SECONDS, int(args.window * 16_000))
+        child(args.child[0], Path(args.child[1]), MAX_SECONDS, int(args.window * 16_000),
+              (args.model, args.language, args.worker_cap))
         return
     result = measure(args)
     if args.json:
