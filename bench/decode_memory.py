@@ -204,7 +204,7 @@ def child(way: str, path: Path, max_seconds: float, window: int, worker: tuple =
     before = memory_mib("VmRSS")
     start = time.perf_counter()
     audio = decode_old(path, max_seconds) if way == "old" else \
-        decode_audio(path, max_seconds=max_seconds)
+        decode_audio(path, max_seconds=max_seconds, pcm16=way == "worker")
     result = {"way": way, "audio_seconds": audio.size / 16_000,
               "decode_s": round(time.perf_counter() - start, 1), "rss_before_mib": before,
               "peak_rss_mib": memory_mib(), "array_mib": round(audio.nbytes / MIB)}

@@ -7,6 +7,7 @@ import numpy as np
 from hams.engines.models import SttModels
 from hams.engines.stt import TranscriptionOptions
 from hams.engines.stt.whisper import SAMPLE_RATE, window_cuts
+from hams.media.audio import decode_audio
 from hams.settings import Settings
 from tests.helpers.speech import SPEECH_SENTENCES, speech_samples, word_error_rate
 
@@ -39,5 +40,19 @@ def test_windowed_transcript_keeps_times_ids_and_words(tmp_path, speech):
     assert segments[-1].start > 5  # later windows are shifted by where they start
     words = [w for s in segments for w in s.words]
     assert all(a.start <= b.start for a, b in zip(words, words[1:], strict=False))
+    text = " ".join(s.text for s in segments)
+    assert word_error_rate(" ".join(SPEECH_SENTENCES), text) < 0.15, text
+
+
+def test_int16_pcm_is_transcribed_like_float_samples(tmp_path, speech):
+    """Workers hold long files as int16 (half the memory); the engine scales each window."""
+    pcm = decode_audio(speech, max_seconds=600, pcm16=True)
+    floats = decode_audio(speech, max_seconds=600)
+    assert pcm.dtype == np.int16 and pcm.size == floats.size
+    assert np.abs(pcm / 32768 - floats).max() < 2e-4
+    engine = SttModels(Settings(stt_model="bundled-tiny.en", data_dir=tmp_path)).get(
+        "bundled-tiny.en")
+    engine.window_seconds = 4
+    segments, _ = engine.transcribe(pcm, TranscriptionOptions(language="en"))
     text = " ".join(s.text for s in segments)
     assert word_error_rate(" ".join(SPEECH_SENTENCES), text) < 0.15, text

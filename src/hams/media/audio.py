@@ -1,4 +1,5 @@
-"""Decode any audio or video PyAV/FFmpeg can read into 16 kHz mono float32 samples.
+"""Decode any audio or video PyAV/FFmpeg can read into 16 kHz mono samples (float32, or int16
+for long jobs: half the memory, scaled by the engine one window at a time).
 
 Memory stays near the size of the answer: the samples stream into one float32 buffer that
 grows in place, the duration limit is checked against what the file declares before
@@ -25,10 +26,12 @@ log = logging.getLogger(__name__)
 
 
 def decode_audio(path: Path | BinaryIO, *, max_seconds: float, sample_rate: int = SAMPLE_RATE,
-                 limit_setting: str = "HAMS_MEDIA_MAX_SECONDS") -> np.ndarray:
+                 limit_setting: str = "HAMS_MEDIA_MAX_SECONDS",
+                 pcm16: bool = False) -> np.ndarray:
     """All audio of the first audio stream, resampled; refuses files that are not audio.
 
     ``path`` may also be an open binary file (bytes in memory for realtime requests).
+    ``pcm16`` returns int16 samples instead of float32 in [-1, 1]: 4 hours are 440 MiB, not 879.
     """
     limit = _DurationLimit(max_seconds, limit_setting)
     with _open(path) as container:
@@ -39,7 +42,7 @@ def decode_audio(path: Path | BinaryIO, *, max_seconds: float, sample_rate: int 
         limit.check(declared)
         samples = _Samples(limit.most_samples(sample_rate),
                            first_seconds=declared or DEFAULT_FIRST_SECONDS, rate=sample_rate,
-                           limit=limit)
+                           limit=limit, dtype=np.int16 if pcm16 else np.float32)
         try:
             _decode_into(samples, container, stream, limit)
         except (av.FFmpegError, ValueError) as exc:  # ValueError: the rate changed mid-stream
@@ -72,7 +75,8 @@ def _declared_seconds(container: av.container.InputContainer,
 def _decode_into(samples: _Samples, container: av.container.InputContainer,
                  stream: av.audio.stream.AudioStream, limit: _DurationLimit) -> None:
     """Decode frame by frame, counting each frame's duration before it is resampled."""
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=samples.rate)
+    resampler = av.AudioResampler(format="s16" if samples.data.dtype == np.int16 else "flt",
+                                  layout="mono", rate=samples.rate)
     decoded = 0  # input samples; one rate per stream (the resampler refuses a change)
     for frame in container.decode(stream):
         decoded += frame.samples
@@ -124,17 +128,18 @@ class _DurationLimit:
 
 
 class _Samples:
-    """One float32 buffer that grows in place (realloc), never a list of copies."""
+    """One buffer that grows in place (realloc), never a list of copies."""
 
-    def __init__(self, most: int, *, first_seconds: float, rate: int, limit: _DurationLimit):
+    def __init__(self, most: int, *, first_seconds: float, rate: int, limit: _DurationLimit,
+                 dtype: type[np.generic]):
         self.most = most
         self.rate = rate
         self.limit = limit
         self.size = 0
-        self.data = np.empty(min(most, int(first_seconds * rate) + rate), dtype=np.float32)
+        self.data = np.empty(min(most, int(first_seconds * rate) + rate), dtype=dtype)
 
     def append(self, frame: av.AudioFrame) -> None:
-        chunk = np.frombuffer(frame.planes[0], dtype=np.float32, count=frame.samples)
+        chunk = np.frombuffer(frame.planes[0], dtype=self.data.dtype, count=frame.samples)
         end = self.size + chunk.size
         if end > self.data.size:
             self._grow(end)
@@ -148,7 +153,8 @@ class _Samples:
         self.data.resize(capacity, refcheck=False)  # no views exist; realloc moves pages
 
     def finish(self) -> np.ndarray:
-        """The samples, clipped to [-1, 1] in place, the spare capacity given back."""
+        """The samples (float32 clipped to [-1, 1] in place), the spare capacity given back."""
         self.data.resize(self.size, refcheck=False)
-        np.clip(self.data, -1.0, 1.0, out=self.data)
+        if self.data.dtype == np.float32:
+            np.clip(self.data, -1.0, 1.0, out=self.data)
         return self.data

@@ -130,7 +130,7 @@ def run_transcription(job: Job, settings: Settings, storage: BlobStorage,
     if not job.media_key or not path.is_file():
         fetch_to_file(job.media_url or "", path, policy=url_policy(settings),
                       max_bytes=settings.media_max_bytes, timeout=settings.media_fetch_timeout)
-    audio = decode_audio(Path(path), max_seconds=settings.media_max_seconds)
+    audio = decode_audio(Path(path), max_seconds=settings.media_max_seconds, pcm16=True)
     language = job_language(job)
     engine = loaded_engine(settings, models, job.model or PUBLIC_STT_MODELS[0], language, audio)
     segments_iter, info = engine.transcribe(audio, job_options(settings, job, language))

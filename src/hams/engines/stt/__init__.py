@@ -72,10 +72,11 @@ class SpeechToText(Protocol):
     def transcribe(
         self, audio: np.ndarray, options: TranscriptionOptions
     ) -> tuple[Iterator[Segment], TranscriptionInfo]:
-        """Transcribe 16 kHz mono float32 samples.
+        """Transcribe 16 kHz mono samples.
 
         Arguments:
-            audio: samples in [-1, 1] at 16 kHz.
+            audio: float32 samples in [-1, 1] at 16 kHz, or int16 PCM (scaled one window at
+                a time, so a long file is held at half the size).
             options: language, VAD and decoding options.
         Returns:
             A generator of segments (consumed once) and the info known before decoding.

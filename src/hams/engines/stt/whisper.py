@@ -11,7 +11,7 @@ from faster_whisper import WhisperModel
 from hams.engines.stt import Segment, TranscriptionInfo, TranscriptionOptions, Word
 
 SAMPLE_RATE = 16_000
-DEFAULT_WINDOW_SECONDS = 300  # faster-whisper's VAD and features cost ~20x what it is given
+DEFAULT_WINDOW_SECONDS = 120  # faster-whisper's VAD and features cost ~15x what it is given
 DEFAULT_SEAM_SECONDS = 20  # a window ends at the quietest half second of its last 20 s
 
 
@@ -39,23 +39,28 @@ class WhisperEngine:
         """The most likely spoken language and its probability, from the speech in ``audio``
         (its first window: the VAD would otherwise run over all of it)."""
         language, probability, _ = self.model.detect_language(
-            audio[:self.window_seconds * SAMPLE_RATE], vad_filter=True,
+            as_float(audio[:self.window_seconds * SAMPLE_RATE]), vad_filter=True,
             language_detection_segments=2)
         return language, float(probability)
 
     def transcribe(
         self, audio: np.ndarray, options: TranscriptionOptions
     ) -> tuple[Iterator[Segment], TranscriptionInfo]:
-        """One window at a time, so a long file costs its samples plus one window's work."""
+        """One window at a time, so a long file costs its samples plus one window's work. The
+        language detected in the first window that has speech is kept for the rest."""
         cuts = window_cuts(audio, self.window_seconds * SAMPLE_RATE)
         first, raw_info = self._window(audio[cuts[0]:cuts[1]], options)
-        later = replace(options, language=options.language or raw_info.language)
 
         def segments() -> Iterator[tuple[float, object]]:
-            yield from ((0.0, segment) for segment in first)
-            for start, end in zip(cuts[1:], cuts[2:], strict=False):
-                raw, _ = self._window(audio[start:end], later)
-                yield from ((start / SAMPLE_RATE, segment) for segment in raw)
+            chosen, found = options, None
+            for start, end in zip(cuts, cuts[1:], strict=False):
+                raw, window_info = (first, raw_info) if start == 0 else self._window(
+                    audio[start:end], chosen)
+                for segment in raw:
+                    found = found or window_info.language
+                    yield start / SAMPLE_RATE, segment
+                if found and chosen.language is None:
+                    chosen = replace(options, language=found)
 
         info = TranscriptionInfo(
             language=raw_info.language, duration=audio.size / SAMPLE_RATE, model=self.name,
@@ -65,7 +70,7 @@ class WhisperEngine:
 
     def _window(self, audio: np.ndarray, options: TranscriptionOptions) -> tuple[Iterator, object]:
         return self.model.transcribe(
-            audio,
+            as_float(audio),
             language=options.language,
             vad_filter=options.vad_filter,
             word_timestamps=options.word_timestamps,
@@ -76,6 +81,13 @@ class WhisperEngine:
         )
 
 
+def as_float(audio: np.ndarray) -> np.ndarray:
+    """float32 in [-1, 1] as faster-whisper takes it; int16 PCM is scaled (one window's copy)."""
+    if audio.dtype == np.int16:
+        return np.multiply(audio, 1 / 32768, dtype=np.float32)
+    return audio
+
+
 def window_cuts(audio: np.ndarray, window: int = DEFAULT_WINDOW_SECONDS * SAMPLE_RATE,
                 seam: int = DEFAULT_SEAM_SECONDS * SAMPLE_RATE) -> list[int]:
     """Where the windows start and end: each at most ``window`` long, cut where it is
@@ -84,7 +96,7 @@ def window_cuts(audio: np.ndarray, window: int = DEFAULT_WINDOW_SECONDS * SAMPLE
     seam = min(seam, window // 2)
     half = SAMPLE_RATE // 2
     while audio.size - cuts[-1] > window:
-        tail = audio[cuts[-1] + window - seam:cuts[-1] + window]
+        tail = audio[cuts[-1] + window - seam:cuts[-1] + window].astype(np.float32)
         energy = np.square(tail[:tail.size - tail.size % half].reshape(-1, half)).mean(axis=1)
         cuts.append(cuts[-1] + window - seam + int(np.argmin(energy)) * half + half // 2)
     return [*cuts, audio.size]
