@@ -201,3 +201,12 @@ def test_piper_speech_is_understood_by_the_bundled_stt_model():
     heard = " ".join(s.text for s in segments)
     clean = lambda t: " ".join(t.lower().replace(".", "").replace(",", "").split())  # noqa: E731
     assert jiwer.wer(clean(" ".join(sentences)), clean(heard)) < 0.3, heard
+
+
+def test_espeak_phonemes_follow_the_harakat(espeak: EspeakEngine) -> None:
+    plain, vowelled = espeak.phonemes("يقع", "ar"), espeak.phonemes("يَقَعُ", "ar")
+    assert plain and vowelled != plain
+    assert vowelled.count("a") >= 2  # ya-qa-ʕu: the fathas are read
+    assert "h" in espeak.phonemes("Hello.", "en-us")
+    with pytest.raises(ValidationFailed):
+        espeak.phonemes("hello", "no-such-voice")

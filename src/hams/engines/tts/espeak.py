@@ -24,6 +24,7 @@ _POSITION_CHARACTER = 1
 _CHARS_UTF8 = 1
 _EE_OK = 0
 _EE_NOT_FOUND = 2
+_PHONEMES_IPA = 0x02  # espeakPHONEMES_IPA, for espeak_TextToPhonemes
 _NORMAL_WPM = 175  # espeakRATE_NORMAL
 _MIN_WPM, _MAX_WPM = 80, 450  # espeakRATE_MINIMUM, espeakRATE_MAXIMUM
 
@@ -87,6 +88,18 @@ class _Library:
             raise EngineUnavailable(f"espeak-ng failed to synthesize ({status})")
         return np.frombuffer(samples, dtype=np.int16).copy()
 
+    def phonemes(self, text: str, voice: str) -> str:
+        """The IPA espeak-ng reads ``text`` as, clause by clause; the caller holds _LOCK."""
+        if self.lib.espeak_SetVoiceByName(voice.encode()) != _EE_OK:
+            raise ValidationFailed(f"Unknown espeak-ng voice {voice!r}", data={"field": "voice"})
+        buffer = ctypes.c_char_p(text.encode("utf-8"))
+        pointer = ctypes.pointer(buffer)
+        clauses = []
+        while buffer.value:  # the library advances the pointer past each clause it reads
+            clause = self.lib.espeak_TextToPhonemes(pointer, _CHARS_UTF8, _PHONEMES_IPA)
+            clauses.append((clause or b"").decode("utf-8", "replace"))
+        return " ".join(c for c in clauses if c)
+
 
 def _declare(lib: ctypes.CDLL) -> None:
     """Give each function ctypes uses its C signature, so arguments are converted, not guessed."""
@@ -104,6 +117,8 @@ def _declare(lib: ctypes.CDLL) -> None:
         ctypes.POINTER(c_uint), ctypes.c_void_p,
     ]
     lib.espeak_Synth.restype = c_int
+    lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(c_char_p), c_int, c_int]
+    lib.espeak_TextToPhonemes.restype = c_char_p
 
 
 def _load() -> _Library:
@@ -149,3 +164,8 @@ class EspeakEngine:
             with _LOCK:  # released before yielding: a slow consumer must not stall others
                 pcm = _load().speak(sentence, options.voice, wpm)
             yield pcm
+
+    def phonemes(self, text: str, voice: str) -> str:
+        """What espeak-ng will say for ``text``, in IPA: shows whether a word got its vowels."""
+        with _LOCK:
+            return _load().phonemes(text, voice)
