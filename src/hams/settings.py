@@ -61,12 +61,14 @@ class Settings(BaseSettings):
 
     tts_piper_voices: dict[str, str] = Field(
         default_factory=dict,
-        description='Piper voices (.onnx paths) by dialect code or voice name, JSON: '
-        '{"jor": "/voices/ar_JO-kareem-medium.onnx"}; others use espeak-ng.',
+        description='Piper voices (.onnx paths) by voice name, by "dialect:gender" or by dialect '
+        'code, JSON: {"jor:male": "/voices/ar_JO-kareem-medium.onnx"}; a plain dialect key '
+        'gives every voice of that dialect this one Piper voice, whatever its gender; others '
+        'use espeak-ng.',
     )
     tts_bundled_english: bool = Field(
-        True, description="Serve English voices with the offline extra's Piper voice when "
-        "installed."
+        True, description="Serve male English voices with the offline extra's Piper voice (a "
+        "man's voice) when installed; female English voices use espeak-ng's female variants."
     )
     tts_realtime_max_chars: int = Field(
         2000, gt=0, description="Longest text for the realtime TTS routes."
