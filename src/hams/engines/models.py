@@ -113,10 +113,6 @@ class SttModels:
         """Known before a job runs: by name, or by the engine once it has loaded."""
         return self.status(model).multilingual is False
 
-    def effective_name(self, model: str) -> str:
-        """What actually serves ``model`` once loaded (the fallback's name after a fallback)."""
-        return self.status(model).served_by or display_name(model)
-
     def refusal(self, model: str, language: str) -> str:
         """Why ``language`` is refused for ``model``: the whole truth, for the error message."""
         status = self.status(model)
@@ -159,15 +155,14 @@ class SttModels:
             try:
                 engine = self._load_candidate(candidate)
             except Exception as exc:  # noqa: BLE001 - any loader failure falls back
+                why, how = explain_failure(candidate, exc)
+                log.warning("speech-to-text model %s could not be loaded: %s",
+                            display_name(candidate), why)
                 if candidate == model:
-                    reason, fix = explain_failure(model, exc)
+                    reason, fix = why, how
                     self._retry_real_at[model] = time.monotonic() + FALLBACK_RETRY_SECONDS
                     if model in self._engines:  # already on a fallback: keep it
-                        log.warning("speech-to-text model %s still cannot be loaded: %s",
-                                    display_name(model), reason)
                         return self._engines[model]
-                log.warning("speech-to-text model %s could not be loaded: %s",
-                            display_name(candidate), explain_failure(candidate, exc)[0])
                 continue
             if candidate == model:
                 self._retry_real_at.pop(model, None)
@@ -235,13 +230,13 @@ def download_model(model: str, models_dir: Path) -> Path:
 
 
 def _fallbacks(model: str) -> list[str]:
-    """``model`` first, then the offline extra: multilingual base, then English-only tiny.en."""
-    chain = [model, BUNDLED_BASE_MODELS[0], BUNDLED_TINY_EN_MODEL]
+    """``model`` first, then the offline extra: multilingual base, then English-only tiny.en
+    (tiny.en, asked for by name, has none: base would be slower than what was asked)."""
+    if model == BUNDLED_TINY_EN_MODEL:
+        return [model]
     if model in BUNDLED_BASE_MODELS:
-        chain = [model, BUNDLED_TINY_EN_MODEL]
-    elif model == BUNDLED_TINY_EN_MODEL:
-        chain = [model]
-    return chain
+        return [model, BUNDLED_TINY_EN_MODEL]
+    return [model, BUNDLED_BASE_MODELS[0], BUNDLED_TINY_EN_MODEL]
 
 
 def is_english_only(model: str) -> bool:
