@@ -19,7 +19,7 @@ import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from hams import __version__, cli_database
+from hams import __version__, cli_database, cli_output
 from hams.cli_client import add_client_commands, run_client_command
 
 if TYPE_CHECKING:
@@ -233,7 +233,7 @@ def cmd_projects_list(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     print(f"{'ID':36}  {'NAME':20}  {'CREATED':20}  ACTIVE KEYS")
     for row in projects:
-        created = (row["createdAt"] or "")[:19].replace("T", " ")
+        created = cli_output.short_time(row["createdAt"])
         print(f"{row['id']:36}  {row['name'][:20]:20}  {created:20}  {row['activeKeys']}")
     return 0
 

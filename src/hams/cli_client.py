@@ -143,12 +143,11 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         if args.no_wait:
             raise UsageError("--srt needs the finished job: drop --no-wait")
         _check_writable(args.srt)
-    language = None if args.language == "auto" else args.language
     with _client(args) as client, out.Progress(quiet=args.json) as progress:
         if path is not None:
-            check_before_upload(client, language, args.model)
+            check_before_upload(client, args.language, args.model)
         job = client.transcribe(
-            source, language=language, model=args.model, title=args.title,
+            source, language=args.language, model=args.model, title=args.title,
             return_srt=args.srt is not None, wait=False,
             on_upload_progress=None if path is None else progress.upload(path.name))
         if args.no_wait:

@@ -32,7 +32,7 @@ def database_name(settings: Settings) -> str:
     if url.drivername.startswith("sqlite"):
         memory = url.database in (None, "", ":memory:")
         return ":memory:" if memory else str(Path(url.database).resolve())
-    shown = make_url(settings.database_url or str(url))._replace(password=None)
+    shown = make_url(settings.database_url)._replace(password=None)
     return shown.difference_update_query(["password"]).render_as_string(hide_password=False)
 
 

@@ -3,6 +3,7 @@ serving, and admin commands check with :func:`schema_problem` that it has been d
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,9 +25,15 @@ def _config() -> Config:
     return config
 
 
+@functools.cache
+def _scripts() -> ScriptDirectory:
+    """The migration scripts, read once: they cannot change while the process runs."""
+    return ScriptDirectory.from_config(_config())
+
+
 def head_revision() -> str:
     """The revision this hams's code expects."""
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    return _scripts().get_current_head()
 
 
 def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str | None]:
@@ -35,9 +42,9 @@ def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str | Non
     return _migrate(db, command.upgrade, revision)
 
 
-def downgrade(db: Database, revision: str) -> tuple[str | None, str | None]:
+def downgrade(db: Database, revision: str) -> None:
     """Take the schema back to ``revision`` (a rollback); data in what remains is kept."""
-    return _migrate(db, command.downgrade, revision)
+    _migrate(db, command.downgrade, revision)
 
 
 def _migrate(db: Database, step: Callable[[Config, str], None], revision: str
@@ -76,7 +83,7 @@ def schema_problem(db: Database) -> str | None:
         return None
     if current is None:
         return "it has no hams schema: run `hams migrate` to create it"
-    known = {script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions()}
+    known = {script.revision for script in _scripts().walk_revisions()}
     if current not in known:
         return (f"its schema (revision {current}) was made by a newer hams than this one "
                 f"(which knows up to {head}): upgrade hams")
