@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketClose
+from starlette.websockets import WebSocket
 
 from hams import __version__
 from hams.api import (
@@ -115,13 +115,12 @@ def _not_found(http_not_found: ASGIApp) -> ASGIApp:
     envelope (Starlette's default closes it, which the server sends as a bare 403)."""
 
     async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket":
-            await http_not_found(scope, receive, send)
-        elif "websocket.http.response" in scope.get("extensions", {}):
+        if scope["type"] == "websocket" and "websocket.http.response" in scope.get(
+                "extensions", {}):
             response = render_error(route_path(scope), NotFound("Not Found"))
             await WebSocket(scope, receive, send).send_denial_response(response)
-        else:  # a server without the denial extension can only refuse
-            await WebSocketClose()(scope, receive, send)
+        else:  # HTTP, or a server without the denial extension: Starlette's own answer
+            await http_not_found(scope, receive, send)
 
     return not_found
 

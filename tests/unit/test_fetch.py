@@ -314,8 +314,6 @@ def test_post_guarded_returns_a_redirect_without_following_it(base: str) -> None
     assert response.headers["location"] == "http://169.254.169.254/"
 
 
-
-
 @pytest.mark.parametrize("path", ["/gzip", "/gzip-twice", "/deflate", "/deflate-raw",
                                   "/mislabelled"])
 def test_a_body_compressed_anyway_is_stored_decoded(

@@ -40,11 +40,10 @@ def decode_audio(path: Path | BinaryIO, *, max_seconds: float, sample_rate: int 
         stream = container.streams.audio[0]
         declared = _declared_seconds(container, stream)
         limit.check(declared)
-        samples = _Samples(limit.most_samples(sample_rate),
-                           first_seconds=declared or DEFAULT_FIRST_SECONDS, rate=sample_rate,
+        samples = _Samples(first_seconds=declared or DEFAULT_FIRST_SECONDS, rate=sample_rate,
                            limit=limit, dtype=np.int16 if pcm16 else np.float32)
         try:
-            _decode_into(samples, container, stream, limit)
+            _decode_into(samples, container, stream)
         except (av.FFmpegError, ValueError) as exc:  # ValueError: the rate changed mid-stream
             log.info("decode failed for %s: %s", path, exc)
             raise UnsupportedMedia("The media could not be decoded: the audio is damaged or "
@@ -73,14 +72,15 @@ def _declared_seconds(container: av.container.InputContainer,
 
 
 def _decode_into(samples: _Samples, container: av.container.InputContainer,
-                 stream: av.audio.stream.AudioStream, limit: _DurationLimit) -> None:
+                 stream: av.audio.stream.AudioStream) -> None:
     """Decode frame by frame, counting each frame's duration before it is resampled."""
     resampler = av.AudioResampler(format="s16" if samples.data.dtype == np.int16 else "flt",
                                   layout="mono", rate=samples.rate)
     decoded = 0  # input samples; one rate per stream (the resampler refuses a change)
     for frame in container.decode(stream):
         decoded += frame.samples
-        limit.check(decoded / max(frame.sample_rate, 1))  # 0: damaged; the resampler refuses it
+        # a rate of 0 means a damaged frame: the resampler refuses it
+        samples.limit.check(decoded / max(frame.sample_rate, 1))
         for piece in _pieces(frame, samples.rate):
             for out in resampler.resample(piece):
                 samples.append(out)
@@ -130,13 +130,13 @@ class _DurationLimit:
 class _Samples:
     """One buffer that grows in place (realloc), never a list of copies."""
 
-    def __init__(self, most: int, *, first_seconds: float, rate: int, limit: _DurationLimit,
+    def __init__(self, *, first_seconds: float, rate: int, limit: _DurationLimit,
                  dtype: type[np.generic]):
-        self.most = most
+        self.most = limit.most_samples(rate)
         self.rate = rate
         self.limit = limit
         self.size = 0
-        self.data = np.empty(min(most, int(first_seconds * rate) + rate), dtype=dtype)
+        self.data = np.empty(min(self.most, int(first_seconds * rate) + rate), dtype=dtype)
 
     def append(self, frame: av.AudioFrame) -> None:
         chunk = np.frombuffer(frame.planes[0], dtype=self.data.dtype, count=frame.samples)

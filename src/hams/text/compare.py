@@ -17,11 +17,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from hams.text.dictionary import ARABIC_MARKS
-from hams.text.normalize import collapse_whitespace, normalize
+from hams.text.dictionary import ARABIC_LETTER_FOLDS, ARABIC_MARKS
+from hams.text.normalize import normalize
 
 _MARK = re.compile(f"[{ARABIC_MARKS}]")
-_LETTER_FOLDS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه"})
 
 
 def _is_punctuation(char: str) -> bool:
@@ -31,9 +30,9 @@ def _is_punctuation(char: str) -> bool:
 def fold_for_scoring(text: str) -> str:
     """The form in which two transcripts are compared word by word (see the module docstring)."""
     text = _MARK.sub("", normalize(text, "ar"))
-    text = text.translate(_LETTER_FOLDS)
+    text = text.translate(ARABIC_LETTER_FOLDS)
     text = "".join(" " if _is_punctuation(c) else c for c in text)
-    return collapse_whitespace(text.casefold()).replace("\n", " ")
+    return " ".join(text.casefold().split())
 
 
 def strip_marks(text: str) -> str:

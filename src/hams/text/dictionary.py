@@ -14,6 +14,8 @@ _AFTER = rf"[{ARABIC_MARKS}]*(?![\w{ARABIC_MARKS}])"
 
 
 _PROCLITIC = "(?P<pre>[وف]?[بلك]?)"  # و ف ب ل ك written attached: وهامس, بهامس, فلهامس
+ARABIC_LETTER_FOLDS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه"})
+"""Letter forms that spell the same sound: folded when words are compared, never spoken."""
 ARABIC_LETTER = re.compile(r"[\u0621-\u064a\u0671-\u06d3]")
 
 

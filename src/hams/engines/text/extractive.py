@@ -88,7 +88,7 @@ from hams.engines.text.stopwords import (
     ENGLISH_STOP_WORDS,
 )
 from hams.errors import BadRequest
-from hams.text.dictionary import ARABIC_LETTER
+from hams.text.dictionary import ARABIC_LETTER, ARABIC_LETTER_FOLDS
 from hams.text.normalize import normalize
 from hams.text.sentences import split_sentences
 
@@ -121,7 +121,6 @@ _DASH = "—"
 _WORD = re.compile(r"[^\W_](?:[^\W_]|[\u064b-\u065f\u0670]|['’](?=[^\W_]))*")
 _MARKS = re.compile(r"[\u064b-\u065f\u0670\u0640]")  # harakat, dagger alef, tatweel
 _POSSESSIVE = re.compile(r"['’]s$")
-_ARABIC_FOLDS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه"})
 # Longest first. Every entry ends in the article, or is ل + article (ل + المياه = للمياه).
 _ARABIC_PREFIXES = ("وبال", "وكال", "فبال", "فكال", "ولل", "فلل", "وال", "فال", "بال", "كال",
                     "لل", "ال")
@@ -155,7 +154,7 @@ _DETERMINERS = frozenset({"the", "a", "an", "this", "that", "these", "those", "o
 
 def _arabic_match_form(word: str) -> str:
     """The spelling used to compare Arabic words: marks gone, alef/yaa/taa marbuta folded."""
-    return _MARKS.sub("", word).translate(_ARABIC_FOLDS)
+    return _MARKS.sub("", word).translate(ARABIC_LETTER_FOLDS)
 
 
 _ARABIC_STOPS = frozenset(_arabic_match_form(word) for word in ARABIC_STOP_WORDS)
