@@ -53,8 +53,28 @@ def presented_key(request: HTTPConnection) -> str | None:
 def get_principal(request: Request) -> Principal:
     """Authenticate and count the request against the key's rate limit, in one short
     transaction before the handler's session opens, so a refusal creates nothing."""
+    return _authenticate_and_count(request, route_class(request.method, route_path(request.scope)))
+
+
+class RateClass:
+    """A route's dependency naming its rate-limit class (``read``, ``jobs``, ``realtime``):
+    it authenticates the key and counts the request in that class, in one short transaction
+    that runs before the handler's session opens (decorator dependencies run first), so a
+    refusal creates nothing. Declared on every authenticated route as ``dependencies=[READ]``
+    (or ``JOBS``, ``REALTIME``); ``PrincipalDep`` then reads the key it found."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __call__(self, request: Request) -> Principal:
+        return _authenticate_and_count(request, self.name)
+
+    def __repr__(self) -> str:
+        return f"RateClass({self.name!r})"
+
+
+def _authenticate_and_count(request: Request, kind: str) -> Principal:
     runtime = request.app.state.runtime
-    kind = route_class(request.method, route_path(request.scope))
     with runtime.db.session() as session:  # one transaction: the key's check and its count
         principal = authenticate(session, presented_key(request))
         refusal = runtime.rate_limiter.count(principal, kind, session)
@@ -64,12 +84,25 @@ def get_principal(request: Request) -> Principal:
     return principal
 
 
+READ = Depends(RateClass("read"))  # reads, and Hamsa's list-by-POST
+JOBS = Depends(RateClass("jobs"))  # creating jobs and uploads, cancel, delete, dictionaries
+REALTIME = Depends(RateClass("realtime"))  # synthesis and recognition answered now
+
+
+def current_principal(request: Request) -> Principal:
+    """The key the route's ``RateClass`` dependency authenticated."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        return get_principal(request)  # a route without a RateClass yet: by its URL
+    return principal
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 # scope="function": commit before the response is sent, so a client never sees an id that is
 # not stored yet, nor a success for a write that failed to commit.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
 def base_url(request: Request, settings: Settings) -> str:

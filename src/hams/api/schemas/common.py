@@ -1,0 +1,73 @@
+"""The shapes every route shares: the Hamsa envelope around an answer, the error envelope, and
+the ``responses=`` a route declares so the OpenAPI document names every status it can answer."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+DataT = TypeVar("DataT")
+
+
+class ResponseModel(BaseModel):
+    """Base of the answer models: fields are the wire's own names, in the wire's order."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Envelope(ResponseModel, Generic[DataT]):
+    """``{success, message, messageKey, data}``: how every Hamsa answer is wrapped."""
+
+    success: bool = True
+    message: str = "Operation completed successfully"
+    messageKey: str = "OPERATION_SUCCESSFUL"
+    data: DataT
+
+
+class ErrorEnvelope(ResponseModel):
+    """Every Hamsa-route error: ``data`` holds the fields at fault, or details such as jobId."""
+
+    success: bool = False
+    message: str
+    messageKey: str
+    data: Any = None
+
+
+class OpenAIErrorBody(ResponseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class OpenAIError(ResponseModel):
+    """OpenAI's error shape, on the OpenAI-compatible routes."""
+
+    error: OpenAIErrorBody
+
+
+STATUS_MEANINGS = {
+    400: "Bad request: a field at fault (VALIDATION_ERROR) or input that cannot be used",
+    401: "Missing, unknown, revoked or expired API key",
+    402: "The project's monthly quota is spent",
+    404: "Not found (another project's resource is not found either)",
+    405: "Method not allowed on this path (the Allow header names the ones that are)",
+    409: "Conflict with the resource's state, or an Idempotency-Key reused with another body",
+    413: "Request body, media or text over its limit",
+    415: "Media that cannot be decoded",
+    429: "Over the key's rate limit, or the realtime capacity is full (Retry-After)",
+    500: "Unexpected error (details only in the server log)",
+    502: "A service hams calls (the LLM endpoint) failed",
+    503: "A model or engine is not available (the message says what to configure)",
+    504: "The job did not finish within the wait",
+}
+COMMON = (400, 413, 500)  # any route with a body or parameters; any route at all
+AUTHENTICATED = (*COMMON, 401, 429)  # every route behind an API key
+
+
+def error_responses(*statuses: int, openai: bool = False) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route or router: each status with the error model it answers."""
+    model = OpenAIError if openai else ErrorEnvelope
+    return {status: {"model": model, "description": STATUS_MEANINGS[status]}
+            for status in sorted(set(statuses))}
