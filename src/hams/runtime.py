@@ -17,7 +17,7 @@ from hams.engines.text import ContentEngine
 from hams.engines.text.extractive import ExtractiveEngine
 from hams.engines.text.llm import LlmEngine
 from hams.engines.voices import TtsEngines
-from hams.services.rate_limits import RateLimiter
+from hams.ratelimit import RateLimiter
 from hams.settings import Settings
 from hams.storage import BlobStorage, LocalStorage
 

@@ -20,14 +20,10 @@ from starlette.websockets import WebSocketDisconnect
 from hams.app import create_app
 from hams.db.models import Job, RateLimitCounter
 from hams.errors import TooManyRequests
+from hams.ratelimit import DatabaseCounters, RateLimiter, RedisCounters
 from hams.runtime import Runtime
 from hams.services.keys import Principal
-from hams.services.rate_limits import (
-    DatabaseCounters,
-    RateLimiter,
-    RedisCounters,
-    route_class,
-)
+from hams.services.rate_limits import route_class
 from hams.settings import Settings
 from hams.worker.runner import Worker
 from tests.factories import api_client, make_key, make_principal, make_project
@@ -198,7 +194,7 @@ def test_unreachable_redis_lets_requests_through_and_says_so(
     limiter = limited(sqlite_runtime, Clock(), rate_limit_per_minute=1,
                       redis_url=closed_port).rate_limiter
     principal = make_principal(sqlite_runtime)
-    with caplog.at_level("WARNING", logger="hams.services.rate_limits"):
+    with caplog.at_level("WARNING", logger="hams.ratelimit"):
         for _ in range(5):
             limiter.check(principal, "jobs")  # fail open: no 429, no 500
     warnings = [r for r in caplog.records if "Redis is unreachable" in r.getMessage()]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -11,9 +11,15 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hams.errors import ServiceUnavailable
-from hams.queue.signals import QueueSignals
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_AFTER_COMMIT = "hams.after_commit"  # session.info key; only this module reads or writes it
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` once ``session``'s transaction has committed (never on rollback): the
+    one hook other layers (the queue's wake-ups, blob clean-ups) use, without db knowing them."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
 
 
 class Database:
@@ -23,7 +29,6 @@ class Database:
         self.url = url
         self.engine = _create_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.signals = QueueSignals()
 
     @property
     def dialect(self) -> str:
@@ -36,22 +41,14 @@ class Database:
             try:
                 yield session
                 session.commit()
-                self._after_commit(session)
+                for action in session.info.pop(_AFTER_COMMIT, []):
+                    action()
             except OperationalError as exc:
                 session.rollback()
                 raise ServiceUnavailable("The database is not reachable right now") from exc
             except BaseException:
                 session.rollback()
                 raise
-
-    def _after_commit(self, session: Session) -> None:
-        """Wake-ups and clean-ups that must only happen once the data is committed."""
-        if session.info.pop("job_created", False):
-            self.signals.job_created()
-        if finished := session.info.pop("job_finished", None):
-            self.signals.job_finished(finished)
-        for action in session.info.pop("after_commit", []):
-            action()
 
     def ping(self) -> bool:
         try:

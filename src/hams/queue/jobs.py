@@ -11,6 +11,9 @@ overwrite the newer owner's outcome.
 
 With a per-project cap (HAMS_PROJECT_MAX_RUNNING_JOBS) the claim skips projects at the cap and
 prefers the project running fewest; jobs over the cap simply stay queued.
+
+Services never signal by hand: ``notify_created`` and ``notify_finished`` register this
+process's wake-ups (``signals``) to run after the caller's transaction commits.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from sqlalchemy import Select, Update, and_, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from hams.db.models import Job, utcnow
+from hams.db.session import Database, after_commit
+from hams.queue.signals import signals_for
 
 jobs = Job.__table__
 RUNNABLE_STATES = ("queued", "retrying")
@@ -235,3 +240,19 @@ def stranded_followers(session: Session, limit: int = 100) -> list[tuple[str, st
         .limit(limit)
     ).all()
     return [(row[0], row[1]) for row in rows]
+
+
+def notify_created(session: Session) -> None:
+    """Wake this process's idle workers once ``session`` commits: a job became runnable."""
+    after_commit(session, signals_for(session).job_created)
+
+
+def notify_finished(session: Session, job_id: str) -> None:
+    """Wake this process's waiters on ``job_id`` once ``session`` commits: it has ended."""
+    signals = signals_for(session)
+    after_commit(session, lambda: signals.job_finished(job_id))
+
+
+def seen_finished(db: Database, job_id: str) -> bool:
+    """Whether this process has seen ``job_id`` end: a reason to read the row now."""
+    return signals_for(db).finished(job_id)

@@ -1,13 +1,20 @@
 """In-process wake-ups for the queue: a new job wakes idle workers, a finished job its waiters.
 
 Only a shortcut: processes that do not share memory (API replicas, remote workers) still find
-the same facts by polling the database, just later.
+the same facts by polling the database, just later. One ``QueueSignals`` per database engine
+(``signals_for``), so two databases in one process (tests, replicas) never wake each other.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from hams.db.session import Database
 
 RECENTLY_FINISHED = 10_000
 
@@ -44,3 +51,17 @@ class QueueSignals:
     def finished(self, job_id: str) -> bool:
         with self._condition:
             return job_id in self._finished
+
+
+_by_engine: WeakKeyDictionary[Engine, QueueSignals] = WeakKeyDictionary()
+_by_engine_lock = threading.Lock()
+
+
+def signals_for(source: Database | Session) -> QueueSignals:
+    """The wake-ups of the database ``source`` uses (a ``Database``, or a session of one)."""
+    engine = source.engine if isinstance(source, Database) else source.get_bind().engine
+    with _by_engine_lock:
+        signals = _by_engine.get(engine)
+        if signals is None:
+            signals = _by_engine[engine] = QueueSignals()
+        return signals

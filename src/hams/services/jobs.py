@@ -6,7 +6,6 @@ import asyncio
 import json
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from hams.db.models import Job, WebhookAttempt, WebhookDelivery, utcnow
-from hams.db.session import Database
+from hams.db.session import Database, after_commit
 from hams.errors import Conflict, NotFound
 from hams.queue import jobs as queue
 from hams.services import idempotency, quotas, usage
@@ -122,7 +121,7 @@ def create_job(
     )
     session.add(job)
     session.flush()
-    session.info["job_created"] = True  # wakes this process's idle workers after the commit
+    queue.notify_created(session)
     if idempotency_key:
         idempotency.remember(session, principal.project_id, idempotency_key, fingerprint, job.id)
     return job
@@ -177,7 +176,7 @@ def settle_followers(session: Session, job: Job) -> None:
     now = utcnow()
     if job.state == "completed":
         if queue.release_followers(session, job.id, now):
-            session.info["job_created"] = True
+            queue.notify_created(session)
         return
     reason = job.error or "it did not complete"
     _fail_followers(session, job.id,
@@ -206,11 +205,6 @@ def sweep_stranded_followers(session: Session) -> int:
             _fail_followers(session, source_id,
                             f"Job {source_id}, which this job needs, no longer exists")
     return len(stranded)
-
-
-def after_commit(session: Session, action: Callable[[], None]) -> None:
-    """Run ``action`` once the session's transaction has committed (never on rollback)."""
-    session.info.setdefault("after_commit", []).append(action)
 
 
 def get_job(session: Session, principal: Principal, job_id: str) -> Job:
@@ -265,7 +259,7 @@ def cancel_job(session: Session, principal: Principal, job_id: str) -> Job:
     if not queue.cancel_job(session, job.id, utcnow(), "Job was cancelled"):
         raise Conflict(f"Job {job_id!r} has already finished ({job.status})")
     job = job_ended(session, job.id)
-    session.info["job_finished"] = job.id
+    queue.notify_finished(session, job.id)
     return job
 
 
@@ -313,7 +307,8 @@ async def wait_until_finished(db: Database, principal: Principal, job_id: str,
     while job.state not in queue.TERMINAL_STATES and time.monotonic() < deadline:
         await asyncio.sleep(IN_PROCESS_CHECK_SECONDS)
         now = time.monotonic()
-        if db.signals.finished(job_id) or now - last_read >= DB_CHECK_SECONDS or now >= deadline:
+        if (queue.seen_finished(db, job_id) or now - last_read >= DB_CHECK_SECONDS
+                or now >= deadline):
             job = await run_in_threadpool(load)
             last_read = now
     return job

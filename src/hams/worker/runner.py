@@ -23,10 +23,11 @@ from hams.db.session import Database
 from hams.engines.text import total_tokens
 from hams.errors import HamsError
 from hams.queue import jobs as queue
+from hams.queue.signals import signals_for
+from hams.ratelimit import delete_old_counters
 from hams.runtime import Runtime
 from hams.services.ai_content import run_ai_content
 from hams.services.jobs import job_ended, sweep_stranded_followers
-from hams.services.rate_limits import delete_old_counters
 from hams.services.transcription import JobOutcome, run_transcription, url_policy
 from hams.services.tts_jobs import run_tts_job
 from hams.settings import PUBLIC_STT_MODELS
@@ -78,7 +79,7 @@ class Worker:
         inference) must not meet interpreter shutdown: C++ aborts, so the caller exits hard.
         """
         self._stop.set()
-        self.db.signals.wake_all()
+        signals_for(self.db).wake_all()
         grace = self.settings.shutdown_grace_seconds if grace is None else grace
         deadline = threading.Event()
         timer = threading.Timer(grace, deadline.set)
@@ -104,7 +105,7 @@ class Worker:
                 log.error("STT model for %s unavailable: %s", public_model, exc.message)
 
     def _job_loop(self) -> None:
-        signals = self.db.signals
+        signals = signals_for(self.db)
         while not self._stop.is_set():
             token = signals.work_token()
             try:
@@ -216,7 +217,7 @@ class Worker:
             else:
                 log.warning("stale result for job %s refused (fencing %d)", claim.job_id,
                             claim.fencing)
-        self.db.signals.job_finished(claim.job_id)
+        signals_for(self.db).job_finished(claim.job_id)
 
     def _fail(self, claim: queue.Claim, message: str, tokens: int | None = None,
               message_key: str = HamsError.message_key) -> None:
@@ -228,7 +229,7 @@ class Worker:
                                 error=message, job_response=response,
                                 usage_tokens=_add_tokens(tokens)):
                 job_ended(session, claim.job_id)
-        self.db.signals.job_finished(claim.job_id)
+        signals_for(self.db).job_finished(claim.job_id)
 
 
 def _add_tokens(tokens: int | None) -> Any:
