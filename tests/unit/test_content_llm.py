@@ -13,16 +13,16 @@ import pytest
 from pydantic import SecretStr
 
 from hams.engines.text import AI_PARTS, ContentRequest, PartRequest
-from hams.engines.text import llm as llm_module
 from hams.engines.text.llm import (
     INSTRUCTIONS,
     RETRY_AFTER_CAP_SECONDS,
     LlmEngine,
-    _retry_after,
     parse_content,
     split_text,
     strip_markers,
 )
+from hams.engines.text.llm import transport as llm_module
+from hams.engines.text.llm.transport import _retry_after
 from hams.errors import BadRequest, ContentGenerationFailed, ServiceUnavailable
 from hams.settings import Settings
 from tests.helpers.llm_server import FakeLlmServer
