@@ -2,10 +2,10 @@
 
 Two engines sit behind one Protocol:
 
-- ``ExtractiveEngine`` (``extractive.py``) needs no model. It picks sentences and phrases from
+- ``ExtractiveEngine`` (package ``extractive/``) needs no model. It picks sentences and phrases from
   the transcript itself, so it can only write the parts in ``EXTRACTIVE_PARTS``, only in the
   transcript's own language, and cannot follow custom prompts.
-- ``LlmEngine`` (``llm.py``) calls any OpenAI-compatible ``/v1/chat/completions`` endpoint and
+- ``LlmEngine`` (package ``llm/``) calls any OpenAI-compatible ``/v1/chat/completions`` endpoint and
   writes every part, in any supported language, following custom prompts.
 
 The service asks ``refusal`` at submission, so a request the configured engine cannot serve
