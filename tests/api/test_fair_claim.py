@@ -18,7 +18,7 @@ from hams.db.models import Job, utcnow
 from hams.queue import jobs as queue
 from hams.runtime import Runtime
 from hams.services.keys import Principal
-from hams.services.transcription import JobOutcome
+from hams.worker.outcome import JobOutcome
 from hams.worker.runner import Worker
 from tests.api.test_queue import FIXED_NOW, compiled, matches_snapshot
 from tests.factories import make_job, make_principal
@@ -196,4 +196,3 @@ def test_fair_claim_sql_snapshot(dialect_name: str):
     if dialect_name == "postgresql":
         assert "FOR UPDATE OF jobs SKIP LOCKED" in sql  # the job row, not the running counts
     assert matches_snapshot(f"claim_fair_{dialect_name}.sql", sql), sql
-

@@ -28,8 +28,8 @@ from hams.queue.deliveries import claim_delivery_statement
 from hams.runtime import Runtime
 from hams.services import jobs as job_service
 from hams.services.keys import Principal
-from hams.services.transcription import JobOutcome
 from hams.settings import Settings
+from hams.worker.outcome import JobOutcome
 from hams.worker.runner import Worker
 from tests.factories import make_job, make_principal
 

@@ -16,7 +16,7 @@ from hams.queue import jobs as queue
 from hams.runtime import Runtime
 from hams.services import usage
 from hams.services.jobs import job_ended
-from hams.services.tts_jobs import run_tts_job
+from hams.worker.handlers import job_handlers
 from hams.worker.runner import Worker
 from tests.api.test_migrations import empty_db  # noqa: F401 - the fixture
 from tests.factories import api_client, make_job
@@ -89,7 +89,7 @@ def test_a_job_finished_again_after_a_crash_is_counted_once(runtime):
             "voiceId": "Emma", "text": TEXT}).json()["data"]["id"]
     with runtime.db.session() as session:  # worker A claims the job, then crashes
         crashed = queue.claim_next_job(session, "crashed", utcnow(), 60)
-    late_outcome = run_tts_job(load(runtime, job_id), runtime)  # A had done the work
+    late_outcome = job_handlers(runtime)["TTS"](load(runtime, job_id))  # A had done the work
     with runtime.db.session() as session:  # A's lease runs out
         session.execute(update(Job).where(Job.id == job_id).values(
             lease_expires_at=utcnow() - timedelta(seconds=1)))

@@ -32,15 +32,17 @@ from hams.services import idempotency
 from hams.services.jobs import NewJob, create_job, find_idempotent_job, get_job
 from hams.services.keys import Principal
 from hams.services.transcription import (
-    JobOutcome,
     TranscriptionRequest,
     submit_transcription,
     url_policy,
 )
 from hams.services.voices import is_arabic
+from hams.worker.outcome import JobOutcome
 
 if TYPE_CHECKING:
+    from hams.db.session import Database
     from hams.runtime import Runtime
+    from hams.settings import Settings
 
 log = logging.getLogger(__name__)
 LLM_REQUIRED = "HAMS_LLM_BASE_URL_REQUIRED"  # messageKey naming the setting to configure
@@ -263,9 +265,10 @@ def submit_transcription_with_content(
     return _queue(session, runtime, principal, new, idempotency_key, request_hash)
 
 
-def run_ai_content(job: Job, runtime: Runtime) -> JobOutcome:
+def run_ai_content(db: Database, job: Job, *, settings: Settings,
+                   content: ContentEngine) -> JobOutcome:
     """Write the job's parts from its transcription's transcript."""
-    with runtime.db.session() as session:
+    with db.session() as session:
         source = session.get(Job, job.relevant_job_id) if job.relevant_job_id else None
     if source is None:
         raise NotFound(f"The transcription job {job.relevant_job_id} no longer exists")
@@ -275,8 +278,8 @@ def run_ai_content(job: Job, runtime: Runtime) -> JobOutcome:
     parts = {name: PartRequest(language=spec["language"], prompt=spec.get("prompt"))
              for name, spec in options["parts"].items()}
     # The worker's engine may be configured differently from the API that accepted the job.
-    check_writable(runtime.content, parts, transcript_language, options.get("instructions"))
-    result = runtime.content.generate(ContentRequest(
+    check_writable(content, parts, transcript_language, options.get("instructions"))
+    result = content.generate(ContentRequest(
         transcript=transcript, transcript_language=transcript_language, parts=parts,
         title=options.get("contentTitle"), date=options.get("date"),
         instructions=options.get("instructions"), segments=segment_texts(source),
@@ -286,20 +289,20 @@ def run_ai_content(job: Job, runtime: Runtime) -> JobOutcome:
     response: dict[str, Any] = {name: result.parts[name] for name in parts}
     response["transcriptionJobId"] = source.id
     return JobOutcome(job_response=response, usage_seconds=None,
-                      total_cost=price(runtime, transcript), usage_tokens=result.total_tokens)
+                      total_cost=price(settings, transcript), usage_tokens=result.total_tokens)
 
 
-def price(runtime: Runtime, transcript: str) -> float:
+def price(settings: Settings, transcript: str) -> float:
     """The cost of AI content for a transcript: a price per started 1000 characters."""
     thousands = math.ceil(len(transcript) / 1000)
-    return round(thousands * runtime.settings.ai_content_price_per_1k_chars, 6)
+    return round(thousands * settings.ai_content_price_per_1k_chars, 6)
 
 
 def estimate(session: Session, runtime: Runtime, principal: Principal,
              job_id: str) -> dict[str, Any]:
     """What AI content for this transcription would cost, before asking for it."""
     source = source_transcription(session, principal, job_id)
-    return {"data": price(runtime, source.transcript), "error": False,
+    return {"data": price(runtime.settings, source.transcript), "error": False,
             "characters": len(source.transcript), "language": source.language,
             "engine": runtime.content.name}
 

@@ -30,6 +30,7 @@ from hams.services.keys import Principal
 from hams.services.usage import stt_cost
 from hams.settings import PUBLIC_STT_MODELS, Settings
 from hams.storage import BlobStorage
+from hams.worker.outcome import JobOutcome
 
 log = logging.getLogger(__name__)
 UPLOAD_URL = re.compile(r"/v1/media/([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})$")
@@ -108,18 +109,6 @@ def loaded_engine(settings: Settings, models: SttModels, model: str, language: s
             f"The audio sounds like {language_name(code) or code} ({code}, probability "
             f"{probability:.2f}). {models.refusal(engine_model, code)}")
     raise UnsupportedLanguage(f"{model}: {models.refusal(engine_model, language)}")
-
-
-@dataclass(frozen=True)
-class JobOutcome:
-    """What a handler hands back for the worker to record, fenced, in one transaction."""
-
-    job_response: dict[str, Any]
-    usage_seconds: float | None
-    total_cost: float
-    media_key: str | None = None
-    media_url: str | None = None  # set when the job produced the media (TTS)
-    usage_tokens: int | None = None  # LLM tokens (AI content), when the engine reports them
 
 
 def run_transcription(job: Job, settings: Settings, storage: BlobStorage,

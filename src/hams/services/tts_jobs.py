@@ -17,7 +17,7 @@ from hams.services.idempotency import fingerprint
 from hams.services.jobs import NewJob, create_job, iso
 from hams.services.keys import Principal
 from hams.services.links import sign_file
-from hams.services.transcription import JobOutcome, url_policy
+from hams.services.transcription import url_policy
 from hams.services.tts import (
     AudioFormat,
     check_text,
@@ -28,9 +28,14 @@ from hams.services.tts import (
 )
 from hams.services.usage import tts_cost, usage_row
 from hams.services.voices import resolve_voice, voice_public
+from hams.worker.outcome import JobOutcome
 
 if TYPE_CHECKING:
+    from hams.db.session import Database
+    from hams.engines.voices import TtsEngines
     from hams.runtime import Runtime
+    from hams.settings import Settings
+    from hams.storage import BlobStorage
 
 TTS_MODEL = "Hamsa-TTS-V1.0"
 HISTORY_MAX_CHARS = 3000
@@ -74,21 +79,23 @@ def submit_tts_job(session: Session, runtime: Runtime, principal: Principal, req
                       idempotency_hours=runtime.settings.idempotency_hours)
 
 
-def run_tts_job(job: Job, runtime: Runtime) -> JobOutcome:
+def run_tts_job(db: Database, job: Job, *, settings: Settings, tts: TtsEngines,
+                storage: BlobStorage, secret_key: str) -> JobOutcome:
     """Synthesize the job's text to a 16 kHz WAV in storage; its link is the job's mediaUrl."""
-    with runtime.db.session() as session:
+    with db.session() as session:
         voice = session.get(Voice, job.tts_voice_id)
     if voice is None:
         raise NotFound("The job's voice no longer exists")
     text = job.options["text"]
     sentences = prepare_sentences(text, voice.language, job.options.get("replacements"),
-                                  runtime.settings.tts_job_max_chars)
-    audio, duration = synthesize_wav(runtime.tts, voice, sentences, AudioFormat())
+                                  settings.tts_job_max_chars)
+    audio, duration = synthesize_wav(tts, voice, sentences, AudioFormat())
     key = f"jobs/{job.id}/speech.wav"
-    runtime.storage.path_for(key).write_bytes(audio)
-    url = file_url(runtime, runtime.settings.public_url or job.options.get("baseUrl", ""), key)
+    storage.path_for(key).write_bytes(audio)
+    base = settings.public_url or job.options.get("baseUrl", "")
+    url = base + sign_file(secret_key, key, settings.signed_url_seconds)
     return JobOutcome(job_response={"text": text, "ttsMediaFile": url},
-                      usage_seconds=duration, total_cost=tts_cost(runtime.settings, len(text)),
+                      usage_seconds=duration, total_cost=tts_cost(settings, len(text)),
                       media_key=key, media_url=url)
 
 

@@ -26,15 +26,14 @@ from hams.queue import jobs as queue
 from hams.queue.signals import signals_for
 from hams.ratelimit import delete_old_counters
 from hams.runtime import Runtime
-from hams.services.ai_content import run_ai_content
 from hams.services.jobs import job_ended, sweep_stranded_followers
-from hams.services.transcription import JobOutcome, run_transcription, url_policy
-from hams.services.tts_jobs import run_tts_job
+from hams.services.transcription import url_policy
 from hams.settings import PUBLIC_STT_MODELS
 from hams.webhooks.delivery import WebhookSender
+from hams.worker.handlers import job_handlers
+from hams.worker.outcome import Handler, JobOutcome
 
 log = logging.getLogger(__name__)
-Handler = Callable[[Job], JobOutcome]
 WEBHOOK_SENDERS = 2
 
 
@@ -47,12 +46,7 @@ class Worker:
         self.models = runtime.models
         self.concurrency = concurrency
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.handlers: dict[str, Handler] = {
-            "TRANSCRIPTION": lambda job: run_transcription(
-                job, settings, runtime.storage, runtime.models),
-            "TTS": lambda job: run_tts_job(job, runtime),
-            "AI_CONTENT": lambda job: run_ai_content(job, runtime),
-        }
+        self.handlers: dict[str, Handler] = job_handlers(runtime)
         self.sender = WebhookSender(settings, runtime.db, url_policy(settings))
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

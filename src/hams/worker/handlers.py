@@ -1,0 +1,27 @@
+"""The job types a worker runs, registered one way: ``Job.type`` → a ``Handler``.
+
+This is the worker's edge, the one place here that holds the whole ``Runtime``: each adapter
+unpacks the parts its service's ``run_*`` uses and passes them by name.
+"""
+
+from __future__ import annotations
+
+from hams.runtime import Runtime
+from hams.services.ai_content import run_ai_content
+from hams.services.transcription import run_transcription
+from hams.services.tts_jobs import run_tts_job
+from hams.worker.outcome import Handler
+
+
+def job_handlers(runtime: Runtime) -> dict[str, Handler]:
+    """Every job type a worker can run, bound to ``runtime``'s parts."""
+    r = runtime
+    return {
+        "TRANSCRIPTION": lambda job: run_transcription(
+            job, settings=r.settings, storage=r.storage, models=r.models),
+        "TTS": lambda job: run_tts_job(
+            r.db, job, settings=r.settings, tts=r.tts, storage=r.storage,
+            secret_key=r.secret_key),
+        "AI_CONTENT": lambda job: run_ai_content(
+            r.db, job, settings=r.settings, content=r.content),
+    }
