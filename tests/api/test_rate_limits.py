@@ -12,11 +12,14 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from starlette.websockets import WebSocketDisconnect
 
+from hams.api.deps import RateClass
 from hams.app import create_app
 from hams.db.models import Job, RateLimitCounter
 from hams.errors import TooManyRequests
@@ -279,7 +282,7 @@ def test_websocket_counts_the_connection_and_each_request(client: TestClient):
         assert closed.value.code == 1013
 
 
-@pytest.mark.parametrize(("method", "path", "expected"), [
+ROUTE_CLASS_CASES = [
     ("POST", "/v1/jobs/transcribe", "jobs"),
     ("POST", "/v1/media", "jobs"),
     ("POST", "/v1/audio/transcriptions", "jobs"),
@@ -290,9 +293,61 @@ def test_websocket_counts_the_connection_and_each_request(client: TestClient):
     ("POST", "/v1/realtime/stt", "realtime"),
     ("GET", "/v1/realtime/ws", "realtime"),
     ("POST", "/v1/audio/speech", "realtime"),
-])
+]
+
+
+@pytest.mark.parametrize(("method", "path", "expected"), ROUTE_CLASS_CASES)
 def test_route_classes(method: str, path: str, expected: str):
     assert route_class(method, path) == expected
+
+
+# --- the class is the route's declaration (RateClass), not its URL ----------------------------
+
+
+def dependency_calls(dependant: Dependant) -> list[object]:
+    """Every dependency a route runs, nested ones included, once per declaration."""
+    calls = []
+    for dependency in dependant.dependencies:
+        calls.append(dependency.call)
+        calls.extend(dependency_calls(dependency))
+    return calls
+
+
+def http_routes(runtime: Runtime) -> list[RouteContext]:
+    """The app's HTTP routes as served: prefixes and router dependencies applied."""
+    app = create_app(runtime.settings, runtime=runtime)
+    return [route for route in iter_route_contexts(app.routes)
+            if isinstance(route.original_route, APIRoute)]
+
+
+def declared_classes(route: RouteContext) -> list[str]:
+    return [call.name for call in dependency_calls(route.dependant)
+            if isinstance(call, RateClass)]
+
+
+def authenticates(route: RouteContext) -> bool:
+    """A route that reads the caller's key: a RateClass, or the key found by URL."""
+    return any(isinstance(call, RateClass) or getattr(call, "__name__", "") in (
+        "get_principal", "current_principal") for call in dependency_calls(route.dependant))
+
+
+def test_every_authenticated_route_declares_exactly_one_rate_class(sqlite_runtime: Runtime):
+    routes = http_routes(sqlite_runtime)
+    undeclared = {f"{sorted(route.methods)} {route.path}": declared_classes(route)
+                  for route in routes if authenticates(route)
+                  if len(declared_classes(route)) != 1}
+    assert undeclared == {}
+    assert sum(authenticates(route) for route in routes) > 20  # the check saw the routes
+
+
+@pytest.mark.parametrize(("method", "path", "expected"),
+                         [case for case in ROUTE_CLASS_CASES if not case[1].endswith("/ws")])
+def test_declared_rate_classes_keep_the_classes_urls_gave(
+        sqlite_runtime: Runtime, method: str, path: str, expected: str):
+    """Declaring classes changes no request's class (the WebSocket counts its own)."""
+    [route] = [route for route in http_routes(sqlite_runtime)
+               if method in route.methods and route.path_regex.match(path)]
+    assert declared_classes(route) == [expected]
 
 
 def test_unknown_route_class_or_negative_limit_is_refused_at_start():
