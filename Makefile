@@ -9,7 +9,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[offline,dev]'
+	$(PY) -m pip install --quiet -e '.[server,offline,dev]'
 	touch $(STAMP)
 
 serve: install

@@ -29,18 +29,56 @@ if TYPE_CHECKING:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if hasattr(args, "client_func"):
-        return run_client_command(args)
-    from hams.settings import Settings
+    try:
+        if hasattr(args, "client_func"):
+            return run_client_command(args)
+        from hams.settings import Settings
 
-    settings = Settings()
+        settings = Settings()
+    except ModuleNotFoundError as exc:  # `pip install hams` is the SDK alone
+        return _not_installed(args.command, exc)
     _configure_logging(settings.log_level)
     try:
         return args.func(settings, args) or 0
+    except ModuleNotFoundError as exc:
+        return _not_installed(args.command, exc)
     except Exception as exc:  # noqa: BLE001 - a CLI prints the reason, not a traceback
         message = getattr(exc, "message", None) or str(exc)
         print(f"error: {message}", file=sys.stderr)
         return 1
+
+
+def _not_installed(command: str, exc: ModuleNotFoundError) -> int:
+    """One line naming the missing module and the extra of hams that installs it."""
+    extra = extra_providing(exc.name or "")
+    if extra is None:
+        print(f"error: {exc}", file=sys.stderr)
+    else:
+        print(f"error: `hams {command}` needs {exc.name}, which is not installed: "
+              f"pip install 'hams[{extra}]'", file=sys.stderr)
+    return 1
+
+
+def extra_providing(module: str) -> str | None:
+    """The extra of the installed hams whose requirements hold the distribution named like
+    ``module`` (``pydantic_settings`` → ``pydantic-settings`` → ``server``), or None."""
+    from importlib import metadata
+
+    try:
+        requires = metadata.requires("hams") or []
+    except metadata.PackageNotFoundError:  # run from a source tree, not installed
+        return None
+
+    def normal(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    wanted = normal(module.partition(".")[0])
+    for requirement in requires:
+        name = re.match(r"[A-Za-z0-9._-]+", requirement)
+        extra = re.search(r"""extra\s*==\s*["']([^"']+)""", requirement)
+        if name and extra and normal(name.group()) == wanted:
+            return extra.group(1)
+    return None
 
 
 def _configure_logging(level: str) -> None:
@@ -69,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hams", description="Self-hosted Hamsa-compatible "
                                      "voice AI server")
     parser.add_argument("--version", action="version", version=f"hams {__version__}")
-    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the API (and N in-process workers)")
     serve.add_argument("--host", default="127.0.0.1")

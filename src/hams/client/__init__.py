@@ -6,9 +6,9 @@
         job = client.transcribe("meeting.mp3", language="ar", wait=True)
         print(job.transcript.text)
 
-:class:`Hams` blocks; :class:`AsyncHams` has the same methods, awaited. Only httpx,
-pydantic and websockets are imported (websockets when a realtime session connects), never
-the server. See docs/python-sdk.md.
+:class:`Hams` blocks; :class:`AsyncHams` has the same methods, awaited. It needs only httpx
+and pydantic (``pip install hams``), never the server; realtime sessions also need websockets
+(``pip install 'hams[realtime]'``), imported when one connects. See docs/python-sdk.md.
 """
 
 from hams.client._async import AsyncHams

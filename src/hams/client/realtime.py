@@ -3,7 +3,8 @@
 The exchanges are written once, as generators that yield :class:`Send` and :class:`Receive`
 steps (the same pattern as the REST methods); :class:`RealtimeSession` runs them on the
 ``websockets`` sync client, :class:`AsyncRealtimeSession` on its asyncio client. The
-``websockets`` modules are imported when a session connects, so importing the SDK stays fast.
+``websockets`` modules are imported when a session connects, so importing the SDK stays fast
+and needs only httpx and pydantic; websockets comes with ``pip install 'hams[realtime]'``.
 """
 
 from __future__ import annotations
@@ -214,6 +215,15 @@ class SessionMethods:
         return payload if kind == "final" else None
 
 
+def _need_websockets() -> None:
+    """websockets is the ``realtime`` extra, not a dependency of the SDK: say how to get it."""
+    try:
+        import websockets  # noqa: F401
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError("Realtime sessions need the websockets package: "
+                                  "pip install 'hams[realtime]'", name="websockets") from None
+
+
 def _closed_error(exc: Exception) -> HamsError:
     """A closed connection, with the server's reason (1008: the key was refused)."""
     rcvd = getattr(exc, "rcvd", None)
@@ -243,6 +253,7 @@ class RealtimeSession(SessionMethods):
         self._stack = ExitStack()
 
     def connect(self) -> RealtimeSession:
+        _need_websockets()
         from websockets.exceptions import WebSocketException
         from websockets.sync.client import connect
 
@@ -310,6 +321,7 @@ class AsyncRealtimeSession(SessionMethods):
         self._ws: Any = None
 
     async def connect(self) -> AsyncRealtimeSession:
+        _need_websockets()
         from websockets.asyncio.client import connect
         from websockets.exceptions import WebSocketException
 
