@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Header, Query
 
-from hams.api.deps import PrincipalDep, RuntimeDep, SessionDep, get_principal
-from hams.api.envelope import ok
+from hams.api.deps import JOBS, READ, PrincipalDep, RuntimeDep, SessionDep
 from hams.api.schemas.ai_content import (
     AiContentCreate,
     AiContentCustomCreate,
+    AiContentEstimate,
+    AiContentStarted,
     TranscriptionAiContentCreate,
 )
+from hams.api.schemas.common import AUTHENTICATED, Envelope, error_responses
+from hams.api.schemas.jobs import JobEnvelope, JobPublic, transcription_request
 from hams.services import ai_content
 from hams.services.ai_content import ContentSpec, PartAsk
-from hams.services.jobs import job_public
-from hams.services.transcription import TranscriptionRequest
 
-router = APIRouter(tags=["AI content"], dependencies=[Depends(get_principal)])
+router = APIRouter(tags=["AI content"])
 JobIdQuery = Query(alias="jobId", min_length=1, max_length=100)
+CREATES = error_responses(*AUTHENTICATED, 402, 404, 409, 503)  # quota, source, key reuse
+READS = error_responses(*AUTHENTICATED, 404, 503)
+CREATED = "AI content job created successfully"
+EstimateAnswer = Envelope[AiContentEstimate]
+StartedAnswer = Envelope[AiContentStarted]
 
 
 def _spec(body: AiContentCreate, asks: list[PartAsk]) -> ContentSpec:
@@ -26,61 +32,66 @@ def _spec(body: AiContentCreate, asks: list[PartAsk]) -> ContentSpec:
                        webhook_auth=body.webhookAuth.model_dump() if body.webhookAuth else None)
 
 
-@router.post("/v1/jobs/ai-content")
+@router.post("/v1/jobs/ai-content", dependencies=[JOBS], response_model=JobEnvelope,
+             responses=CREATES)
 def create_ai_content(body: AiContentCreate, runtime: RuntimeDep, session: SessionDep,
                       principal: PrincipalDep, job_id: str = JobIdQuery,
-                      idempotency_key: str | None = Header(None)) -> dict:
+                      idempotency_key: str | None = Header(None)) -> JobEnvelope:
     """Queue AI content (aiParts) for a completed transcription job."""
     spec = _spec(body, [PartAsk(name) for name in body.aiParts])
-    job = ai_content.submit_ai_content(session, runtime, principal, job_id, spec,
-                                       idempotency_key)
-    return ok(job_public(job), message="AI content job created successfully")
+    job = ai_content.submit_ai_content(session, principal, job_id, spec, idempotency_key,
+                                       settings=runtime.settings, content=runtime.content)
+    return JobEnvelope(message=CREATED, data=JobPublic.from_job(job))
 
 
-@router.post("/v1/jobs/ai-content/custom")
+@router.post("/v1/jobs/ai-content/custom", dependencies=[JOBS], response_model=JobEnvelope,
+             responses=CREATES)
 def create_custom_ai_content(body: AiContentCustomCreate, runtime: RuntimeDep,
                              session: SessionDep, principal: PrincipalDep,
                              job_id: str = JobIdQuery,
-                             idempotency_key: str | None = Header(None)) -> dict:
+                             idempotency_key: str | None = Header(None)) -> JobEnvelope:
     """Queue AI content with custom prompts (prompts{part: prompt} or aiParts objects)."""
     asks = ai_content.with_prompts([PartAsk(p) if isinstance(p, str) else
                                     PartAsk(p.aiPart, p.language, p.prompt)
                                     for p in body.aiParts], body.prompts)
-    job = ai_content.submit_ai_content(session, runtime, principal, job_id,
-                                       _spec(body, asks), idempotency_key)
-    return ok(job_public(job), message="AI content job created successfully")
+    job = ai_content.submit_ai_content(session, principal, job_id, _spec(body, asks),
+                                       idempotency_key, settings=runtime.settings,
+                                       content=runtime.content)
+    return JobEnvelope(message=CREATED, data=JobPublic.from_job(job))
 
 
-@router.get("/v1/jobs/ai-content")
+@router.get("/v1/jobs/ai-content", dependencies=[READ], response_model=JobEnvelope,
+            responses=READS)
 def get_ai_content(session: SessionDep, principal: PrincipalDep,
-                   job_id: str = JobIdQuery) -> dict:
+                   job_id: str = JobIdQuery) -> JobEnvelope:
     """The AI content job by its id, or the newest one made from a transcription job id."""
     job = ai_content.find_ai_content(session, principal, job_id)
-    return ok(job_public(job), message="AI content retrieved successfully")
+    return JobEnvelope(message="AI content retrieved successfully", data=JobPublic.from_job(job))
 
 
-@router.get("/v1/jobs/ai-content/estimate")
+@router.get("/v1/jobs/ai-content/estimate", dependencies=[READ], response_model=EstimateAnswer,
+            responses=READS)
 def estimate_ai_content(runtime: RuntimeDep, session: SessionDep, principal: PrincipalDep,
-                        job_id: str = JobIdQuery) -> dict:
+                        job_id: str = JobIdQuery) -> EstimateAnswer:
     """What AI content for a completed transcription would cost."""
-    return ok(ai_content.estimate(session, runtime, principal, job_id))
+    estimate = ai_content.estimate(session, principal, job_id, settings=runtime.settings,
+                                   content=runtime.content)
+    return EstimateAnswer(data=AiContentEstimate.from_estimate(estimate))
 
 
-@router.post("/v2/jobs/generate-transcription-ai-content")
+@router.post("/v2/jobs/generate-transcription-ai-content", dependencies=[JOBS],
+             response_model=StartedAnswer, responses=CREATES)
 def transcribe_and_generate(body: TranscriptionAiContentCreate, runtime: RuntimeDep,
                             session: SessionDep, principal: PrincipalDep,
-                            idempotency_key: str | None = Header(None)) -> dict:
+                            idempotency_key: str | None = Header(None)) -> StartedAnswer:
     """Transcribe a media URL, then write AI content from it: one call, two linked jobs."""
-    webhook_auth = body.webhookAuth.model_dump() if body.webhookAuth else None
-    request = TranscriptionRequest(
-        media_url=body.mediaUrl, model=body.model, language=body.language, title=body.title,
-        webhook_url=None, webhook_auth=None, return_srt=False, srt_options=None)
     spec = ContentSpec(asks=[PartAsk(name) for name in body.aiParts],
                        language=body.aiContentLanguage, title=body.aiContentTitle,
                        date=body.aiContentDate, instructions=body.aiContentText,
-                       webhook_url=body.webhookUrl, webhook_auth=webhook_auth)
-    job = ai_content.submit_transcription_with_content(session, runtime, principal, request,
-                                                       spec, idempotency_key)
-    return ok({"jobId": job.id, "transcriptionJobId": job.relevant_job_id},
-              message="AI Content started, you will receive en email when it's ready",
-              message_key="OPERATION_SUCCESSFUL")
+                       webhook_url=body.webhookUrl,
+                       webhook_auth=body.webhookAuth.model_dump() if body.webhookAuth else None)
+    job = ai_content.submit_transcription_with_content(
+        session, principal, transcription_request(body, webhook=False), spec, idempotency_key,
+        settings=runtime.settings, models=runtime.models, content=runtime.content)
+    return StartedAnswer(message="AI Content started, you will receive en email when it's ready",
+                         data=AiContentStarted.from_job(job))

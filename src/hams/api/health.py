@@ -2,43 +2,41 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Response
 
 from hams import __version__
 from hams.api.deps import RuntimeDep
+from hams.api.schemas.common import error_responses
+from hams.api.schemas.health import Health, Readiness, SttModelStatus
 from hams.db.migrate import is_current
 from hams.engines.models import SttModels
 from hams.settings import PUBLIC_STT_MODELS, Settings
 
 router = APIRouter(tags=["Health"])
+ERRORS = error_responses(413, 500)  # no parameters; only a body over the limit, or a fault
+NOT_READY = {503: {"model": Readiness, "description": "Not ready: the database does not "
+                   "answer or its schema is not current (the same body as 200)"}}
 
 
-@router.get("/health")
-def health() -> dict:
+@router.get("/health", response_model=Health, responses=ERRORS)
+def health() -> Health:
     """The process is up."""
-    return {"status": "ok", "version": __version__}
+    return Health(version=__version__)
 
 
-@router.get("/ready")
-def ready(runtime: RuntimeDep) -> JSONResponse:
+@router.get("/ready", response_model=Readiness, responses={**ERRORS, **NOT_READY})
+def ready(runtime: RuntimeDep, response: Response) -> Readiness:
     """Ready to serve: the database answers and its schema is current. ``stt`` tells, per public
     model, what serves it; a fallback is reported, not a reason to take the server out."""
     database = runtime.db.ping()
     schema = database and is_current(runtime.db)
-    ok = database and schema
-    return JSONResponse({"status": "ready" if ok else "not ready", "database": database,
-                         "schemaCurrent": schema, "stt": stt_status(runtime.settings,
-                                                                    runtime.models)},
-                        status_code=200 if ok else 503)
+    if not (database and schema):
+        response.status_code = 503
+    return Readiness(status="ready" if database and schema else "not ready", database=database,
+                     schemaCurrent=schema, stt=stt_status(runtime.settings, runtime.models))
 
 
-def stt_status(settings: Settings, models: SttModels) -> dict[str, dict]:
-    """Configured model, what serves it, whether it speaks more than English, and why not."""
-    report = {}
-    for public in PUBLIC_STT_MODELS:
-        status = models.status(settings.engine_model_for(public))
-        report[public] = {"configured": status.configured, "servedBy": status.served_by,
-                          "state": status.state, "multilingual": status.multilingual,
-                          "reason": status.reason, "fix": status.fix}
-    return report
+def stt_status(settings: Settings, models: SttModels) -> dict[str, SttModelStatus]:
+    """Per public model: what is configured, what serves it, and why not the configured one."""
+    return {public: SttModelStatus.from_status(models.status(settings.engine_model_for(public)))
+            for public in PUBLIC_STT_MODELS}

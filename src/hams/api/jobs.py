@@ -4,154 +4,161 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Body, Header, Query, Request
 
-from hams.api.deps import PrincipalDep, RuntimeDep, SessionDep, base_url, get_principal
-from hams.api.envelope import ok
-from hams.api.schemas.jobs import JobCreateV2, JobListQuery
+from hams.api.deps import JOBS, READ, PrincipalDep, RuntimeDep, SessionDep, base_url
+from hams.api.schemas.common import AUTHENTICATED, Envelope, error_responses
+from hams.api.schemas.jobs import (
+    DeliveryPublic,
+    JobCreated,
+    JobCreateV2,
+    JobDeleted,
+    JobEnvelope,
+    JobListItem,
+    JobListQuery,
+    JobPublic,
+    JobRead,
+    JobRun,
+    JobsPage,
+    JobsPageV2,
+    JobSummary,
+    transcription_request,
+)
 from hams.api.schemas.paging import MAX_PAGE
-from hams.errors import NotFound, ValidationFailed
+from hams.errors import ValidationFailed
 from hams.services import jobs as job_service
 from hams.services.idempotency import fingerprint
-from hams.services.keys import Principal
+from hams.services.keys import check_project  # noqa: F401  (api/tts.py imports it from here)
 from hams.services.links import sign_path
-from hams.services.transcription import TranscriptionRequest, submit_transcription
+from hams.services.transcription import submit_transcription
 from hams.services.tts_jobs import fresh_media_links
 
-router = APIRouter(tags=["Jobs"], dependencies=[Depends(get_principal)])
+router = APIRouter(tags=["Jobs"])
 MAX_WAIT_SECONDS = 60
+READS = error_responses(*AUTHENTICATED, 404, 503)  # 404: the job, or a projectId not the key's
+CREATES = error_responses(*AUTHENTICATED, 402, 404, 409, 503)  # quota, deleted job, key reuse
+PROJECT = Query(None, alias="projectId")
+
+PageAnswer = Envelope[JobsPage]
+PageV2Answer = Envelope[JobsPageV2]
+SummaryAnswer = Envelope[JobSummary]
+CreatedAnswer = Envelope[JobRun | JobCreated]
+DeletedAnswer = Envelope[JobDeleted]
+DeliveriesAnswer = Envelope[list[DeliveryPublic]]
 
 
-def check_project(principal: Principal, project_id: str | None) -> None:
-    """A projectId parameter must name the key's own project; anything else is not found."""
-    if project_id and project_id != principal.project_id:
-        raise NotFound(f"Project {project_id!r} not found")
-
-
-def preview_url(request: Request, runtime: RuntimeDep, job_id: str) -> str:
-    path = sign_path(runtime.secret_key, f"/v1/jobs/{job_id}/preview",
-                     runtime.settings.signed_url_seconds)
-    return base_url(request, runtime.settings) + path
-
-
-@router.get("/v1/jobs")
+@router.get("/v1/jobs", dependencies=[READ], response_model=JobRead, responses=READS)
 async def get_job(
     request: Request, runtime: RuntimeDep, principal: PrincipalDep,
     job_id: str = Query(alias="jobId", min_length=1),
     wait: float = Query(0, ge=0, le=MAX_WAIT_SECONDS),
-) -> dict:
+) -> JobRead:
     """Get job details by id; ``wait`` long-polls up to 60 s until the job is finished."""
     job = await job_service.wait_until_finished(runtime.db, principal, job_id, wait)
-    data = fresh_media_links(runtime, base_url(request, runtime.settings), job,
-                             job_service.job_public(job))
-    return {"success": True, "message": "Job retrieved successfully",
-            "previewUrl": preview_url(request, runtime, job.id), "data": data}
+    base = base_url(request, runtime.settings)
+    data = fresh_media_links(runtime, base, job, JobPublic.from_job(job).model_dump())
+    preview = sign_path(runtime.secret_key, f"/v1/jobs/{job.id}/preview",
+                        runtime.settings.signed_url_seconds)
+    return JobRead(previewUrl=base + preview, data=JobPublic.model_validate(data))
 
 
-@router.post("/v1/jobs/all")
+@router.post("/v1/jobs/all", dependencies=[READ], response_model=PageAnswer,
+             responses=READS)
 def list_jobs_v1(
-    session: SessionDep, principal: PrincipalDep,
-    project_id: str | None = Query(None, alias="projectId"),
+    session: SessionDep, principal: PrincipalDep, project_id: str | None = PROJECT,
     take: int | None = Query(None, ge=1, le=1000),
     skip: int | None = Query(None, ge=0, le=MAX_PAGE),
     body: JobListQuery | None = Body(None),
-) -> dict:
+) -> PageAnswer:
     """List jobs; take/skip in the query or the body, skip being a 1-based page number."""
-    check_project(principal, project_id)
     body = body or JobListQuery()
     size = body.take or take or 10
     page = max(1, body.skip or skip or 1)
     sort = body.sort
     query = job_service.JobQuery(
-        status=body.status, type=body.type, search=body.search,
+        project_id=project_id, status=body.status, type=body.type, search=body.search,
         sort_field=sort.field if sort else "createdAt",
         descending=(sort.direction.lower() == "desc") if sort else True,
         limit=size, offset=(page - 1) * size)
     rows, total, filtered = job_service.list_jobs(session, principal, query)
-    return ok({"jobs": [job_service.job_summary(j) for j in rows], "total": total,
-               "filtered": filtered})
+    return PageAnswer(data=JobsPage(jobs=[JobSummary.from_job(j) for j in rows],
+                                    total=total, filtered=filtered))
 
 
-@router.get("/v2/jobs")
+@router.get("/v2/jobs", dependencies=[READ], response_model=PageV2Answer,
+            responses=READS)
 def list_jobs_v2(
-    session: SessionDep, principal: PrincipalDep,
-    project_id: str | None = Query(None, alias="projectId"),
+    session: SessionDep, principal: PrincipalDep, project_id: str | None = PROJECT,
     page: int = Query(1, ge=1, le=MAX_PAGE),
     per_page: int = Query(10, alias="perPage", ge=1, le=200),
     sort_by: str = Query("createdAt", alias="sortBy"),
     order_by: str = Query("desc", alias="orderBy", pattern="^(?i)(asc|desc)$"),
     status: str | None = None, type: str | None = None,
     search: str | None = Query(None, max_length=500),
-) -> dict:
+) -> PageV2Answer:
     """List jobs, v2 paging (page, perPage) with totalCount and totalPages."""
-    check_project(principal, project_id)
     if sort_by not in ("totalCost", "usageTime", "createdAt", "updatedAt"):
         raise ValidationFailed("sortBy must be totalCost, usageTime, createdAt or updatedAt")
-    query = job_service.JobQuery(status=status, type=type, search=search, sort_field=sort_by,
-                                 descending=order_by.lower() == "desc", limit=per_page,
-                                 offset=(page - 1) * per_page)
+    query = job_service.JobQuery(project_id=project_id, status=status, type=type, search=search,
+                                 sort_field=sort_by, descending=order_by.lower() == "desc",
+                                 limit=per_page, offset=(page - 1) * per_page)
     rows, _, filtered = job_service.list_jobs(session, principal, query)
-    jobs = [{"id": j.id, "title": j.title, "mediaUrl": j.media_url,
-             "mediaType": "URL" if j.media_url else None, "totalCost": j.total_cost,
-             "status": j.status, "type": j.type, "createdAt": job_service.iso(j.created_at)}
-            for j in rows]
-    return ok({"jobs": jobs, "page": page, "totalCount": filtered,
-               "totalPages": job_service.total_pages(filtered, per_page)})
+    return PageV2Answer(data=JobsPageV2(
+        jobs=[JobListItem.from_job(j) for j in rows], page=page, totalCount=filtered,
+        totalPages=job_service.total_pages(filtered, per_page)))
 
 
-@router.get("/v2/jobs/view/{job_id}")
+@router.get("/v2/jobs/view/{job_id}", dependencies=[READ],
+            response_model=SummaryAnswer, responses=READS)
 def view_job_v2(job_id: str, session: SessionDep, principal: PrincipalDep,
-                project_id: str | None = Query(None, alias="projectId")) -> dict:
+                project_id: str | None = PROJECT) -> SummaryAnswer:
     """Get a single job as the v2 summary object."""
-    check_project(principal, project_id)
-    return ok(job_service.job_summary(job_service.get_job(session, principal, job_id)))
+    job = job_service.get_job(session, principal, job_id, project_id)
+    return SummaryAnswer(data=JobSummary.from_job(job))
 
 
-@router.post("/v2/jobs")
+@router.post("/v2/jobs", dependencies=[JOBS], response_model=CreatedAnswer,
+             responses=CREATES)
 async def create_job_v2(
     body: JobCreateV2, runtime: RuntimeDep, principal: PrincipalDep,
     idempotency_key: str | None = Header(None),
-) -> dict:
+) -> CreatedAnswer:
     """Create a transcription job; processingType=sync waits for it (bounded by a setting)."""
-    request = TranscriptionRequest(
-        media_url=body.mediaUrl, model="Hamsa-General-V2.0", language=body.language,
-        title=body.title, webhook_url=body.webhookUrl,
-        webhook_auth=body.webhookAuth.model_dump() if body.webhookAuth else None,
-        return_srt=False, srt_options=None, processing_type=body.processingType)
-    request_hash = fingerprint(body.model_dump())
-
-    def submit() -> str:
-        with runtime.db.session() as session:
-            return submit_transcription(session, runtime.settings, runtime.models, principal,
-                                        request, idempotency_key, request_hash).id
-
-    job_id = await run_in_threadpool(submit)
+    request, request_hash = transcription_request(body), fingerprint(body.model_dump())
+    sync = body.processingType == "sync"
+    job = await job_service.submit_and_wait(
+        runtime.db, principal, lambda session: submit_transcription(
+            session, runtime.settings, runtime.models, principal, request, idempotency_key,
+            request_hash), runtime.settings.sync_wait_seconds if sync else 0)
     message = "Transcription started, you will receive an email when it's ready"
-    if body.processingType != "sync":
-        return ok({"jobId": job_id}, message=message)
-    job = await job_service.wait_until_finished(runtime.db, principal, job_id,
-                                                runtime.settings.sync_wait_seconds)
-    return ok({"jobId": job_id, **job_service.job_public(job)},
-              message="Transcription finished" if job.status != "PENDING" else message)
+    if not sync:
+        return CreatedAnswer(message=message, data=JobCreated(jobId=job.id))
+    return CreatedAnswer(
+        data=JobRun.from_job(job),
+        message="Transcription finished" if job.status != "PENDING" else message)
 
 
-@router.post("/v1/jobs/{job_id}/cancel")
-def cancel_job(job_id: str, session: SessionDep, principal: PrincipalDep) -> dict:
-    """Cancel a job that has not finished (beyond Hamsa)."""
+@router.post("/v1/jobs/{job_id}/cancel", dependencies=[JOBS], response_model=JobEnvelope,
+             responses=error_responses(*AUTHENTICATED, 404, 409, 503))
+def cancel_job(job_id: str, session: SessionDep, principal: PrincipalDep) -> JobEnvelope:
+    """Cancel a job that has not finished (beyond Hamsa); 409 once it has."""
     job = job_service.cancel_job(session, principal, job_id)
-    return ok(job_service.job_public(job), message="Job cancelled")
+    return JobEnvelope(message="Job cancelled", data=JobPublic.from_job(job))
 
 
-@router.delete("/v1/jobs/{job_id:uuid}")  # uuid only: /v1/jobs/<other route> stays a 404
+@router.delete("/v1/jobs/{job_id:uuid}", dependencies=[JOBS],  # uuid: other paths stay 404
+               response_model=DeletedAnswer, responses=READS)
 def delete_job(job_id: UUID, runtime: RuntimeDep, session: SessionDep,
-               principal: PrincipalDep) -> dict:
+               principal: PrincipalDep) -> DeletedAnswer:
     """Delete a job, its webhook deliveries and its stored media (beyond Hamsa)."""
     job_service.delete_job(session, runtime.storage, principal, str(job_id))
-    return ok({"id": str(job_id)}, message="Job deleted")
+    return DeletedAnswer(message="Job deleted", data=JobDeleted(id=str(job_id)))
 
 
-@router.get("/v1/jobs/{job_id}/webhook-deliveries")
-def webhook_deliveries(job_id: str, session: SessionDep, principal: PrincipalDep) -> dict:
+@router.get("/v1/jobs/{job_id}/webhook-deliveries", dependencies=[READ],
+            response_model=DeliveriesAnswer, responses=READS)
+def webhook_deliveries(job_id: str, session: SessionDep,
+                       principal: PrincipalDep) -> DeliveriesAnswer:
     """The webhook deliveries of a job and every attempt made (beyond Hamsa)."""
-    return ok(job_service.list_deliveries(session, principal, job_id))
+    logs = job_service.list_deliveries(session, principal, job_id)
+    return DeliveriesAnswer(data=[DeliveryPublic.from_log(log) for log in logs])

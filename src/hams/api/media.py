@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, File, Header, Request, UploadFile
+from fastapi import APIRouter, File, Header, Request, UploadFile
 from fastapi.responses import FileResponse
 
-from hams.api.deps import PrincipalDep, RuntimeDep, SessionDep, base_url, get_principal
-from hams.api.envelope import ok
-from hams.services.jobs import iso
+from hams.api.deps import JOBS, READ, PrincipalDep, RuntimeDep, SessionDep, base_url
+from hams.api.schemas.common import AUTHENTICATED, Envelope, error_responses
+from hams.api.schemas.media import MediaPublic, file_response
 from hams.services.uploads import get_upload, store_upload
 
-router = APIRouter(tags=["Media"], dependencies=[Depends(get_principal)])
+router = APIRouter(tags=["Media"])
+MediaAnswer = Envelope[MediaPublic]
 
 
-@router.post("/v1/media")
+@router.post("/v1/media", dependencies=[JOBS], response_model=MediaAnswer,
+             responses=error_responses(*AUTHENTICATED, 409, 503))  # 409: Idempotency-Key reuse
 def upload_media(request: Request, runtime: RuntimeDep, session: SessionDep,
                  principal: PrincipalDep, file: UploadFile = File(...),
-                 idempotency_key: str | None = Header(None)) -> dict:
+                 idempotency_key: str | None = Header(None)) -> MediaAnswer:
     """Store an uploaded audio or video file for this project."""
     upload = store_upload(session, runtime.storage, principal, file.file,
                           filename=file.filename, content_type=file.content_type,
@@ -24,12 +26,13 @@ def upload_media(request: Request, runtime: RuntimeDep, session: SessionDep,
                           idempotency_key=idempotency_key,
                           idempotency_hours=runtime.settings.idempotency_hours)
     media_url = f"{base_url(request, runtime.settings)}/v1/media/{upload.id}"
-    return ok({"id": upload.id, "mediaUrl": media_url, "size": upload.size,
-               "filename": upload.filename, "contentType": upload.content_type,
-               "createdAt": iso(upload.created_at)}, message="Media uploaded")
+    return MediaAnswer(message="Media uploaded", data=MediaPublic.from_upload(upload, media_url))
 
 
-@router.get("/v1/media/{upload_id}")
+@router.get("/v1/media/{upload_id}", dependencies=[READ], response_class=FileResponse,
+            responses={**file_response("The file, with the content type it was uploaded with",
+                                       "*/*"),
+                       **error_responses(*AUTHENTICATED, 404, 503)})
 def download_media(upload_id: str, runtime: RuntimeDep, session: SessionDep,
                    principal: PrincipalDep) -> FileResponse:
     """Download an uploaded file (range requests supported)."""

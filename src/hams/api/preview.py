@@ -5,31 +5,30 @@ from __future__ import annotations
 from html import escape
 
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from hams.api.deps import RuntimeDep
+from hams.api.schemas.common import COMMON, error_responses
+from hams.api.schemas.media import LINK_REFUSED
 from hams.db.models import Job
-from hams.errors import NotFound, Unauthorized
-from hams.services.links import sign_file, verify_path
+from hams.services.jobs import preview_job
 
 router = APIRouter(tags=["Jobs"])
 
 
-@router.get("/v1/jobs/{job_id}/preview", response_class=HTMLResponse)
+PAGE = {200: {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}}}
+
+
+# response_class=Response: the errors stay documented as JSON, only the page is HTML
+@router.get("/v1/jobs/{job_id}/preview", response_class=Response,
+            responses={**PAGE, **error_responses(*COMMON, 404, 503), **LINK_REFUSED})
 def preview(job_id: str, runtime: RuntimeDep, expires: int | None = Query(None),
             signature: str | None = Query(None)) -> HTMLResponse:
     """An HTML page with the job's status, a media player and the timed transcript."""
-    if not verify_path(runtime.secret_key, f"/v1/jobs/{job_id}/preview", expires, signature):
-        raise Unauthorized("This link is invalid or has expired")
-    with runtime.db.session() as session:
-        job = session.get(Job, job_id)
-    if job is None:
-        raise NotFound("Job not found")
-    media_link = None
-    if job.media_key and runtime.storage.exists(job.media_key):
-        media_link = sign_file(runtime.secret_key, job.media_key,
-                               runtime.settings.signed_url_seconds)
-    return HTMLResponse(render_preview(job, media_link))
+    shown = preview_job(runtime.db, job_id, expires, signature, storage=runtime.storage,
+                        secret_key=runtime.secret_key,
+                        link_seconds=runtime.settings.signed_url_seconds)
+    return HTMLResponse(render_preview(shown.job, shown.media_link))
 
 
 def _clock(seconds: float) -> str:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from hams.api.deps import PrincipalDep, SessionDep, get_principal
-from hams.api.envelope import ok
-from hams.db.models import Project
-from hams.services.jobs import iso
+from hams.api.deps import READ, PrincipalDep, SessionDep
+from hams.api.schemas.common import AUTHENTICATED, Envelope, error_responses
+from hams.api.schemas.projects import ProjectPublic
+from hams.services.keys import own_project
 
-router = APIRouter(tags=["Projects"], dependencies=[Depends(get_principal)])
+router = APIRouter(tags=["Projects"])
+ProjectAnswer = Envelope[ProjectPublic]
 
 
-@router.get("/v1/projects/by-api-key")
-def project_by_api_key(session: SessionDep, principal: PrincipalDep) -> dict:
+@router.get("/v1/projects/by-api-key", dependencies=[READ], response_model=ProjectAnswer,
+            responses=error_responses(*AUTHENTICATED, 404, 503))
+def project_by_api_key(session: SessionDep, principal: PrincipalDep) -> ProjectAnswer:
     """The project the calling API key belongs to (clients read data.id as projectId)."""
-    project = session.get(Project, principal.project_id)
-    return ok({"id": project.id, "name": project.name, "isDeactivated": project.is_deactivated,
-               "createdAt": iso(project.created_at), "updatedAt": iso(project.updated_at),
-               "webhookSecret": project.webhook_secret})  # hams: verifies X-Hams-Signature
+    return ProjectAnswer(data=ProjectPublic.from_project(own_project(session, principal)))

@@ -2,35 +2,40 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from hams.api.deps import PrincipalDep, SessionDep, get_principal
-from hams.api.envelope import ok
-from hams.api.jobs import check_project
+from hams.api.deps import READ, PrincipalDep, SessionDep
+from hams.api.schemas.common import AUTHENTICATED, Envelope, error_responses
+from hams.api.schemas.statistics import StatisticsChart, StatisticsNumbers
 from hams.services import statistics
 
-router = APIRouter(tags=["Statistics"], dependencies=[Depends(get_principal)])
+router = APIRouter(tags=["Statistics"])
+ERRORS = error_responses(*AUTHENTICATED, 404, 503)  # 404: a projectId not the key's own
 
 START = Query(None, alias="startPeriod", description="Epoch ms, ISO date or datetime")
 END = Query(None, alias="endPeriod", description="Epoch ms, ISO date or datetime (exclusive)")
 PROJECT = Query(None, alias="projectId")
+NumbersAnswer = Envelope[StatisticsNumbers]
+ChartAnswer = Envelope[StatisticsChart]
 
 
-@router.get("/v1/projects/statistics/numbers")
+@router.get("/v1/projects/statistics/numbers", dependencies=[READ],
+            response_model=NumbersAnswer, responses=ERRORS)
 def statistics_numbers(session: SessionDep, principal: PrincipalDep,
                        start: str | None = START, end: str | None = END,
-                       project_id: str | None = PROJECT) -> dict:
+                       project_id: str | None = PROJECT) -> NumbersAnswer:
     """Tokens, transcription minutes, cost and requests in the period (default: this month)."""
-    check_project(principal, project_id)
-    within = statistics.period(start, end)
-    return ok(statistics.numbers(session, principal.project_id, within))
+    usage = statistics.project_usage(session, principal, start=start, end=end,
+                                     project_id=project_id)
+    return NumbersAnswer(data=StatisticsNumbers.from_usage(usage))
 
 
-@router.get("/v1/projects/statistics/chart")
+@router.get("/v1/projects/statistics/chart", dependencies=[READ], response_model=ChartAnswer,
+            responses=ERRORS)
 def statistics_chart(session: SessionDep, principal: PrincipalDep,
                      start: str | None = START, end: str | None = END,
-                     project_id: str | None = PROJECT) -> dict:
+                     project_id: str | None = PROJECT) -> ChartAnswer:
     """The same figures per day, or per hour when the period is under two days."""
-    check_project(principal, project_id)
-    within = statistics.period(start, end)
-    return ok(statistics.chart(session, principal.project_id, within))
+    chart = statistics.project_chart(session, principal, start=start, end=end,
+                                     project_id=project_id)
+    return ChartAnswer(data=StatisticsChart.from_chart(chart))

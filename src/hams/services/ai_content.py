@@ -41,7 +41,7 @@ from hams.worker.outcome import JobOutcome
 
 if TYPE_CHECKING:
     from hams.db.session import Database
-    from hams.runtime import Runtime
+    from hams.engines.models import SttModels
     from hams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -191,78 +191,78 @@ def _fingerprint(spec: ContentSpec, source: str) -> str:
     return idempotency.fingerprint({"source": source, "spec": repr(spec)})
 
 
-def _checked_parts(runtime: Runtime, spec: ContentSpec, transcript: str,
-                   language: str) -> dict[str, PartRequest]:
+def _checked_parts(settings: Settings, content: ContentEngine, spec: ContentSpec,
+                   transcript: str, language: str) -> dict[str, PartRequest]:
     """Everything about the request that can be refused before a job exists. An empty
     ``transcript`` is one not made yet."""
     parts = resolve_parts(spec.asks, spec.language or language)
-    check_writable(runtime.content, parts, language, spec.instructions)
-    runtime.content.check(ContentRequest(
+    check_writable(content, parts, language, spec.instructions)
+    content.check(ContentRequest(
         transcript=transcript, transcript_language=language, parts=parts, title=spec.title,
         date=spec.date, instructions=spec.instructions))
     if spec.webhook_url:
-        check_url(spec.webhook_url, url_policy(runtime.settings), purpose="webhookUrl")
+        check_url(spec.webhook_url, url_policy(settings), purpose="webhookUrl")
     return parts
 
 
-def _queue(session: Session, runtime: Runtime, principal: Principal, new: NewJob,
+def _queue(session: Session, settings: Settings, principal: Principal, new: NewJob,
            idempotency_key: str | None, request_hash: str) -> Job:
-    settings = runtime.settings
     return create_job(session, principal, new, max_attempts=settings.max_attempts,
                       idempotency_key=idempotency_key, fingerprint=request_hash,
                       idempotency_hours=settings.idempotency_hours)
 
 
-def _replayed(session: Session, runtime: Runtime, principal: Principal,
+def _replayed(session: Session, settings: Settings, principal: Principal,
               idempotency_key: str | None, request_hash: str) -> Job | None:
     """The job an earlier request with this Idempotency-Key made, before anything is checked:
     a retry gets its job even if its source has changed since."""
     if not idempotency_key:
         return None
     return find_idempotent_job(session, principal, idempotency_key, request_hash,
-                               runtime.settings.idempotency_hours)
+                               settings.idempotency_hours)
 
 
-def submit_ai_content(session: Session, runtime: Runtime, principal: Principal,
-                      source_job_id: str, spec: ContentSpec,
-                      idempotency_key: str | None) -> Job:
+def submit_ai_content(session: Session, principal: Principal, source_job_id: str,
+                      spec: ContentSpec, idempotency_key: str | None, *,
+                      settings: Settings, content: ContentEngine) -> Job:
     """Queue AI content for a completed transcription of the caller's project."""
     request_hash = _fingerprint(spec, source_job_id)
-    replayed = _replayed(session, runtime, principal, idempotency_key, request_hash)
+    replayed = _replayed(session, settings, principal, idempotency_key, request_hash)
     if replayed is not None:
         return replayed
     source = source_transcription(session, principal, source_job_id)
-    parts = _checked_parts(runtime, spec, source.transcript, source.language)
+    parts = _checked_parts(settings, content, spec, source.transcript, source.language)
     new = NewJob(
         type="AI_CONTENT", title=spec.title or f"AI content: {source.job.title or source.job.id}",
-        model=runtime.content.name, language=source.language, media_url=source.job.media_url,
+        model=content.name, language=source.language, media_url=source.job.media_url,
         media_key=None, webhook_url=spec.webhook_url, webhook_auth=spec.webhook_auth,
         options=_options(parts, spec), relevant_job_id=source.job.id,
         to_language=_single_language(parts),
     )
-    return _queue(session, runtime, principal, new, idempotency_key, request_hash)
+    return _queue(session, settings, principal, new, idempotency_key, request_hash)
 
 
 def submit_transcription_with_content(
-    session: Session, runtime: Runtime, principal: Principal, request: TranscriptionRequest,
-    spec: ContentSpec, idempotency_key: str | None,
+    session: Session, principal: Principal, request: TranscriptionRequest, spec: ContentSpec,
+    idempotency_key: str | None, *, settings: Settings, models: SttModels,
+    content: ContentEngine,
 ) -> Job:
     """Queue a transcription and the AI content job that waits for it; returns the latter."""
     request_hash = _fingerprint(spec, repr(request))
-    replayed = _replayed(session, runtime, principal, idempotency_key, request_hash)
+    replayed = _replayed(session, settings, principal, idempotency_key, request_hash)
     if replayed is not None:
         return replayed
-    parts = _checked_parts(runtime, spec, "", request.language)
-    transcription = submit_transcription(session, runtime.settings, runtime.models, principal,
-                                         request, None, "")
+    parts = _checked_parts(settings, content, spec, "", request.language)
+    transcription = submit_transcription(session, settings, models, principal, request, None,
+                                         "")
     new = NewJob(
-        type="AI_CONTENT", title=spec.title or request.title, model=runtime.content.name,
+        type="AI_CONTENT", title=spec.title or request.title, model=content.name,
         language=request.language, media_url=request.media_url, media_key=None,
         webhook_url=spec.webhook_url, webhook_auth=spec.webhook_auth,
         options=_options(parts, spec), relevant_job_id=transcription.id,
         to_language=_single_language(parts), waiting=True,
     )
-    return _queue(session, runtime, principal, new, idempotency_key, request_hash)
+    return _queue(session, settings, principal, new, idempotency_key, request_hash)
 
 
 def run_ai_content(db: Database, job: Job, *, settings: Settings,
@@ -298,13 +298,20 @@ def price(settings: Settings, transcript: str) -> float:
     return round(thousands * settings.ai_content_price_per_1k_chars, 6)
 
 
-def estimate(session: Session, runtime: Runtime, principal: Principal,
-             job_id: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Estimate:
+    price: float
+    characters: int  # of transcript, what the price is counted on
+    language: str
+    engine: str
+
+
+def estimate(session: Session, principal: Principal, job_id: str, *, settings: Settings,
+             content: ContentEngine) -> Estimate:
     """What AI content for this transcription would cost, before asking for it."""
     source = source_transcription(session, principal, job_id)
-    return {"data": price(runtime.settings, source.transcript), "error": False,
-            "characters": len(source.transcript), "language": source.language,
-            "engine": runtime.content.name}
+    return Estimate(price(settings, source.transcript), len(source.transcript),
+                    source.language, content.name)
 
 
 def find_ai_content(session: Session, principal: Principal, job_id: str) -> Job:

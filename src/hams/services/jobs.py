@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +19,8 @@ from hams.db.session import Database, after_commit
 from hams.errors import Conflict, NotFound
 from hams.queue import jobs as queue
 from hams.services import idempotency, quotas, usage
-from hams.services.keys import Principal
+from hams.services.keys import Principal, check_project
+from hams.services.links import check_signed, sign_file
 from hams.storage import BlobStorage
 
 JOB_TYPES = ("TRANSCRIPTION", "TRANSLATION", "TTS", "AI_CONTENT")
@@ -144,18 +145,12 @@ def enqueue_job_webhook(session: Session, job: Job) -> WebhookDelivery | None:
     """In the transaction that finishes ``job``: the delivery of its outcome, if it has a URL."""
     if not job.webhook_url:
         return None
-    completed = job.status == "COMPLETED"
-    body = {
-        "success": completed,
-        "message": "Job completed successfully" if completed else (job.error or "Job failed"),
-        "messageKey": "JOB_COMPLETED" if completed else "JOB_FAILED",
-        "data": job_public(job),
-    }
-    delivery = WebhookDelivery(
-        job_id=job.id, project_id=job.project_id, url=job.webhook_url,
-        event="job.completed" if completed else "job.failed",
-        payload=json.dumps(body, ensure_ascii=False),
-    )
+    # imported here: the payload renders with the API's JobPublic, which imports this module
+    from hams.webhooks.payloads import job_outcome
+
+    payload = job_outcome(job)
+    delivery = WebhookDelivery(job_id=job.id, project_id=job.project_id, url=job.webhook_url,
+                               event=payload.event, payload=payload.body)
     session.add(delivery)
     return delivery
 
@@ -207,8 +202,11 @@ def sweep_stranded_followers(session: Session) -> int:
     return len(stranded)
 
 
-def get_job(session: Session, principal: Principal, job_id: str) -> Job:
-    """The caller's job; another project's job is indistinguishable from a missing one."""
+def get_job(session: Session, principal: Principal, job_id: str,
+            project_id: str | None = None) -> Job:
+    """The caller's job; another project's job is indistinguishable from a missing one, and so
+    is a ``projectId`` parameter naming another project."""
+    check_project(principal, project_id)
     job = session.get(Job, job_id) if job_id else None
     if job is None or job.project_id != principal.project_id:
         raise NotFound(f"Job {job_id!r} not found")
@@ -217,6 +215,7 @@ def get_job(session: Session, principal: Principal, job_id: str) -> Job:
 
 @dataclass(frozen=True)
 class JobQuery:
+    project_id: str | None = None  # the projectId parameter: the key's own, or not found
     status: str | None = None
     type: str | None = None
     search: str | None = None
@@ -230,6 +229,7 @@ def list_jobs(
     session: Session, principal: Principal, query: JobQuery
 ) -> tuple[list[Job], int, int]:
     """One page of the project's jobs, the project's total, and the total after filters."""
+    check_project(principal, query.project_id)
     base = select(Job).where(Job.project_id == principal.project_id)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     filtered = base
@@ -272,26 +272,55 @@ def delete_job(session: Session, storage: BlobStorage, principal: Principal, job
     after_commit(session, lambda: storage.delete_prefix(f"jobs/{job.id}"))
 
 
-def list_deliveries(session: Session, principal: Principal, job_id: str) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class DeliveryLog:
+    """A webhook delivery and its attempts, oldest first."""
+
+    delivery: WebhookDelivery
+    attempts: list[WebhookAttempt]
+
+
+def list_deliveries(session: Session, principal: Principal, job_id: str) -> list[DeliveryLog]:
     job = get_job(session, principal, job_id)
     deliveries = session.scalars(select(WebhookDelivery).where(
         WebhookDelivery.job_id == job.id).order_by(WebhookDelivery.created_at)).all()
-    result = []
-    for delivery in deliveries:
-        attempts = session.scalars(select(WebhookAttempt).where(
-            WebhookAttempt.delivery_id == delivery.id).order_by(WebhookAttempt.number)).all()
-        result.append({
-            "id": delivery.id, "url": delivery.url, "event": delivery.event,
-            "state": delivery.state, "attempts": delivery.attempts,
-            "nextAttemptAt": iso(delivery.next_attempt_at) if delivery.state == "pending"
-            else None,
-            "lastStatusCode": delivery.last_status_code, "lastError": delivery.last_error,
-            "deliveredAt": iso(delivery.delivered_at), "createdAt": iso(delivery.created_at),
-            "attemptLog": [{"number": a.number, "startedAt": iso(a.started_at),
-                            "durationMs": a.duration_ms, "statusCode": a.status_code,
-                            "error": a.error} for a in attempts],
-        })
-    return result
+    return [DeliveryLog(delivery, list(session.scalars(select(WebhookAttempt).where(
+        WebhookAttempt.delivery_id == delivery.id).order_by(WebhookAttempt.number))))
+        for delivery in deliveries]
+
+
+@dataclass(frozen=True)
+class Preview:
+    job: Job
+    media_link: str | None  # signed, when the job's media is stored here
+
+
+def preview_job(db: Database, job_id: str, expires: int | None, signature: str | None, *,
+                storage: BlobStorage, secret_key: str, link_seconds: int) -> Preview:
+    """The job behind a signed preview link (no API key: the signature is the permission)."""
+    check_signed(secret_key, f"/v1/jobs/{job_id}/preview", expires, signature)
+    with db.session() as session:
+        job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound("Job not found")
+    media_link = None
+    if job.media_key and storage.exists(job.media_key):
+        media_link = sign_file(secret_key, job.media_key, link_seconds)
+    return Preview(job, media_link)
+
+
+async def submit_and_wait(db: Database, principal: Principal,
+                          submit: Callable[[Session], Job], wait_seconds: float) -> Job:
+    """Create a job in a transaction of its own, committed before anything waits on it (a
+    worker must see it), then, when ``wait_seconds`` > 0, the job as that wait leaves it."""
+    def create() -> Job:
+        with db.session() as session:
+            return submit(session)
+
+    job = await run_in_threadpool(create)
+    if wait_seconds <= 0:
+        return job
+    return await wait_until_finished(db, principal, job.id, wait_seconds)
 
 
 async def wait_until_finished(db: Database, principal: Principal, job_id: str,

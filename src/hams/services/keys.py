@@ -96,6 +96,20 @@ def authenticate(session: Session, secret: str | None) -> Principal:
     return Principal(project_id=project.id, api_key_id=key.id, project_name=project.name)
 
 
+def check_project(principal: Principal, project_id: str | None) -> None:
+    """A projectId parameter must name the key's own project; anything else is not found."""
+    if project_id and project_id != principal.project_id:
+        raise NotFound(f"Project {project_id!r} not found")
+
+
+def own_project(session: Session, principal: Principal) -> Project:
+    """The project the calling key belongs to."""
+    project = session.get(Project, principal.project_id)
+    if project is None:  # deleted since the key was checked
+        raise NotFound("Project not found")
+    return project
+
+
 def ensure_default_project(session: Session) -> tuple[str, str] | None:
     """On first start with an empty database: a default project, its key and webhook secret."""
     if session.scalar(select(Project.id).limit(1)) is not None:

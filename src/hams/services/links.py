@@ -5,6 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from pathlib import Path
+
+from hams.errors import NotFound, Unauthorized
+from hams.storage import BlobStorage
 
 
 def sign_path(secret: str, path: str, lifetime_seconds: int) -> str:
@@ -22,6 +26,21 @@ def verify_path(secret: str, path: str, expires: int | None, signature: str | No
     if expires is None or not signature or expires < time.time():
         return False
     return hmac.compare_digest(_digest(secret, path, expires), signature)
+
+
+def check_signed(secret: str, path: str, expires: int | None, signature: str | None) -> None:
+    """Unauthorized unless the link to ``path`` is signed by this server and not expired."""
+    if not verify_path(secret, path, expires, signature):
+        raise Unauthorized("This link is invalid or has expired")
+
+
+def open_signed_file(key: str, expires: int | None, signature: str | None, *,
+                     storage: BlobStorage, secret_key: str) -> Path:
+    """The stored file a signed link names (GET /v1/files/{key}); the link is the permission."""
+    check_signed(secret_key, f"/v1/files/{key}", expires, signature)
+    if not storage.exists(key):
+        raise NotFound("File not found")
+    return storage.path_for(key)
 
 
 def _digest(secret: str, path: str, expires: int) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from hams.db.models import Project, UsageRecord, utcnow
 from hams.errors import ValidationFailed
 from hams.services.jobs import iso
+from hams.services.keys import Principal, check_project
 from hams.services.quotas import month_start
 from hams.services.usage import STT_KINDS, TTS_KINDS
 
@@ -80,6 +81,17 @@ def _invalid(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(message, data=[{"field": field, "message": message}])
 
 
+@dataclass(frozen=True)
+class KindTotals:
+    """One kind of ledger event (transcription, realtime_tts...) in a period."""
+
+    requests: int
+    audio_seconds: float
+    characters: int
+    tokens: int
+    cost: float
+
+
 @dataclass
 class Totals:
     """What a project (or the whole server) used in a period."""
@@ -90,7 +102,7 @@ class Totals:
     tts_seconds: float = 0.0
     tokens: int = 0
     cost: float = 0.0
-    kinds: dict[str, dict[str, Any]] = field(default_factory=dict)  # by ledger kind
+    kinds: dict[str, KindTotals] = field(default_factory=dict)  # by ledger kind
 
 
 def _ledger(project_id: str | None, within: Period):
@@ -111,9 +123,7 @@ def totals_by_project(session: Session, within: Period,
         totals = result.setdefault(project, Totals())
         seconds, characters, tokens, cost = (seconds or 0.0, int(characters or 0),
                                              int(tokens or 0), cost or 0.0)
-        totals.kinds[kind] = {"requests": count, "audioSeconds": round(seconds, 3),
-                              "characters": characters, "tokens": tokens,
-                              "cost": round(cost, 6)}
+        totals.kinds[kind] = KindTotals(count, seconds, characters, tokens, cost)
         totals.requests += count
         totals.tokens += tokens
         totals.cost += cost
@@ -125,14 +135,28 @@ def totals_by_project(session: Session, within: Period,
     return result
 
 
-def numbers(session: Session, project_id: str, within: Period) -> dict[str, Any]:
-    """Hamsa's statistics numbers (tokens, transcription, price, requests) plus hams' own."""
-    return numbers_public(totals_by_project(session, within, project_id).get(project_id)
-                          or Totals(), within)
+@dataclass(frozen=True)
+class Usage:
+    """What one project used in a period."""
+
+    totals: Totals
+    period: Period
+
+
+def project_usage(session: Session, principal: Principal, *, start: str | None,
+                  end: str | None, project_id: str | None = None) -> Usage:
+    """The caller's project over the period asked for (default: this month)."""
+    check_project(principal, project_id)
+    within = period(start, end)
+    own = principal.project_id
+    return Usage(totals_by_project(session, within, own).get(own) or Totals(), within)
 
 
 def numbers_public(totals: Totals, within: Period) -> dict[str, Any]:
-    kinds = totals.kinds
+    """``hams usage``'s rendering of the numbers (the API's is StatisticsNumbers)."""
+    kinds = {kind: {"requests": k.requests, "audioSeconds": round(k.audio_seconds, 3),
+                    "characters": k.characters, "tokens": k.tokens, "cost": round(k.cost, 6)}
+             for kind, k in totals.kinds.items()}
     realtime = [kinds.get(k) or {} for k in ("realtime_stt", "realtime_tts")]
     return {
         "tokens": {"value": totals.tokens, "unit": "tokens"},
@@ -150,27 +174,38 @@ def numbers_public(totals: Totals, within: Period) -> dict[str, Any]:
     }
 
 
-def chart(session: Session, project_id: str, within: Period) -> dict[str, Any]:
-    """Cost, requests, transcription minutes and tokens per bucket, every bucket present."""
+@dataclass(frozen=True)
+class Bucket:
+    """One hour or day of a chart."""
+
+    start: datetime
+    requests: int = 0
+    cost: float = 0.0
+    stt_seconds: float = 0.0
+    tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Chart:
+    period: Period
+    buckets: list[Bucket]
+
+
+def project_chart(session: Session, principal: Principal, *, start: str | None,
+                  end: str | None, project_id: str | None = None) -> Chart:
+    """Requests, cost, transcription seconds and tokens per bucket, every bucket present."""
+    check_project(principal, project_id)
+    within = period(start, end)
     hourly = within.hourly
     label = _bucket_label(session, hourly)
     stt = case((UsageRecord.kind.in_(STT_KINDS), UsageRecord.audio_seconds), else_=0.0)
-    rows = session.execute(_ledger(project_id, within).add_columns(
+    rows = session.execute(_ledger(principal.project_id, within).add_columns(
         label, func.count(), func.sum(UsageRecord.cost), func.sum(stt),
         func.sum(UsageRecord.tokens)).group_by(label)).all()
     found = {key: (count, cost or 0.0, seconds or 0.0, int(tokens or 0))
              for key, count, cost, seconds, tokens in rows}
-    series: dict[str, list[dict[str, Any]]] = {"cost": [], "requests": [],
-                                                "transcription": [], "tokens": []}
-    for bucket in buckets(within):
-        count, cost, seconds, tokens = found.get(_label(bucket, hourly), (0, 0.0, 0.0, 0))
-        moment = iso(bucket)
-        series["cost"].append({"date": moment, "value": round(cost, 6), "unit": CURRENCY})
-        series["requests"].append({"date": moment, "value": count, "unit": "requests"})
-        series["transcription"].append({"date": moment, "value": round(seconds / 60, 4),
-                                        "unit": "minutes"})
-        series["tokens"].append({"date": moment, "value": tokens, "unit": "tokens"})
-    return {**series, "interval": "hour" if hourly else "day"}
+    return Chart(within, [Bucket(moment, *found.get(_label(moment, hourly), (0, 0.0, 0.0, 0)))
+                          for moment in buckets(within)])
 
 
 def buckets(within: Period) -> list[datetime]:

@@ -1,4 +1,4 @@
-"""Request bodies of the AI content routes."""
+"""Wire models of the AI content routes: request bodies, then answers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from typing import Annotated
 
 from pydantic import Field
 
+from hams.api.schemas.common import ResponseModel
 from hams.api.schemas.jobs import WebhookAuth, WireModel
+from hams.db.models import Job
+from hams.services.ai_content import Estimate
 
 PartName = Annotated[str, Field(max_length=50)]
 
@@ -46,3 +49,29 @@ class TranscriptionAiContentCreate(WireModel):
     model: str = "Hamsa-General-V2.0"  # hams: the transcription model
     webhookUrl: str | None = Field(None, max_length=4000)  # hams: for the AI content job
     webhookAuth: WebhookAuth | None = None
+
+
+class AiContentEstimate(ResponseModel):
+    """What AI content for a completed transcription would cost."""
+
+    data: int | float = Field(description="The price, in the server's currency")
+    error: bool = False
+    characters: int = Field(description="Characters of transcript priced")
+    language: str = Field(description="The transcript's language")
+    engine: str = Field(description="What writes the content (extractive, or the LLM model)")
+
+    @classmethod
+    def from_estimate(cls, estimate: Estimate) -> AiContentEstimate:
+        return cls(data=estimate.price, characters=estimate.characters,
+                   language=estimate.language, engine=estimate.engine)
+
+
+class AiContentStarted(ResponseModel):
+    """Two linked jobs: the transcription, and the AI content that waits for it."""
+
+    jobId: str
+    transcriptionJobId: str | None
+
+    @classmethod
+    def from_job(cls, job: Job) -> AiContentStarted:
+        return cls(jobId=job.id, transcriptionJobId=job.relevant_job_id)
