@@ -12,7 +12,7 @@ DEFAULT_STT_MODEL = "large-v3-turbo"
 BUNDLED_BASE_MODELS = ("bundled", "bundled-base")  # Whisper base, multilingual (offline extra)
 BUNDLED_TINY_EN_MODEL = "bundled-tiny.en"  # Whisper tiny.en (offline extra): fast, English only
 PUBLIC_STT_MODELS = ("Hamsa-General-V2.0", "Hamsa-Conversational-V1.0")
-ROUTE_CLASSES = ("jobs", "read", "realtime")  # rate-limit classes (services/rate_limits.py)
+ROUTE_CLASSES = ("jobs", "read", "realtime")  # rate-limit classes (api/deps.py RateClass)
 
 
 class Settings(BaseSettings):
