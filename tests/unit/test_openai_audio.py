@@ -14,7 +14,8 @@ from hams.engines.stt.languages import language_code, language_name
 from hams.engines.stt.whisper import WhisperEngine
 from hams.errors import BadRequest, UnsupportedLanguage, ValidationFailed
 from hams.services.openai_speech import is_arabic
-from hams.services.openai_transcription import AudioTask, public_stt_model, read_task, render
+from hams.services.openai_transcription import AudioTask, read_task, render
+from hams.services.stt_policy import openai_model as public_stt_model
 from hams.services.transcription import job_options
 from hams.settings import Settings
 

@@ -4,52 +4,42 @@ OpenAI's shape (``api/openai_errors.py``)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import Response
 
-from hams.api.deps import PrincipalDep, RuntimeDep, base_url, get_principal
-from hams.api.schemas.openai import SpeechCreate
-from hams.db.models import Job
-from hams.errors import HamsError, NotFound, ValidationFailed
+from hams.api.deps import JOBS, READ, REALTIME, PrincipalDep, RuntimeDep, base_url
+from hams.api.schemas.common import AUTHENTICATED, error_responses
+from hams.api.schemas.openai import (
+    ModelList,
+    ModelPublic,
+    SpeechCreate,
+    TranscriptionJson,
+    VerboseTranscription,
+)
+from hams.errors import ValidationFailed
 from hams.runtime import Runtime
-from hams.services import jobs as job_service
-from hams.services import quotas
+from hams.services import openai_models
 from hams.services.keys import Principal
-from hams.services.openai_speech import (
-    OPENAI_TTS_MODELS,
-    SpeechPlan,
-    SpeechRequest,
-    plan_speech,
-    synthesize_speech,
-)
-from hams.services.openai_transcription import (
-    OPENAI_STT_MODELS,
-    AudioTask,
-    finished_result,
-    read_task,
-    render,
-    submit_audio_task,
-)
-from hams.services.tts import engine_name
-from hams.services.tts_jobs import TTS_MODEL
-from hams.services.usage import record_usage
-from hams.settings import PUBLIC_STT_MODELS
+from hams.services.openai_speech import MEDIA_TYPES, SpeechRequest, speak
+from hams.services.openai_transcription import AudioFile, AudioTask, read_task, render, transcribe
 
-log = logging.getLogger(__name__)
-DISCONNECT_CHECK_SECONDS = 2.0
-router = APIRouter(tags=["OpenAI compatible"], dependencies=[Depends(get_principal)])
-MODELS_CREATED = 1735689600  # a fixed date (2025-01-01): the same answer from every replica
-MODELS = {**dict.fromkeys((*PUBLIC_STT_MODELS, *OPENAI_STT_MODELS), "transcription"),
-          **dict.fromkeys((TTS_MODEL, *OPENAI_TTS_MODELS), "speech")}
+router = APIRouter(tags=["OpenAI compatible"])
+TRANSCRIPTION_ERRORS = error_responses(*AUTHENTICATED, 402, 409, 503, 504, openai=True)
+TEXT = {"schema": {"type": "string"}}
+TRANSCRIPT_FORMATS = {200: {
+    "description": "The transcript in the asked response_format: json and verbose_json as JSON, "
+                   "text, srt and vtt as text",
+    "content": {"text/plain": TEXT, "application/x-subrip": TEXT, "text/vtt": TEXT}}}
+AUDIO = {"schema": {"type": "string", "format": "binary"}}
+SPEECH_AUDIO = {200: {"description": "The audio in the asked response_format (24 kHz)",
+                      "content": dict.fromkeys(sorted(set(MEDIA_TYPES.values())), AUDIO)}}
+Transcription = TranscriptionJson | VerboseTranscription
 
 
-@router.post("/v1/audio/transcriptions", response_class=Response)
+@router.post("/v1/audio/transcriptions", dependencies=[JOBS], response_model=Transcription,
+             responses={**TRANSCRIPT_FORMATS, **TRANSCRIPTION_ERRORS})
 async def create_transcription(
     request: Request, runtime: RuntimeDep, principal: PrincipalDep,
     file: UploadFile = File(...), model: str | None = Form(None, max_length=100),
@@ -58,7 +48,7 @@ async def create_transcription(
     temperature: float = Form(0.0, ge=0, le=1),
     granularities: list[str] = Form([], alias="timestamp_granularities[]"),
     stream: bool = Form(False),
-) -> Response:
+) -> Any:
     """Transcribe an audio file (OpenAI's API), through a job that any worker may run."""
     _refuse_stream(stream)
     ask = read_task(runtime.settings, runtime.models, task="transcribe", model=model,
@@ -67,13 +57,14 @@ async def create_transcription(
     return await _run(request, runtime, principal, file, ask)
 
 
-@router.post("/v1/audio/translations", response_class=Response)
+@router.post("/v1/audio/translations", dependencies=[JOBS], response_model=Transcription,
+             responses={**TRANSCRIPT_FORMATS, **TRANSCRIPTION_ERRORS})
 async def create_translation(
     request: Request, runtime: RuntimeDep, principal: PrincipalDep,
     file: UploadFile = File(...), model: str | None = Form(None, max_length=100),
     prompt: str | None = Form(None), response_format: str | None = Form(None, max_length=20),
     temperature: float = Form(0.0, ge=0, le=1),
-) -> Response:
+) -> Any:
     """Translate the speech of an audio file into English text (OpenAI's API)."""
     ask = read_task(runtime.settings, runtime.models, task="translate", model=model,
                     language=None, prompt=prompt, response_format=response_format,
@@ -83,90 +74,52 @@ async def create_translation(
 
 async def _run(request: Request, runtime: Runtime, principal: Principal, file: UploadFile,
                ask: AudioTask) -> Response:
-    """Store the upload and queue the job, then wait for it like processingType=sync."""
-    base = base_url(request, runtime.settings)
-
-    def submit() -> str:
-        with runtime.db.session() as session:
-            return submit_audio_task(session, runtime.storage, runtime.settings, principal,
-                                     file.file, filename=file.filename,
-                                     content_type=file.content_type, ask=ask, base_url=base).id
-
-    job_id = await run_in_threadpool(submit)
-    wait = runtime.settings.openai_wait_seconds
-    job = await _wait_while_connected(request, runtime, principal, job_id, wait)
-    body, media_type = render(finished_result(job, wait), ask)
-    headers = {"X-Job-Id": job_id}
-    if isinstance(body, dict):
-        return JSONResponse(body, headers=headers)
-    return Response(body, media_type=media_type, headers=headers)
+    """The job's result in the asked format; ``X-Job-Id`` names the job either way."""
+    result = await transcribe(
+        runtime.db, principal, AudioFile(file.file, file.filename, file.content_type), ask,
+        base_url=base_url(request, runtime.settings), disconnected=request.is_disconnected,
+        settings=runtime.settings, storage=runtime.storage)
+    body, media_type = render(result.response, ask)
+    headers = {"X-Job-Id": result.job_id}
+    if not isinstance(body, dict):
+        return Response(body, media_type=media_type, headers=headers)
+    model = VerboseTranscription if ask.response_format == "verbose_json" else TranscriptionJson
+    return Response(model.model_validate(body).model_dump_json(), media_type=media_type,
+                    headers=headers)
 
 
-async def _wait_while_connected(request: Request, runtime: Runtime, principal: Principal,
-                                job_id: str, timeout: float) -> Job:
-    """Wait for the job, checking every few seconds that the client is still there. A client
-    that gave up (the openai package times out, then sends the same audio again) gets its
-    job cancelled, so the work is not done, and billed, twice. One long-poll throughout: the
-    checks do not restart it (each start would read the job again)."""
-    waiting = asyncio.ensure_future(
-        job_service.wait_until_finished(runtime.db, principal, job_id, timeout))
-    try:
-        while not (await asyncio.wait({waiting}, timeout=DISCONNECT_CHECK_SECONDS))[0]:
-            if await request.is_disconnected():
-                await run_in_threadpool(_cancel_abandoned, runtime, principal, job_id)
-                break  # the cancelled job ends the wait at once
-        return await waiting
-    finally:
-        waiting.cancel()
-
-
-def _cancel_abandoned(runtime: Runtime, principal: Principal, job_id: str) -> None:
-    with contextlib.suppress(HamsError), runtime.db.session() as session:
-        job_service.cancel_job(session, principal, job_id)  # finished meanwhile: nothing to stop
-    log.info("job %s cancelled: its client disconnected", job_id)
-
-
-@router.post("/v1/audio/speech", response_class=Response)
+@router.post("/v1/audio/speech", dependencies=[REALTIME], response_class=Response,
+             responses={**SPEECH_AUDIO,
+                        **error_responses(*AUTHENTICATED, 402, 503, openai=True)})
 async def create_speech(body: SpeechCreate, runtime: RuntimeDep,
                         principal: PrincipalDep) -> Response:
     """Speak text (OpenAI's API) with a hams voice or an OpenAI voice name mapped to one."""
-    request = SpeechRequest(model=body.model, text=body.input, voice=body.voice_name,
-                            response_format=body.response_format, speed=body.speed)
-
-    def plan() -> SpeechPlan:
-        with runtime.db.session() as session:
-            quotas.check(session, principal.project_id,
-                         {quotas.TTS_CHARACTERS: len(body.input)})
-            return plan_speech(session, runtime.settings, request)
-
-    speech = await run_in_threadpool(plan)
-    audio, duration = await runtime.realtime.run(synthesize_speech, runtime.tts, speech)
-    engine = engine_name(runtime.tts, speech.voice)
-    await run_in_threadpool(record_usage, runtime, principal, kind="speech", model=engine,
-                            audio_seconds=duration, characters=len(body.input))
-    return Response(audio, media_type=speech.media_type, headers={
-        "X-Voice-Id": speech.voice.id, "X-Engine": engine,
-        "X-Audio-Duration": f"{duration:.3f}", "X-Sample-Rate": "24000"})
+    spoken = await speak(runtime.db, principal, SpeechRequest(
+        model=body.model, text=body.input, voice=body.voice_name,
+        response_format=body.response_format, speed=body.speed),
+        settings=runtime.settings, tts=runtime.tts, pool=runtime.realtime)
+    return Response(spoken.audio, media_type=spoken.plan.media_type, headers={
+        "X-Voice-Id": spoken.plan.voice.id, "X-Engine": spoken.engine,
+        "X-Audio-Duration": f"{spoken.duration:.3f}", "X-Sample-Rate": "24000"})
 
 
-@router.get("/v1/models")
-def list_models() -> dict:
+@router.get("/v1/models", dependencies=[READ], response_model=ModelList,
+            responses=error_responses(*AUTHENTICATED, openai=True))
+def list_models() -> ModelList:
     """The transcription and speech models this server answers to (OpenAI's shape)."""
-    return {"object": "list", "data": [_model(name) for name in MODELS]}
+    return ModelList(data=[_model(info) for info in openai_models.list_models()])
 
 
-@router.get("/v1/models/{model_id}")
-def get_model(model_id: str) -> dict:
+@router.get("/v1/models/{model_id}", dependencies=[READ], response_model=ModelPublic,
+            responses=error_responses(*AUTHENTICATED, 404, openai=True))
+def get_model(model_id: str) -> ModelPublic:
     """One model, or 404 (OpenAI's shape)."""
-    if model_id not in MODELS:
-        raise NotFound(f"The model {model_id!r} does not exist on this server",
-                       message_key="MODEL_NOT_FOUND")
-    return _model(model_id)
+    return _model(openai_models.get_model(model_id))
 
 
-def _model(name: str) -> dict[str, Any]:
-    return {"id": name, "object": "model", "created": MODELS_CREATED, "owned_by": "hams",
-            "capability": MODELS[name]}
+def _model(info: openai_models.ModelInfo) -> ModelPublic:
+    return ModelPublic(id=info.id, created=info.created, owned_by="hams",
+                       capability=info.capability)
 
 
 def _refuse_stream(stream: bool) -> None:

@@ -21,6 +21,9 @@ with ``retryAfter``, close code 1013). The connection and each tts, stt and stt_
 message count as one ``realtime`` request; a message over the limit gets the error frame.
 ``info`` greets each connection; an idle one is closed after HAMS_REALTIME_WS_IDLE_SECONDS; the
 server pings every HAMS_REALTIME_WS_PING_SECONDS (uvicorn).
+
+This module only translates frames; the work is in services: ``realtime_tts`` (speech),
+``realtime_stt`` (utterances) and ``stt_stream`` (streams).
 """
 
 from __future__ import annotations
@@ -29,37 +32,23 @@ import asyncio
 import json
 import logging
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from hams.api.deps import presented_key
 from hams.api.envelope import validation_failed
-from hams.api.realtime import check_audio_quota, prepare, record_stt, synthesized
-from hams.api.schemas.tts import RealtimeTts
+from hams.api.schemas.realtime import RealtimeTts, eos_fields
 from hams.engines.vad import EndOfSpeech
-from hams.errors import BadRequest, HamsError, PayloadTooLarge, TooManyRequests, ValidationFailed
-from hams.media.audio import SAMPLE_RATE
-from hams.media.wav import resample
+from hams.errors import BadRequest, HamsError, TooManyRequests
 from hams.runtime import Runtime
-from hams.services.keys import Principal, authenticate
-from hams.services.realtime_stt import (
-    DEFAULT_EOS_THRESHOLD,
-    UtteranceRequest,
-    end_of_speech,
-    eos_fields,
-    eos_threshold_from,
-    flag,
-    language_from,
-    public_model,
-    transcribe_samples,
-    transcribe_utterance,
-)
-from hams.services.transcription import check_language
+from hams.services.keys import Principal
+from hams.services.realtime_keys import authenticate_key
+from hams.services.realtime_stt import UtteranceRequest, transcribe_now
+from hams.services.realtime_tts import speak_stream
+from hams.services.stt_stream import Partial, SttStreams
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["Realtime"])
@@ -69,50 +58,12 @@ POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013  # the connection was over the key's rate limit
 COUNTED_MESSAGES = ("tts", "stt", "stt_stream_start")  # each counts against the rate limit
 INBOX_MESSAGES = 64  # messages read ahead while one is being answered
-STREAM_RATES = {16000: 16000, 8000: 8000, "16k": 16000, "8k": 8000, "16000": 16000,
-                "8000": 8000}
 
 
 @router.websocket("/v1/realtime/ws")
 async def realtime_ws(websocket: WebSocket) -> None:
     """Realtime speech over one long-lived connection (see the module docstring)."""
     await RealtimeConnection(websocket, websocket.app.state.runtime).serve()
-
-
-@dataclass
-class SttStream:
-    """Audio of one streaming STT request, gathered frame by frame.
-
-    When the speaker pauses (end of speech), what was said so far is committed: its text is
-    kept and later partials transcribe only the audio after it, so each partial costs the
-    current phrase, not the whole stream.
-    """
-
-    language: str
-    model: str
-    sample_rate: int
-    wants_eos: bool  # whether the client asked for eos events
-    eos_threshold: float  # also decides, when not asked, where a phrase ends
-    chunks: list[np.ndarray] = field(default_factory=list)  # int16 since the last commit
-    samples: int = 0  # at sample_rate, the whole stream
-    since_partial: int = 0
-    carry: bytes = b""  # an odd byte left over from a frame
-    eos_reported: bool = False
-    committed_text: str = ""
-
-    @property
-    def seconds(self) -> float:
-        return round(self.samples / self.sample_rate, 3)
-
-    def tail(self) -> np.ndarray:
-        """The audio after the committed part, as 16 kHz float32 (resampled in one go)."""
-        pcm = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.int16)
-        if self.sample_rate != SAMPLE_RATE and pcm.size:
-            pcm = resample(pcm, self.sample_rate, SAMPLE_RATE)
-        return pcm.astype(np.float32) / 32768.0
-
-    def text_with(self, tail_text: str) -> str:
-        return f"{self.committed_text} {tail_text}".strip()
 
 
 class RealtimeConnection:
@@ -123,8 +74,8 @@ class RealtimeConnection:
         self.runtime = runtime
         self.settings = runtime.settings
         self.principal: Principal | None = None
-        self.stream: SttStream | None = None
-        self.discarded = False  # a stream dropped for length: ignore its audio until its end
+        self.streams = SttStreams(runtime.db, settings=runtime.settings, models=runtime.models,
+                                  pool=runtime.realtime)
         self._checked_at = 0.0
         self._handlers = {"tts": self._on_tts, "stt": self._on_stt,
                           "stt_stream_start": self._on_stream_start,
@@ -184,8 +135,7 @@ class RealtimeConnection:
 
     def _authenticate(self) -> Principal:
         key = self.ws.query_params.get("api_key") or presented_key(self.ws)
-        with self.runtime.db.session() as session:
-            principal = authenticate(session, key)
+        principal = authenticate_key(self.runtime.db, key)
         self._checked_at = time.monotonic()
         return principal
 
@@ -249,30 +199,23 @@ class RealtimeConnection:
             body = RealtimeTts.model_validate(payload)
         except ValidationError as exc:
             raise validation_failed(exc.errors(), "tts payload", "payload") from exc
-        voice, audio, sentences = await run_in_threadpool(prepare, self.runtime,
-                                                          self.principal, body)
-        pcm = synthesized(self.runtime, self.principal, body.text, voice, sentences, audio)
-        first = await anext(pcm, None)  # admitted (or refused) before the ack
-        await self._send_event("ack", message="TTS request received")
-        try:
-            if first is not None:
-                await self.ws.send_bytes(audio.encode(first))
-            async for chunk in pcm:
-                await self.ws.send_bytes(audio.encode(chunk))
+        stream = await speak_stream(self.runtime.db, self.principal, body.request(),
+                                    settings=self.settings, tts=self.runtime.tts,
+                                    pool=self.runtime.realtime)
+        try:  # the first sentence was made (admitted, or refused) before the ack
+            await self._send_event("ack", message="TTS request received")
+            async for chunk in stream.chunks:
+                await self.ws.send_bytes(chunk)
             await self._send_event("end", message="End of TTS stream")
         finally:
-            await pcm.aclose()
+            await stream.aclose()
 
     # --- speech to text, one utterance ----------------------------------------------------
 
     async def _on_stt(self, payload: dict[str, Any]) -> None:
-        request = UtteranceRequest.from_wire(payload)
-        await check_audio_quota(self.runtime, self.principal)
-        utterance = await self.runtime.realtime.run(
-            transcribe_utterance, self.settings, self.runtime.models, request)
-        # recorded before the answer, so a client that reads it and hangs up is still counted
-        await record_stt(self.runtime, self.principal, utterance.model, utterance.duration,
-                         utterance.text)
+        utterance = await transcribe_now(
+            self.runtime.db, self.principal, UtteranceRequest.from_wire(payload),
+            settings=self.settings, models=self.runtime.models, pool=self.runtime.realtime)
         await self.ws.send_text(utterance.text)  # a plain text frame, as Hamsa sends it
         if utterance.eos is not None:
             await self._send_event("eos", **eos_fields(utterance.eos))
@@ -280,96 +223,20 @@ class RealtimeConnection:
     # --- speech to text, streamed (hams extension) ----------------------------------------
 
     async def _on_stream_start(self, payload: dict[str, Any]) -> None:
-        if self.stream is not None:
-            raise BadRequest("A stream is already open; send stt_stream_end first",
-                             message_key="STREAM_ALREADY_OPEN")
-        self.discarded = False
-        rate_value = payload.get("sampleRate", 16000)
-        rate = STREAM_RATES.get(rate_value) if isinstance(rate_value, int | str) else None
-        if rate is None:
-            raise ValidationFailed("sampleRate must be 16000 or 8000 (PCM16 mono)")
-        wants_eos = flag(payload, "isEosEnabled")
-        threshold = eos_threshold_from(payload)
-        language = language_from(payload)
-        model = public_model(payload.get("model"))
-        check_language(self.settings, self.runtime.models, language, model)
-        await check_audio_quota(self.runtime, self.principal)
-        self.stream = SttStream(language=language, model=model, sample_rate=rate,
-                                wants_eos=wants_eos,
-                                eos_threshold=threshold if wants_eos else DEFAULT_EOS_THRESHOLD)
+        rate = await self.streams.start(self.principal, payload)
         await self._send_event("ack", message="STT stream started", sampleRate=rate)
 
     async def _on_audio(self, data: bytes) -> None:
-        stream = self.stream
-        if stream is None:
-            if self.discarded:
-                return  # the error was sent once, when the stream was dropped
-            raise BadRequest("Binary frames are audio for a stream: send stt_stream_start "
-                             "first", message_key="NO_STREAM")
-        data = stream.carry + data
-        stream.carry = data[len(data) - len(data) % 2:]
-        pcm = np.frombuffer(data[: len(data) - len(stream.carry)], dtype="<i2")
-        stream.chunks.append(pcm)
-        stream.samples += pcm.size
-        stream.since_partial += pcm.size
-        limit = self.settings.realtime_max_audio_seconds
-        if stream.samples > limit * stream.sample_rate:
-            self.stream, self.discarded = None, True
-            raise PayloadTooLarge(f"The stream is longer than the realtime limit of {limit:g} s "
-                                  "(HAMS_REALTIME_MAX_AUDIO_SECONDS); it was discarded")
-        if stream.since_partial >= self.settings.realtime_partial_seconds * stream.sample_rate:
-            stream.since_partial = 0
-            await self._partial(stream)
-
-    async def _partial(self, stream: SttStream) -> None:
-        try:
-            text, eos = await self.runtime.realtime.run(self._recognize, stream)
-        except TooManyRequests:
-            return  # partials are best effort: the next one (or the final) catches up
-        await self._send_event("partial", text=stream.text_with(text), duration=stream.seconds)
-        if eos is None:
-            return
-        if stream.wants_eos and eos.speech_heard:
-            if eos.is_eos and not stream.eos_reported:
-                await self._send_event("eos", **eos_fields(eos))
-            stream.eos_reported = eos.is_eos
-        if eos.is_eos and text:
-            # A pause after speech: commit the phrase. New frames wait in the inbox while a
-            # partial runs, so every chunk held now is part of what was just recognized.
-            stream.committed_text = stream.text_with(text)
-            stream.chunks.clear()
-
-    def _recognize(self, stream: SttStream) -> tuple[str, EndOfSpeech | None]:
-        """The text of the uncommitted audio and its end of speech (at the default threshold
-        when the client did not ask: it still decides when to commit a phrase)."""
-        audio = stream.tail()
-        if audio.size == 0:
-            return "", None
-        eos = end_of_speech(self.settings, audio, stream.eos_threshold)
-        if not eos.speech_heard:
-            return "", eos  # silence: nothing to decode
-        text, _ = transcribe_samples(self.settings, self.runtime.models, audio,
-                                     stream.language, stream.model)
-        return text, eos
+        for event in await self.streams.feed(data):
+            if isinstance(event, Partial):
+                await self._send_event("partial", text=event.text, duration=event.duration)
+            elif isinstance(event, EndOfSpeech):
+                await self._send_event("eos", **eos_fields(event))
 
     async def _on_stream_end(self, payload: dict[str, Any]) -> None:
-        stream = self.stream
-        if stream is None:
-            if self.discarded:
-                self.discarded = False
-                raise PayloadTooLarge("The stream was discarded for being too long "
-                                      "(HAMS_REALTIME_MAX_AUDIO_SECONDS); nothing to finish")
-            raise BadRequest("No stream is open; send stt_stream_start first",
-                             message_key="NO_STREAM")
-        text, eos = await self.runtime.realtime.run(self._recognize, stream)
-        self.stream = None
-        if eos is not None and not eos.speech_heard and stream.committed_text:
-            # silence after a committed phrase: the speaker finished that phrase
-            eos = EndOfSpeech(eos.probability >= stream.eos_threshold, eos.probability, True)
-        extra = eos_fields(eos) if stream.wants_eos and eos else {}
-        final = stream.text_with(text)
-        await record_stt(self.runtime, self.principal, stream.model, stream.seconds, final)
-        await self._send_event("final", text=final, duration=stream.seconds, **extra)
+        final = await self.streams.end(self.principal)
+        await self._send_event("final", text=final.text, duration=final.duration,
+                               **eos_fields(final.eos))
 
 
 def _parse(text: str | None) -> tuple[str, dict[str, Any]]:

@@ -2,88 +2,116 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 
-from hams.api.deps import PrincipalDep, RuntimeDep, SessionDep, base_url, get_principal
-from hams.api.envelope import ok
-from hams.api.jobs import check_project
+from hams.api.deps import JOBS, READ, PrincipalDep, RuntimeDep, SessionDep, base_url
+from hams.api.schemas.common import AUTHENTICATED, Envelope, error_responses
 from hams.api.schemas.paging import MAX_PAGE
-from hams.api.schemas.tts import HistoryCreate, TtsJobCreate
+from hams.api.schemas.tts import (
+    HistoriesPage,
+    HistoryCreate,
+    TtsHistoryPublic,
+    TtsJobCreate,
+    TtsJobCreated,
+)
+from hams.api.schemas.voices import VoicePublic, VoicesPageV2
+from hams.runtime import Runtime
 from hams.services import tts_jobs
-from hams.services.jobs import job_public, total_pages
-from hams.services.voices import list_voices, voice_public
+from hams.services.jobs import total_pages
+from hams.services.voices import list_voices
 
-router = APIRouter(tags=["Text to speech"], dependencies=[Depends(get_principal)])
+router = APIRouter(tags=["Text to speech"])
 
 
-@router.get("/v1/tts/voices")
+def file_links(request: Request, runtime: Runtime) -> tts_jobs.FileLinks:
+    """Links to stored files as this request's client reaches the server."""
+    return tts_jobs.FileLinks(runtime.secret_key, runtime.settings.signed_url_seconds,
+                              base_url(request, runtime.settings))
+
+
+@router.get("/v1/tts/voices", dependencies=[READ],
+            response_model=Envelope[list[VoicePublic]],
+            responses=error_responses(*AUTHENTICATED))
 def voices_v1(runtime: RuntimeDep, session: SessionDep, take: int = Query(100, ge=1, le=1000),
-              skip: int = Query(0, ge=0, le=MAX_PAGE), dialect: str | None = None) -> dict:
+              skip: int = Query(0, ge=0, le=MAX_PAGE),
+              dialect: str | None = None) -> Envelope[list[VoicePublic]]:
     """List voices; ``skip`` is an offset (as Pipedream pages with skip = page × take)."""
     rows, _ = list_voices(session, offset=skip, limit=take, dialect=dialect)
-    return ok([voice_public(v, runtime.tts.engine_label(v)) for v in rows])
+    return Envelope[list[VoicePublic]](
+        data=[VoicePublic.listed(v, runtime.tts.engine_label(v)) for v in rows])
 
 
-@router.get("/v2/tts/voices")
+@router.get("/v2/tts/voices", dependencies=[READ], response_model=Envelope[VoicesPageV2],
+            responses=error_responses(*AUTHENTICATED))
 def voices_v2(runtime: RuntimeDep, session: SessionDep,
               q: str | None = Query(None, max_length=100),
               page: int = Query(1, ge=1, le=MAX_PAGE),
               per_page: int = Query(20, alias="perPage", ge=1, le=200),
-              dialect: str | None = None) -> dict:
+              dialect: str | None = None) -> Envelope[VoicesPageV2]:
     """List voices with v2 paging and a name search."""
     rows, total = list_voices(session, offset=(page - 1) * per_page, limit=per_page, query=q,
                               dialect=dialect)
-    return ok({"voices": [voice_public(v, runtime.tts.engine_label(v)) for v in rows],
-               "page": page, "totalCount": total,
-               "totalPages": total_pages(total, per_page)})
+    return Envelope[VoicesPageV2](data=VoicesPageV2(
+        voices=[VoicePublic.listed(v, runtime.tts.engine_label(v)) for v in rows], page=page,
+        totalCount=total, totalPages=total_pages(total, per_page)))
 
 
-@router.post("/v1/jobs/text-to-speech")
+@router.post("/v1/jobs/text-to-speech", dependencies=[JOBS],
+             response_model=Envelope[TtsJobCreated],
+             responses=error_responses(*AUTHENTICATED, 402, 404, 409))
 def create_tts_job(body: TtsJobCreate, request: Request, runtime: RuntimeDep,
                    session: SessionDep, principal: PrincipalDep,
-                   idempotency_key: str | None = Header(None)) -> dict:
+                   idempotency_key: str | None = Header(None)) -> Envelope[TtsJobCreated]:
     """Queue speech synthesis; the finished job's mediaUrl is the WAV."""
-    job = tts_jobs.submit_tts_job(session, runtime, principal, tts_jobs.TtsRequest(
+    job = tts_jobs.submit_tts_job(session, principal, tts_jobs.TtsRequest(
         voice=body.voiceId, text=body.text, title=body.title, webhook_url=body.webhookUrl,
         webhook_auth=body.webhookAuth.model_dump() if body.webhookAuth else None,
         dictionary_ids=body.voiceDictionaryIds, base_url=base_url(request, runtime.settings),
-    ), idempotency_key)
-    return ok({**job_public(job), "jobId": job.id}, message="TTS job created successfully")
+    ), idempotency_key, settings=runtime.settings)
+    return Envelope[TtsJobCreated](data=TtsJobCreated.of(job),
+                                   message="TTS job created successfully")
 
 
-@router.post("/v2/tts/histories")
+@router.post("/v2/tts/histories", dependencies=[JOBS],
+             response_model=Envelope[list[TtsHistoryPublic]],
+             responses=error_responses(*AUTHENTICATED, 402, 404, 503))
 def create_history(body: HistoryCreate, request: Request, runtime: RuntimeDep,
-                   principal: PrincipalDep) -> dict:
+                   principal: PrincipalDep) -> Envelope[list[TtsHistoryPublic]]:
     """Synthesize now and keep the audio in the project's TTS history."""
-    history = tts_jobs.create_history(runtime, principal, voice_id=body.ttsVoiceId,
-                                      script=body.script, config=body.config,
-                                      dictionary_ids=body.voiceDictionaryIds)
-    with runtime.db.session() as session:
-        items = tts_jobs.histories_public(session, runtime,
-                                          base_url(request, runtime.settings), [history])
-    return ok(items, message="History created successfully")
+    entry = tts_jobs.create_history(
+        runtime.db, principal, tts_jobs.HistoryRequest(
+            voice_id=body.ttsVoiceId, script=body.script, config=body.config,
+            dictionary_ids=body.voiceDictionaryIds),
+        settings=runtime.settings, tts=runtime.tts, storage=runtime.storage,
+        links=file_links(request, runtime))
+    return Envelope[list[TtsHistoryPublic]](data=[TtsHistoryPublic.of(entry)],
+                                            message="History created successfully")
 
 
-@router.get("/v2/tts/histories")
+@router.get("/v2/tts/histories", dependencies=[READ], response_model=Envelope[HistoriesPage],
+            responses=error_responses(*AUTHENTICATED, 404))
 def list_histories(request: Request, runtime: RuntimeDep, session: SessionDep,
                    principal: PrincipalDep, page: int = Query(1, ge=1, le=MAX_PAGE),
                    per_page: int = Query(10, alias="perPage", ge=1, le=200),
-                   project_id: str | None = Query(None, alias="projectId")) -> dict:
+                   project_id: str | None = Query(None, alias="projectId"),
+                   ) -> Envelope[HistoriesPage]:
     """The project's TTS histories, newest first."""
-    check_project(principal, project_id)
-    rows, total = tts_jobs.list_histories(session, principal, page=page, per_page=per_page)
-    base = base_url(request, runtime.settings)
-    return ok({"ttsHistories": tts_jobs.histories_public(session, runtime, base, rows),
-               "page": page, "totalCount": total, "totalPages": total_pages(total, per_page)})
+    entries, total = tts_jobs.list_histories(session, principal, project_id=project_id,
+                                             page=page, per_page=per_page,
+                                             links=file_links(request, runtime))
+    return Envelope[HistoriesPage](data=HistoriesPage(
+        ttsHistories=[TtsHistoryPublic.of(entry) for entry in entries], page=page,
+        totalCount=total, totalPages=total_pages(total, per_page)))
 
 
-@router.get("/v2/tts/histories/{history_id}")
+@router.get("/v2/tts/histories/{history_id}", dependencies=[READ],
+            response_model=Envelope[TtsHistoryPublic],
+            responses=error_responses(*AUTHENTICATED, 404))
 def get_history(history_id: str, request: Request, runtime: RuntimeDep, session: SessionDep,
                 principal: PrincipalDep,
-                project_id: str | None = Query(None, alias="projectId")) -> dict:
+                project_id: str | None = Query(None, alias="projectId"),
+                ) -> Envelope[TtsHistoryPublic]:
     """One TTS history."""
-    check_project(principal, project_id)
-    history = tts_jobs.get_history(session, principal, history_id)
-    [item] = tts_jobs.histories_public(session, runtime, base_url(request, runtime.settings),
-                                       [history])
-    return ok(item)
+    entry = tts_jobs.get_history(session, principal, history_id, project_id=project_id,
+                                 links=file_links(request, runtime))
+    return Envelope[TtsHistoryPublic](data=TtsHistoryPublic.of(entry))

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.orm import Session
 
 from hams.db.models import VoiceDictionary
 from hams.errors import NotFound
-from hams.services.jobs import iso
 from hams.services.keys import Principal
-
-
-def dictionary_public(dictionary: VoiceDictionary) -> dict[str, Any]:
-    return {"id": dictionary.id, "name": dictionary.name, "words": dictionary.words,
-            "createdAt": iso(dictionary.created_at), "updatedAt": iso(dictionary.updated_at)}
 
 
 def create_dictionary(session: Session, principal: Principal, name: str,

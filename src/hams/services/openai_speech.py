@@ -7,15 +7,21 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from hams.db.models import Voice
+from hams.db.session import Database
+from hams.engines.pool import InferencePool
 from hams.engines.tts import MAX_SPEED, MIN_SPEED
 from hams.engines.voices import TtsEngines
 from hams.errors import BadRequest, ValidationFailed
 from hams.media.encode import ENCODINGS, change_tempo, encode, encoder_for
 from hams.media.wav import to_wav_bytes
-from hams.services.tts import prepare_sentences, synthesize_all
+from hams.services import quotas
+from hams.services.keys import Principal
+from hams.services.tts import engine_name, prepare_sentences, synthesize_all
 from hams.services.tts_jobs import TTS_MODEL
+from hams.services.usage import record_now
 from hams.services.voices import is_arabic, resolve_voice, voice_for_dialect
 from hams.settings import Settings
 
@@ -125,6 +131,34 @@ def _voice_of_gender(session: Session, dialect: str, gender: str | None) -> Voic
     voices = sorted(voices, key=lambda v: "standard" not in (v.tags or []))
     chosen = next((v for v in voices if gender is None or gender in (v.tags or [])), None)
     return chosen or voice_for_dialect(session, dialect)
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """The audio made for a plan, its duration in seconds, and the engine that spoke it."""
+
+    plan: SpeechPlan
+    audio: bytes
+    duration: float
+    engine: str
+
+
+async def speak(db: Database, principal: Principal, request: SpeechRequest, *,
+                settings: Settings, tts: TtsEngines, pool: InferencePool) -> Spoken:
+    """POST /v1/audio/speech: refused before any audio when the TTS characters quota would be
+    exceeded, made on the realtime pool, then in the usage ledger."""
+    def plan() -> SpeechPlan:
+        with db.session() as session:
+            quotas.check(session, principal.project_id,
+                         {quotas.TTS_CHARACTERS: len(request.text)})
+            return plan_speech(session, settings, request)
+
+    speech = await run_in_threadpool(plan)
+    audio, duration = await pool.run(synthesize_speech, tts, speech)
+    engine = engine_name(tts, speech.voice)
+    await record_now(db, principal, settings=settings, kind="speech", model=engine,
+                     audio_seconds=duration, characters=len(request.text))
+    return Spoken(plan=speech, audio=audio, duration=duration, engine=engine)
 
 
 def synthesize_speech(engines: TtsEngines, plan: SpeechPlan) -> tuple[bytes, float]:

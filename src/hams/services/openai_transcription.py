@@ -4,30 +4,30 @@ response formats."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from hams.db.models import Job
+from hams.db.session import Database
 from hams.engines.models import SttModels
-from hams.engines.stt.languages import language_code, language_name
-from hams.errors import (
-    BadRequest,
-    Conflict,
-    JobFailed,
-    JobStillRunning,
-    UnsupportedLanguage,
-    ValidationFailed,
-)
+from hams.engines.stt.languages import language_name
+from hams.errors import Conflict, HamsError, JobFailed, JobStillRunning, ValidationFailed
 from hams.media.srt import format_timestamp
 from hams.queue.jobs import TERMINAL_STATES
 from hams.services import quotas
-from hams.services.jobs import NewJob, create_job
+from hams.services.jobs import NewJob, cancel_job, create_job, wait_until_finished
 from hams.services.keys import Principal
+from hams.services.stt_policy import check_openai_language, openai_model
 from hams.services.uploads import store_upload
-from hams.settings import PUBLIC_STT_MODELS, Settings
+from hams.settings import Settings
 from hams.storage import BlobStorage
 
 OPENAI_STT_MODELS = ("whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")
@@ -35,6 +35,8 @@ OPENAI_STT_MODELS = ("whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")
 RESPONSE_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
 GRANULARITIES = ("word", "segment")
 MAX_PROMPT_CHARS = 4000  # Whisper reads only the last ~220 tokens; more is a mistake
+DISCONNECT_CHECK_SECONDS = 2.0
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -50,15 +52,21 @@ class AudioTask:
     granularities: tuple[str, ...]
 
 
-def public_stt_model(name: str | None) -> str:
-    """The hams model behind an OpenAI (or Hamsa) model name."""
-    if not name or name in PUBLIC_STT_MODELS:
-        return name or PUBLIC_STT_MODELS[0]
-    if name == "whisper-1" or (name.startswith("gpt-") and "transcribe" in name):
-        return PUBLIC_STT_MODELS[0]
-    raise BadRequest(f"Unknown model {name!r}; use whisper-1, gpt-4o-transcribe, "
-                     f"gpt-4o-mini-transcribe or {' / '.join(PUBLIC_STT_MODELS)}",
-                     message_key="MODEL_NOT_FOUND", data={"field": "model"})
+@dataclass(frozen=True)
+class AudioFile:
+    """The uploaded audio of an OpenAI request, as the form carried it."""
+
+    source: BinaryIO
+    filename: str | None
+    content_type: str | None
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A finished OpenAI request: its job, and the job's result (the Hamsa job response)."""
+
+    job_id: str
+    response: dict[str, Any]
 
 
 def read_task(settings: Settings, models: SttModels, *, task: str, model: str | None,
@@ -79,42 +87,68 @@ def read_task(settings: Settings, models: SttModels, *, task: str, model: str | 
     if prompt and len(prompt) > MAX_PROMPT_CHARS:
         raise _invalid("prompt", f"prompt is {len(prompt)} characters; the limit is "
                        f"{MAX_PROMPT_CHARS}")
-    public = public_stt_model(model)
+    public = openai_model(model)
     return AudioTask(task=task, model=public,
-                     language=check_language(settings, models, public, language),
+                     language=check_openai_language(settings, models, public, language),
                      prompt=prompt or None, response_format=fmt,
                      temperature=float(temperature or 0.0),
                      granularities=tuple(dict.fromkeys(granularities)))
 
 
-def check_language(settings: Settings, models: SttModels, model: str,
-                   language: str | None) -> str | None:
-    """Whisper's code for ``language``, refused when the model serving ``model`` cannot do it."""
-    if not language:
-        return None
-    code = language_code(language)
-    if code is None:
-        raise UnsupportedLanguage(f"Unknown language {language!r}; use an ISO-639-1 code such "
-                                  "as 'en' or 'ar'", data={"field": "language"})
-    engine_model = settings.engine_model_for(model)
-    if code != "en" and models.english_only(engine_model):
-        raise UnsupportedLanguage(models.refusal(engine_model, code),
-                                  data={"field": "language"})
-    return code
+async def transcribe(db: Database, principal: Principal, audio: AudioFile, ask: AudioTask, *,
+                     base_url: str, disconnected: Callable[[], Awaitable[bool]],
+                     settings: Settings, storage: BlobStorage) -> Transcript:
+    """Store the upload and queue the job, then wait for it like processingType=sync: the
+    job is durable and any worker may run it. A client that gives up gets its job cancelled
+    (``disconnected`` says when), so the work is not done, and billed, twice."""
+    def submit() -> str:
+        with db.session() as session:
+            return submit_audio_task(session, principal, audio, ask=ask, base_url=base_url,
+                                     settings=settings, storage=storage).id
+
+    job_id = await run_in_threadpool(submit)
+    wait = settings.openai_wait_seconds
+    job = await wait_while_connected(db, principal, job_id, timeout=wait,
+                                     disconnected=disconnected)
+    return Transcript(job_id=job_id, response=finished_result(job, wait))
 
 
-def submit_audio_task(session: Session, storage: BlobStorage, settings: Settings,
-                      principal: Principal, source: BinaryIO, *, filename: str | None,
-                      content_type: str | None, ask: AudioTask, base_url: str) -> Job:
+async def wait_while_connected(db: Database, principal: Principal, job_id: str, *,
+                               timeout: float, disconnected: Callable[[], Awaitable[bool]]
+                               ) -> Job:
+    """Wait for the job, asking every few seconds whether the client is still there (the
+    openai package times out, then sends the same audio again). One long-poll throughout:
+    the checks do not restart it (each start would read the job again)."""
+    waiting = asyncio.ensure_future(wait_until_finished(db, principal, job_id, timeout))
+    try:
+        while not (await asyncio.wait({waiting}, timeout=DISCONNECT_CHECK_SECONDS))[0]:
+            if await disconnected():
+                await run_in_threadpool(cancel_abandoned, db, principal, job_id)
+                break  # the cancelled job ends the wait at once
+        return await waiting
+    finally:
+        waiting.cancel()
+
+
+def cancel_abandoned(db: Database, principal: Principal, job_id: str) -> None:
+    with contextlib.suppress(HamsError), db.session() as session:
+        cancel_job(session, principal, job_id)  # finished meanwhile: nothing to stop
+    log.info("job %s cancelled: its client disconnected", job_id)
+
+
+def submit_audio_task(session: Session, principal: Principal, audio: AudioFile, *,
+                      ask: AudioTask, base_url: str, settings: Settings,
+                      storage: BlobStorage) -> Job:
     """Store the upload as POST /v1/media does, and queue a transcription job that reads it."""
     quotas.check(session, principal.project_id, {quotas.AUDIO_SECONDS: None})  # before storing
-    upload = store_upload(session, storage, principal, source, filename=filename,
-                          content_type=content_type, max_bytes=settings.media_max_bytes)
+    upload = store_upload(session, storage, principal, audio.source, filename=audio.filename,
+                          content_type=audio.content_type, max_bytes=settings.media_max_bytes)
     options = {"task": ask.task, "prompt": ask.prompt, "temperature": ask.temperature,
                "detectLanguage": ask.language is None, "segmentDetails": True}
-    new = NewJob(type="TRANSCRIPTION", title=filename, model=ask.model, language=ask.language,
-                 media_url=f"{base_url}/v1/media/{upload.id}", media_key=upload.storage_key,
-                 webhook_url=None, webhook_auth=None, options=options, processing_type="sync",
+    new = NewJob(type="TRANSCRIPTION", title=audio.filename, model=ask.model,
+                 language=ask.language, media_url=f"{base_url}/v1/media/{upload.id}",
+                 media_key=upload.storage_key, webhook_url=None, webhook_auth=None,
+                 options=options, processing_type="sync",
                  to_language="en" if ask.task == "translate" else None)
     return create_job(session, principal, new, max_attempts=settings.max_attempts)
 

@@ -1,7 +1,8 @@
 """Realtime speech to text: one short utterance in, its text (and whether speech ended) out.
 
-Everything here runs on a realtime pool thread (``engines/pool.py``): decoding, inference and
-end-of-speech detection are CPU work that must never block the event loop.
+Decoding, inference and end-of-speech detection run on a realtime pool thread
+(``engines/pool.py``): CPU work that must never block the event loop. ``transcribe_now`` is
+the whole call: quota, the pool, and the usage ledger. Streams are in ``stt_stream.py``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from starlette.concurrency import run_in_threadpool
 
+from hams.db.session import Database
 from hams.engines.models import SttModels
+from hams.engines.pool import InferencePool
 from hams.engines.stt import TranscriptionOptions
 from hams.engines.vad import EndOfSpeech, shared_vad
 from hams.errors import (
@@ -27,26 +31,17 @@ from hams.errors import (
 )
 from hams.media.audio import SAMPLE_RATE, decode_audio
 from hams.media.wav import resample
-from hams.services.transcription import check_language, loaded_engine
-from hams.settings import PUBLIC_STT_MODELS, Settings
+from hams.services import quotas
+from hams.services.keys import Principal
+from hams.services.stt_policy import check_language, engine_for, realtime_model
+from hams.services.usage import record_now
+from hams.settings import Settings
 
 DEFAULT_EOS_THRESHOLD = 0.3
 MIN_RATE, MAX_RATE, MAX_CHANNELS = 8_000, 192_000, 8
 # A segment that is only a bracketed note ("[BLANK_AUDIO]", "(music)") is not speech; some
 # clients (SpekoAI) would even take a bracketed frame for a status message and wait on.
 _BRACKETED = re.compile(r"^\s*(?:[\[(][^\])]*[\])]\s*)+$")
-# Model names realtime clients send (SpekoAI: "s3", "s2") mapped onto the public models.
-CONVERSATIONAL_ALIASES = frozenset({"hamsa-conversational-v1.0", "conversational", "s2"})
-
-
-def public_model(name: str | None) -> str:
-    """The public model a realtime request's ``model`` stands for; general unless it names
-    the conversational one."""
-    if isinstance(name, str) and name.strip().lower() in CONVERSATIONAL_ALIASES:
-        return PUBLIC_STT_MODELS[1]
-    return PUBLIC_STT_MODELS[0]
-
-
 @dataclass(frozen=True)
 class UtteranceRequest:
     """A realtime STT request as parsed from REST or WebSocket."""
@@ -186,12 +181,11 @@ def _pcm16_wav(data: bytes, max_seconds: float) -> np.ndarray | None:
     return pcm.astype(np.float32) / 32768.0
 
 
-def transcribe_samples(settings: Settings, models: SttModels, audio: np.ndarray, language: str,
-                       model: str) -> tuple[str, str]:
+def transcribe_samples(settings: Settings, models: SttModels, audio: np.ndarray, *,
+                       model: str, code: str | None) -> tuple[str, str]:
     """The text of 16 kHz samples, with the engine behind ``model``, and its language
-    (detected when ``language`` is "auto")."""
-    code = None if language == "auto" else language
-    engine = loaded_engine(settings, models, model, code, audio)
+    (detected when ``code`` is None)."""
+    engine = engine_for(settings, models, model, code, audio)
     options = TranscriptionOptions(language=code, vad_filter=settings.stt_vad,
                                    word_timestamps=False, beam_size=settings.stt_beam_size)
     segments, info = engine.transcribe(audio, options)
@@ -207,17 +201,36 @@ def end_of_speech(settings: Settings, audio: np.ndarray, threshold: float) -> En
 def transcribe_utterance(settings: Settings, models: SttModels,
                          request: UtteranceRequest) -> Utterance:
     """Decode, transcribe and (when asked) judge end of speech; runs on a pool thread."""
-    model = public_model(request.model)
-    check_language(settings, models, request.language, model)
+    model = realtime_model(request.model)
+    code = check_language(settings, models, model, request.language)
     audio = decode_utterance(settings, request)
-    text, language = transcribe_samples(settings, models, audio, request.language, model)
+    text, language = transcribe_samples(settings, models, audio, model=model, code=code)
     eos = end_of_speech(settings, audio, request.eos_threshold) if request.eos_enabled else None
     return Utterance(text=text, language=language,
                      duration=round(audio.size / SAMPLE_RATE, 3), model=model, eos=eos)
 
 
-def eos_fields(eos: EndOfSpeech | None) -> dict[str, Any]:
-    """What every realtime client reads about end of speech (empty when not asked)."""
-    if eos is None:
-        return {}
-    return {"isEos": eos.is_eos, "eos": eos.is_eos, "eosProbability": eos.probability}
+async def transcribe_now(db: Database, principal: Principal, request: UtteranceRequest, *,
+                         settings: Settings, models: SttModels,
+                         pool: InferencePool) -> Utterance:
+    """One utterance, REST or WebSocket: refused once the audio quota is spent, run on the
+    realtime pool, and in the usage ledger before the caller answers (a client that reads the
+    answer and hangs up is still counted)."""
+    await check_audio_quota(db, principal)
+    utterance = await pool.run(transcribe_utterance, settings, models, request)
+    await record_stt(db, principal, settings=settings, model=utterance.model,
+                     seconds=utterance.duration, text=utterance.text)
+    return utterance
+
+
+async def check_audio_quota(db: Database, principal: Principal) -> None:
+    """Realtime speech to text, utterances and streams: refused once the audio quota is spent."""
+    await run_in_threadpool(quotas.check_call, db, principal.project_id,
+                            {quotas.AUDIO_SECONDS: None})
+
+
+async def record_stt(db: Database, principal: Principal, *, settings: Settings, model: str,
+                     seconds: float, text: str) -> None:
+    """Realtime speech to text in the usage ledger, utterances and streams alike."""
+    await record_now(db, principal, settings=settings, kind="realtime_stt", model=model,
+                     audio_seconds=seconds, characters=len(text))

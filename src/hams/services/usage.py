@@ -12,17 +12,19 @@ Each row keeps every measure (audio seconds, characters, tokens) and, as ``quant
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from hams.db.models import Job, UsageRecord, new_id, utcnow
 from hams.services.keys import Principal
 
 if TYPE_CHECKING:
-    from hams.runtime import Runtime
+    from hams.db.session import Database
     from hams.settings import Settings
 
 STT_KINDS = ("transcription", "realtime_stt")
@@ -54,20 +56,25 @@ def usage_row(settings: Settings, principal: Principal, *, kind: str, model: str
                        characters=characters, quantity=quantity, unit=unit, cost=cost)
 
 
-def record_usage(runtime: Runtime, principal: Principal, *, kind: str, model: str | None,
-                 audio_seconds: float = 0.0, characters: int = 0) -> None:
+def record_usage(db: Database, principal: Principal, *, settings: Settings, kind: str,
+                 model: str | None, audio_seconds: float = 0.0, characters: int = 0) -> None:
     """A realtime call, in its own short transaction after the work it accounts for."""
-    with runtime.db.session() as session:
-        session.add(usage_row(runtime.settings, principal, kind=kind, model=model,
+    with db.session() as session:
+        session.add(usage_row(settings, principal, kind=kind, model=model,
                               audio_seconds=audio_seconds, characters=characters))
 
 
-def record_later(runtime: Runtime, principal: Principal, **values) -> None:
+async def record_now(db: Database, principal: Principal, **values: Any) -> None:
+    """``record_usage`` from async code, off the event loop."""
+    await run_in_threadpool(functools.partial(record_usage, db, principal, **values))
+
+
+def record_later(db: Database, principal: Principal, **values: Any) -> None:
     """Record usage from async code that may be cancelled (a client gone mid-stream): the
     write runs on a thread and nobody waits for it."""
     def write() -> None:
         try:
-            record_usage(runtime, principal, **values)
+            record_usage(db, principal, **values)
         except Exception:  # noqa: BLE001 - usage must never break the request it counts
             logging.getLogger(__name__).exception("could not record usage")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -42,19 +41,6 @@ def is_arabic(text: str) -> bool:
     letters = [c for c in text if c.isalpha()]
     arabic = sum(bool(ARABIC_LETTER.match(c)) for c in letters)
     return bool(letters) and arabic / len(letters) >= 0.3
-
-
-def voice_public(voice: Voice, engine: str | None = None) -> dict[str, Any]:
-    """A voice as clients read it: Pipedream wants tags as a list, others dialect.name."""
-    language = "English" if voice.language == "en" else "Arabic"
-    extra = {"engine": engine} if engine else {}
-    return {
-        "id": voice.id, "name": voice.name, "tags": list(voice.tags or []),
-        "language": voice.language,
-        "dialect": {"id": voice.dialect, "code": voice.dialect, "name": DIALECTS[voice.dialect],
-                    "languageCode": voice.language, "language": language},
-        "dialectCode": voice.dialect, **extra,
-    }
 
 
 def list_voices(session: Session, *, offset: int, limit: int, query: str | None = None,

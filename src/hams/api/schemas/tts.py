@@ -1,4 +1,4 @@
-"""Request bodies of the TTS, realtime TTS and voice-dictionary routes."""
+"""Wire models of the TTS routes: job and history bodies, the TTS job answer, and histories."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ from typing import Any
 
 from pydantic import Field
 
-from hams.api.schemas.jobs import WebhookAuth, WireModel
+from hams.api.schemas.common import ResponseModel
+from hams.api.schemas.jobs import JobPublic, Number, WebhookAuth, WireModel
+from hams.api.schemas.voices import TtsVoicePublic
+from hams.db.models import Job
+from hams.services.jobs import iso
+from hams.services.tts_jobs import HistoryEntry
 
 
 class TtsJobCreate(WireModel):
@@ -18,15 +23,6 @@ class TtsJobCreate(WireModel):
     voiceDictionaryIds: list[str] | None = Field(None, max_length=10)
 
 
-class RealtimeTts(WireModel):
-    text: str
-    speaker: str | None = Field(None, max_length=200)
-    dialect: str | None = Field(None, max_length=20)
-    mulaw: bool = False
-    sampleRate: str | None = None
-    voiceDictionaryIds: list[str] | None = Field(None, max_length=10)
-
-
 class HistoryCreate(WireModel):
     ttsVoiceId: str = Field(min_length=1, max_length=200)
     script: str
@@ -35,28 +31,42 @@ class HistoryCreate(WireModel):
     voiceDictionaryIds: list[str] | None = Field(None, max_length=10)
 
 
-class DictionaryWord(WireModel):
-    word: str = Field(min_length=1, max_length=200)
-    pronunciation: str = Field(min_length=1, max_length=500)
+class TtsJobCreated(JobPublic):
+    """POST /v1/jobs/text-to-speech: the queued job, then its id once more as ``jobId``."""
+
+    jobId: str
+
+    @classmethod
+    def of(cls, job: Job) -> TtsJobCreated:
+        return cls(**JobPublic.from_job(job).model_dump(), jobId=job.id)
 
 
-class DictionaryCreate(WireModel):
-    name: str = Field(min_length=1, max_length=200)
-    words: list[DictionaryWord] = Field(min_length=1, max_length=1000)
+class TtsHistoryPublic(ResponseModel):
+    """A TTS history: its audio behind a fresh signed link (``downloadUrl`` saves it)."""
+
+    id: str
+    audio: str
+    downloadUrl: str
+    script: str
+    duration: Number
+    config: dict[str, Any]
+    createdAt: str | None
+    ttsVoice: TtsVoicePublic | None = Field(description="null once the voice is gone")
+
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> TtsHistoryPublic:
+        history = entry.history
+        return cls(id=history.id, audio=entry.audio_url,
+                   downloadUrl=entry.audio_url + "&download=1", script=history.script,
+                   duration=history.duration, config=history.config,
+                   createdAt=iso(history.created_at),
+                   ttsVoice=TtsVoicePublic.of(entry.voice) if entry.voice else None)
 
 
-class DictionaryUpdate(WireModel):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    words: list[DictionaryWord] | None = Field(None, min_length=1, max_length=1000)
+class HistoriesPage(ResponseModel):
+    """GET /v2/tts/histories: the project's histories, newest first."""
 
-
-class RealtimeStt(WireModel):
-    """POST /v1/realtime/stt; ``eos_threshold`` is Pipecat's spelling of ``eosThreshold``."""
-
-    audioBase64: str | None = None
-    audioList: list[float] | None = None
-    language: str = "ar"
-    isEosEnabled: bool = False
-    eosThreshold: float | None = Field(None, ge=0, le=1)
-    eos_threshold: float | None = Field(None, ge=0, le=1)
-    model: str | None = Field(None, max_length=100)
+    ttsHistories: list[TtsHistoryPublic]
+    page: int
+    totalCount: int
+    totalPages: int
