@@ -28,10 +28,9 @@ from hams.api.schemas.paging import MAX_PAGE
 from hams.errors import ValidationFailed
 from hams.services import jobs as job_service
 from hams.services.idempotency import fingerprint
-from hams.services.keys import check_project  # noqa: F401  (api/tts.py imports it from here)
 from hams.services.links import sign_path
 from hams.services.transcription import submit_transcription
-from hams.services.tts_jobs import fresh_media_links
+from hams.services.tts_jobs import FileLinks, fresh_media_url
 
 router = APIRouter(tags=["Jobs"])
 MAX_WAIT_SECONDS = 60
@@ -55,11 +54,11 @@ async def get_job(
 ) -> JobRead:
     """Get job details by id; ``wait`` long-polls up to 60 s until the job is finished."""
     job = await job_service.wait_until_finished(runtime.db, principal, job_id, wait)
-    base = base_url(request, runtime.settings)
-    data = fresh_media_links(runtime, base, job, JobPublic.from_job(job).model_dump())
-    preview = sign_path(runtime.secret_key, f"/v1/jobs/{job.id}/preview",
-                        runtime.settings.signed_url_seconds)
-    return JobRead(previewUrl=base + preview, data=JobPublic.model_validate(data))
+    links = FileLinks(runtime.secret_key, runtime.settings.signed_url_seconds,
+                      base_url(request, runtime.settings))
+    preview = sign_path(links.secret_key, f"/v1/jobs/{job.id}/preview", links.lifetime_seconds)
+    return JobRead(previewUrl=links.base + preview,
+                   data=JobPublic.from_job(job).with_media_url(fresh_media_url(job, links)))
 
 
 @router.post("/v1/jobs/all", dependencies=[READ], response_model=PageAnswer,
@@ -151,7 +150,7 @@ def cancel_job(job_id: str, session: SessionDep, principal: PrincipalDep) -> Job
 def delete_job(job_id: UUID, runtime: RuntimeDep, session: SessionDep,
                principal: PrincipalDep) -> DeletedAnswer:
     """Delete a job, its webhook deliveries and its stored media (beyond Hamsa)."""
-    job_service.delete_job(session, runtime.storage, principal, str(job_id))
+    job_service.delete_job(session, principal, str(job_id), storage=runtime.storage)
     return DeletedAnswer(message="Job deleted", data=JobDeleted(id=str(job_id)))
 
 

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -40,44 +39,6 @@ def iso(value: datetime | None) -> str | None:
 def system_model_key(model: str | None) -> str | None:
     """Hamsa's internal key form: Hamsa-General-V2.0 → HAMSA_GENERAL_V2.0."""
     return model.upper().replace("-", "_") if model else None
-
-
-def job_public(job: Job) -> dict[str, Any]:
-    """The v1 job object: every seed field always present, plus a few hams extras."""
-    return {
-        "id": job.id, "title": job.title, "model": job.model, "type": job.type,
-        "processingType": job.processing_type, "webhookUrl": job.webhook_url,
-        "totalCost": job.total_cost or 0,
-        "usageTime": None if job.usage_seconds is None else f"{job.usage_seconds:.3f}",
-        "fromLng": job.from_lng, "toLng": job.to_lng, "mediaUrl": job.media_url,
-        "jobResponse": job.job_response, "fromScript": job.from_script,
-        "toScript": job.to_script, "status": job.status, "relevantJobId": job.relevant_job_id,
-        "agentDetails": job.agent_details, "apiKeyId": job.api_key_id,
-        "billingId": job.billing_id, "systemModelKey": job.system_model_key,
-        "voiceAgentId": job.voice_agent_id, "createdAt": iso(job.created_at),
-        "updatedAt": iso(job.updated_at),
-        # hams extras
-        "ttsVoiceId": job.tts_voice_id, "state": job.state, "error": job.error,
-        "attempts": job.attempts, "usageTokens": job.usage_tokens,
-    }
-
-
-def job_summary(job: Job) -> dict[str, Any]:
-    """The v2 summary object used by POST /v1/jobs/all and GET /v2/jobs/view/{id}."""
-    return {
-        "id": job.id, "title": job.title, "type": job.type, "status": job.status,
-        "cost": job.total_cost or 0, "systemModelKey": job.system_model_key,
-        "createdAt": iso(job.created_at), "updatedAt": iso(job.updated_at),
-        "url": job.media_url, "createdBy": job.api_key_id, "apiKey": job.api_key_id,
-        "relevantJobId": job.relevant_job_id,
-        "attributes": {
-            "apiKey": job.api_key_id, "mediaUrl": job.media_url, "model": job.model,
-            "mediaType": "URL" if job.media_url else None,
-            "duration": job.usage_seconds, "voice": job.tts_voice_id,
-            "aiContentParts": list((job.options or {}).get("parts") or []) or None,
-            "sourceJob": job.relevant_job_id,
-        },
-    }
 
 
 @dataclass(frozen=True)
@@ -263,7 +224,8 @@ def cancel_job(session: Session, principal: Principal, job_id: str) -> Job:
     return job
 
 
-def delete_job(session: Session, storage: BlobStorage, principal: Principal, job_id: str) -> None:
+def delete_job(session: Session, principal: Principal, job_id: str, *,
+               storage: BlobStorage) -> None:
     """Remove the job, its deliveries and its stored media; a running worker's result is void."""
     job = get_job(session, principal, job_id)
     _fail_followers(session, job.id, f"Job {job.id}, which this job needs, was deleted")

@@ -123,6 +123,13 @@ class JobPublic(ResponseModel):
     def from_job(cls, job: Job) -> JobPublic:
         return cls.model_validate(_public_fields(job))
 
+    def with_media_url(self, url: str | None) -> JobPublic:
+        """A TTS job as read now: its audio link (``url``) signed anew, never an expired one."""
+        if url is None:
+            return self
+        return self.model_copy(update={"mediaUrl": url, "jobResponse": {
+            **(self.jobResponse or {}), "ttsMediaFile": url}})
+
 
 def _public_fields(job: Job) -> dict[str, Any]:
     return {
