@@ -37,6 +37,8 @@ MAX_WAIT_SECONDS = 60
 READS = error_responses(*AUTHENTICATED, 404, 503)  # 404: the job, or a projectId not the key's
 CREATES = error_responses(*AUTHENTICATED, 402, 404, 409, 503)  # quota, deleted job, key reuse
 PROJECT = Query(None, alias="projectId")
+# (?i) is Python's: the document says the same in a pattern every JSON Schema tool reads
+ANY_CASE_ORDER = "^([aA][sS][cC]|[dD][eE][sS][cC])$"
 
 PageAnswer = Envelope[JobsPage]
 PageV2Answer = Envelope[JobsPageV2]
@@ -91,7 +93,8 @@ def list_jobs_v2(
     page: int = Query(1, ge=1, le=MAX_PAGE),
     per_page: int = Query(10, alias="perPage", ge=1, le=200),
     sort_by: str = Query("createdAt", alias="sortBy"),
-    order_by: str = Query("desc", alias="orderBy", pattern="^(?i)(asc|desc)$"),
+    order_by: str = Query("desc", alias="orderBy", pattern="^(?i)(asc|desc)$",
+                          json_schema_extra={"pattern": ANY_CASE_ORDER}),
     status: str | None = None, type: str | None = None,
     search: str | None = Query(None, max_length=500),
 ) -> PageV2Answer:
