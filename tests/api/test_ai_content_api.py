@@ -7,7 +7,7 @@ import pytest
 from hams.db.models import Job
 from hams.worker.runner import Worker
 from tests.conftest import built_runtime
-from tests.factories import make_job, make_principal
+from tests.factories import load_job, make_job, make_principal
 
 TRANSCRIPT = (
     "The city council met on Monday to discuss the river and the water supply. "
@@ -304,12 +304,11 @@ def test_sweep_settles_followers_a_crash_left_waiting(api, runtime):
     worker = Worker(runtime)
     assert worker.sweep() == 3
     assert worker.sweep() == 0
-    with runtime.db.session() as session:
-        states = [session.get(Job, job.id).state for job in waiting]
-        assert states == ["queued", "failed", "failed"]
-        assert "boom" in session.get(Job, waiting[1].id).error
-        assert "no longer exists" in session.get(Job, waiting[2].id).error
-        assert session.get(Job, still_waiting.id).state == "waiting"
+    states = [load_job(runtime, job.id).state for job in waiting]
+    assert states == ["queued", "failed", "failed"]
+    assert "boom" in load_job(runtime, waiting[1].id).error
+    assert "no longer exists" in load_job(runtime, waiting[2].id).error
+    assert load_job(runtime, still_waiting.id).state == "waiting"
     for job in waiting[1:]:
         deliveries = api.get(f"/v1/jobs/{job.id}/webhook-deliveries").json()["data"]
         assert [d["event"] for d in deliveries] == ["job.failed"]

@@ -9,7 +9,6 @@ import shutil
 
 import pytest
 
-from hams.db.models import Job
 from hams.engines import models as model_module
 from hams.engines.models import SttModels
 from hams.engines.stt.bundled import (
@@ -25,7 +24,7 @@ from hams.runtime import build_runtime
 from hams.services.transcription import check_model_and_language
 from hams.worker.runner import Worker
 from tests.conftest import make_settings
-from tests.factories import make_job, make_principal
+from tests.factories import load_job, make_job, make_principal
 
 
 @pytest.fixture
@@ -159,8 +158,7 @@ def test_no_loadable_model_fails_the_job_with_what_to_configure(
     job = make_job(runtime, make_principal(runtime), media_url=url)
     worker = Worker(runtime)
     assert worker.run_once()
-    with runtime.db.session() as session:
-        failed = session.get(Job, job.id)
+    failed = load_job(runtime, job.id)
     assert failed.status == "FAILED" and failed.attempts == 1
     assert "HAMS_STT_MODEL" in failed.error and "offline" in failed.error
     assert str(tmp_path) not in failed.error

@@ -17,11 +17,10 @@ from sqlalchemy import func, select, update
 from hams.db.models import Job, utcnow
 from hams.queue import jobs as queue
 from hams.runtime import Runtime
-from hams.services.keys import Principal
 from hams.worker.outcome import JobOutcome
 from hams.worker.runner import Worker
 from tests.api.test_queue import FIXED_NOW, compiled, matches_snapshot
-from tests.factories import make_job, make_principal
+from tests.factories import load_job, make_job, make_jobs, make_principal
 from tests.helpers.wait import wait_until
 
 CAP = 2
@@ -36,17 +35,12 @@ def claim(runtime: Runtime, max_running: int = CAP, worker_id: str = "w") -> que
 def project_of(runtime: Runtime, got: queue.Claim | None) -> str | None:
     if got is None:
         return None
-    with runtime.db.session() as session:
-        return session.get(Job, got.job_id).project_id
+    return load_job(runtime, got.job_id).project_id
 
 
 def finish(runtime: Runtime, got: queue.Claim) -> None:
     with runtime.db.session() as session:
         assert queue.finish_job(session, got, utcnow(), state="completed", status="COMPLETED")
-
-
-def make_jobs(runtime: Runtime, principal: Principal, count: int) -> list[str]:
-    return [make_job(runtime, principal).id for _ in range(count)]
 
 
 def running_by_project(runtime: Runtime) -> dict[str, int]:
@@ -179,7 +173,7 @@ def test_workers_share_fairly_under_the_cap(runtime: Runtime):
     worker.handlers["TRANSCRIPTION"] = handler
     worker.start()
     try:
-        wait_until(lambda: len(handler.finished) >= 35, timeout=60)
+        wait_until(lambda: len(handler.finished) >= 35, timeout=60, what="35 finished jobs")
     finally:
         worker.stop()
     assert len(handler.finished) == 35

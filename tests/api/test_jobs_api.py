@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from hams.app import create_app
 from hams.db.models import Job, Upload
-from tests.factories import make_job, make_key, make_project
+from tests.factories import load_job, make_job, make_key, make_project
 
 
 def body(**extra):
@@ -105,8 +105,7 @@ def test_uploaded_media_belongs_to_its_project(api, runtime):
     stranger = api.get(media_url, headers={"Authorization": f"Token {other_secret}"})
     assert stranger.status_code == 404
     job_id = api.post("/v1/jobs/transcribe", json=body(mediaUrl=media_url)).json()["data"]
-    with runtime.db.session() as session:
-        job = session.get(Job, job_id["jobId"])
+    job = load_job(runtime, job_id["jobId"])
     assert job.media_key and job.media_key.startswith(f"uploads/{api.project.id}/")
 
 

@@ -10,7 +10,6 @@ import dataclasses
 import json
 import os
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -27,11 +26,11 @@ from hams.queue import jobs as queue
 from hams.queue.deliveries import claim_delivery_statement
 from hams.runtime import Runtime
 from hams.services import jobs as job_service
-from hams.services.keys import Principal
 from hams.settings import Settings
 from hams.worker.outcome import JobOutcome
 from hams.worker.runner import Worker
-from tests.factories import make_job, make_principal
+from tests.factories import load_job, make_job, make_jobs, make_principal
+from tests.helpers.wait import wait_until
 
 LEASE_SECONDS = 60
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -58,13 +57,6 @@ def make_worker(runtime: Runtime, handler: Handler, concurrency: int = 1,
 def claim(runtime: Runtime, worker_id: str = "test-worker") -> queue.Claim | None:
     with runtime.db.session() as session:
         return queue.claim_next_job(session, worker_id, utcnow(), LEASE_SECONDS)
-
-
-def load_job(runtime: Runtime, job_id: str) -> Job:
-    with runtime.db.session() as session:
-        job = session.get(Job, job_id)
-        assert job is not None, f"job {job_id} is gone"
-        return job
 
 
 def job_row(runtime: Runtime, job_id: str) -> dict[str, Any]:
@@ -105,25 +97,18 @@ def deliveries_for(runtime: Runtime, job_id: str) -> list[WebhookDelivery]:
         ))
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``condition`` until it holds; fail with ``what`` once ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
-
-
 def run_until_terminal(worker: Worker, runtime: Runtime, job_id: str, timeout: float = 30.0
                        ) -> Job:
     """Drive ``worker.run_once()`` in this thread until the job has an outcome."""
-    deadline = time.monotonic() + timeout
-    while (job := load_job(runtime, job_id)).state not in queue.TERMINAL_STATES:
-        if time.monotonic() > deadline:
-            pytest.fail(f"job {job_id} still {job.state} after {timeout}s")
-        if not worker.run_once():
-            time.sleep(0.01)  # a retry's backoff has not elapsed yet
-    return job
+
+    def finished() -> Job | None:
+        if (job := load_job(runtime, job_id)).state in queue.TERMINAL_STATES:
+            return job
+        worker.run_once()  # nothing to run: a retry's backoff has not elapsed yet
+        return None
+
+    return wait_until(finished, timeout, interval=0.01, what=lambda: (
+        f"job {job_id} to end (still {load_job(runtime, job_id).state})"))
 
 
 class Recorder:
@@ -167,19 +152,14 @@ def claim_then_reclaim(runtime: Runtime) -> tuple[str, queue.Claim, queue.Claim]
 # --- 1. exactly once under concurrency -------------------------------------------------------
 
 
-def make_jobs(runtime: Runtime, count: int) -> set[str]:
-    principal: Principal = make_principal(runtime)
-    return {make_job(runtime, principal).id for _ in range(count)}
-
-
 def test_worker_runs_each_job_exactly_once(runtime: Runtime) -> None:
-    job_ids = make_jobs(runtime, 200)
+    job_ids = set(make_jobs(runtime, make_principal(runtime), 200))
     recorder = Recorder()
     worker = make_worker(runtime, recorder, concurrency=4)
     worker.start()
     try:
         wait_until(lambda: count_jobs_in_state(runtime, "completed") == 200, 120,
-                   "200 completed jobs")
+                   what="200 completed jobs")
     finally:
         worker.stop()
 
@@ -197,7 +177,7 @@ def test_worker_runs_each_job_exactly_once(runtime: Runtime) -> None:
 
 
 def test_concurrent_raw_claims_never_take_a_job_twice(runtime: Runtime) -> None:
-    job_ids = make_jobs(runtime, 200)
+    job_ids = set(make_jobs(runtime, make_principal(runtime), 200))
     claimed: list[str] = []
     lock = threading.Lock()
     start = threading.Barrier(4)

@@ -19,7 +19,7 @@ from hams.services.jobs import job_ended
 from hams.worker.handlers import job_handlers
 from hams.worker.runner import Worker
 from tests.api.test_migrations import empty_db  # noqa: F401 - the fixture
-from tests.factories import api_client, make_job
+from tests.factories import api_client, load_job, make_job
 
 TEXT = "Usage is counted once."
 TRANSCRIPT = "The meeting starts at nine. Everyone brings the quarterly report."
@@ -36,11 +36,6 @@ def ledger(runtime: Runtime, **where) -> list[UsageRecord]:
         return list(session.scalars(select(UsageRecord).filter_by(**where)))
 
 
-def load(runtime: Runtime, job_id: str) -> Job:
-    with runtime.db.session() as session:
-        return session.get(Job, job_id)
-
-
 def test_tts_and_ai_content_jobs_are_recorded_with_their_measures_and_cost(runtime):
     runtime = priced(runtime)
     with api_client(runtime) as client:
@@ -54,8 +49,8 @@ def test_tts_and_ai_content_jobs_are_recorded_with_their_measures_and_cost(runti
         worker = Worker(runtime)
         while worker.run_once():
             pass
-    tts_job, content_job = load(runtime, tts.json()["data"]["id"]), load(
-        runtime, content.json()["data"]["id"])
+    tts_job = load_job(runtime, tts.json()["data"]["id"])
+    content_job = load_job(runtime, content.json()["data"]["id"])
     assert tts_job.state == content_job.state == "completed"
     [tts_row] = ledger(runtime, job_id=tts_job.id)
     assert (tts_row.kind, tts_row.characters, tts_row.quantity, tts_row.unit) == (
@@ -79,7 +74,7 @@ def test_failed_and_cancelled_jobs_use_nothing(runtime):
         failing = make_job(runtime, client.principal, media_url="http://127.0.0.1:1/none.wav",
                            max_attempts=1)
         Worker(runtime).run_once()
-    assert load(runtime, failing.id).state == "failed"
+    assert load_job(runtime, failing.id).state == "failed"
     assert ledger(runtime) == []
 
 
@@ -89,12 +84,12 @@ def test_a_job_finished_again_after_a_crash_is_counted_once(runtime):
             "voiceId": "Emma", "text": TEXT}).json()["data"]["id"]
     with runtime.db.session() as session:  # worker A claims the job, then crashes
         crashed = queue.claim_next_job(session, "crashed", utcnow(), 60)
-    late_outcome = job_handlers(runtime)["TTS"](load(runtime, job_id))  # A had done the work
+    late_outcome = job_handlers(runtime)["TTS"](load_job(runtime, job_id))  # A had done the work
     with runtime.db.session() as session:  # A's lease runs out
         session.execute(update(Job).where(Job.id == job_id).values(
             lease_expires_at=utcnow() - timedelta(seconds=1)))
     assert Worker(runtime).run_once()  # worker B takes the job over and finishes it
-    assert load(runtime, job_id).state == "completed"
+    assert load_job(runtime, job_id).state == "completed"
     # A comes back and records what it made: refused, and nothing is counted again
     with runtime.db.session() as session:
         assert not queue.finish_job(session, crashed, utcnow(), state="completed",

@@ -82,7 +82,7 @@ def test_a_burst_does_not_starve_another_project(runtime: Runtime, database_url:
         **env, "HAMS_PROJECT_MAX_RUNNING_JOBS": str(CAP), "HAMS_WORKER_POLL_SECONDS": "0.05"})
     try:
         wait_until(lambda: all(job.state == "completed" for job in finished_jobs(runtime)),
-                   timeout=180, interval=0.1)
+                   timeout=180, interval=0.1, what="every job completed")
     finally:
         sampler.done.set()
         worker.send_signal(signal.SIGTERM)

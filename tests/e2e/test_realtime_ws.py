@@ -218,8 +218,8 @@ def test_every_realtime_synthesis_records_its_usage(server):
         wav = client.post("/v1/realtime/tts", json=body)
         stream = client.post("/v1/realtime/tts-stream", json={**body, "mulaw": True})
     assert wav.status_code == stream.status_code == 200
-    wait_until(lambda: len(rows()) >= before + 3, timeout=10)  # streamed usage is written
-    # just after the last byte
+    # streamed usage is written just after the last byte
+    wait_until(lambda: len(rows()) >= before + 3, timeout=10, what="three new usage rows")
     recorded = rows()[before:]
     assert [r[1] for r in recorded] == [len(text)] * 3
     seconds = sorted(r[0] for r in recorded)

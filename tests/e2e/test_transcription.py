@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import httpx
 import jiwer
@@ -12,6 +11,7 @@ import pytest
 from hams.webhooks.signing import verify
 from tests.helpers.server import wait_for_job
 from tests.helpers.speech import SPEECH_SENTENCES
+from tests.helpers.wait import wait_until
 
 SEED_FIELDS = {
     "id", "title", "model", "type", "processingType", "webhookUrl", "totalCost", "usageTime",
@@ -211,13 +211,11 @@ def test_webhook_4xx_stops_retries(server, speech_url, webhook_receiver):
 
 
 def _wait_delivery_state(client: httpx.Client, job_id: str, state: str) -> list[dict]:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        deliveries = client.get(f"/v1/jobs/{job_id}/webhook-deliveries").json()["data"]
-        if deliveries and deliveries[0]["state"] == state:
-            return deliveries
-        time.sleep(0.2)
-    raise AssertionError(f"delivery never reached {state}: {deliveries}")
+    def deliveries() -> list[dict]:
+        return client.get(f"/v1/jobs/{job_id}/webhook-deliveries").json()["data"]
+
+    return wait_until(lambda: (found := deliveries()) and found[0]["state"] == state and found,
+                      60, interval=0.2, what=lambda: f"delivery to reach {state}: {deliveries()}")
 
 
 def test_webhook_408_and_429_are_retried(server, speech_url, webhook_receiver):

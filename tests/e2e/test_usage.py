@@ -120,7 +120,7 @@ def done(usage_server, media_server, speech) -> dict:
     # period, so that what later tests do falls outside it
     with usage_server.client() as client:
         wait_until(lambda: client.get(NUMBERS, params={"startPeriod": ms(started)}).json()[
-            "data"]["requests"]["value"] == "12", timeout=10)
+            "data"]["requests"]["value"] == "12", timeout=10, what="12 requests counted")
     expected["period"] = {"startPeriod": ms(started), "endPeriod": ms(time.time())}
     return expected
 

@@ -12,8 +12,9 @@ from hams.db.models import Job, UsageRecord, utcnow
 from hams.runtime import build_runtime
 from hams.services.transcription import TranscriptionRequest, submit_transcription
 from tests.conftest import make_settings
-from tests.factories import make_principal
+from tests.factories import load_job, make_principal
 from tests.helpers.server import start_worker
+from tests.helpers.wait import wait_until
 
 
 @pytest.fixture
@@ -36,26 +37,14 @@ def setup(database_url, tmp_path, media_server, speech):
     runtime.db.dispose()
 
 
-def load(runtime, job_id) -> Job:
-    with runtime.db.session() as session:
-        return session.get(Job, job_id)
-
-
-def wait_until(predicate, timeout: float = 120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached")
-
-
 def complete_with_new_worker(runtime, job_id, tmp_path, env) -> Job:
     """Start a fresh worker process and return the job once that worker has completed it."""
     worker = start_worker(tmp_path, env=env)
     try:
-        return wait_until(lambda: (j := load(runtime, job_id)).state == "completed" and j)
+        return wait_until(
+            lambda: (j := load_job(runtime, job_id)).state == "completed" and j, 120,
+            what=lambda: f"a new worker to complete job {job_id} "
+                         f"(still {load_job(runtime, job_id).state})")
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(30)
@@ -66,7 +55,7 @@ def test_sigkill_mid_job_is_completed_by_another_worker(setup, tmp_path):
     first = start_worker(tmp_path, env=env)
     try:
         assert entered.wait(60), "the first worker never started fetching"
-        running = load(runtime, job_id)
+        running = load_job(runtime, job_id)
         assert running.state == "running" and running.fencing == 1
         first.send_signal(signal.SIGKILL)
         first.wait(30)
@@ -93,7 +82,7 @@ def test_sigterm_releases_an_unfinished_job(setup, tmp_path):
         assert first.wait(30) == 0
     finally:
         first.kill()
-    released = load(runtime, job_id)
+    released = load_job(runtime, job_id)
     assert released.state == "queued" and released.attempts == 0 and released.fencing == 2
     gate.set()
     job = complete_with_new_worker(runtime, job_id, tmp_path, env)
@@ -110,5 +99,5 @@ def test_sigterm_lets_a_running_job_finish(setup, tmp_path):
         assert worker.wait(90) == 0
     finally:
         worker.kill()
-    job = load(runtime, job_id)
+    job = load_job(runtime, job_id)
     assert job.state == "completed" and job.attempts == 1

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.helpers.wait import wait_until
+
 HAMS = str(Path(sys.executable).with_name("hams"))
 
 
@@ -87,18 +89,20 @@ def start_server(data_dir: Path, *, workers: int = 1, env: dict[str, str | None]
             [HAMS, "serve", "--port", str(port), "--workers", str(workers)],
             env=hams_env(data_dir / "data", env), stdout=out, stderr=log)
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"hams serve exited:\n{log_path.read_text()}")
         try:
-            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                break
+            return httpx.get(f"{base_url}/health", timeout=1).status_code == 200
         except httpx.TransportError:
-            time.sleep(0.1)
-    else:
+            return False
+
+    try:
+        wait_until(healthy, 60, interval=0.1, what="hams serve to answer /health")
+    except AssertionError:
         process.kill()
-        raise RuntimeError(f"hams serve did not start:\n{log_path.read_text()}")
+        raise RuntimeError(f"hams serve did not start:\n{log_path.read_text()}") from None
     printed = out_path.read_text().strip().splitlines()
     key = printed[0] if printed else ""
     return ServerProcess(process, base_url, key, data_dir / "data", log_path)
@@ -113,8 +117,9 @@ def start_worker(data_dir: Path, *, concurrency: int = 1, env: dict[str, str] | 
 
 def wait_for_job(client: httpx.Client, job_id: str, timeout: float = 120) -> dict:
     """Long-poll GET /v1/jobs until the job is finished; returns the whole response body."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def finished() -> dict | None:
         body = client.get("/v1/jobs", params={"jobId": job_id, "wait": 20}).json()
-        if body["data"]["status"] != "PENDING" or time.monotonic() > deadline:
-            return body
+        return body if body["data"]["status"] != "PENDING" else None
+
+    return wait_until(finished, timeout, interval=0, what=f"job {job_id} to finish")

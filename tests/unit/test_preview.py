@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from hams.api.preview import render_preview
 from hams.db.models import Job
+from tests.factories import make_job
 
 
-def make_job(**values) -> Job:
-    defaults = dict(id="j1", type="TRANSCRIPTION", status="COMPLETED", model="Hamsa-General-V2.0",
-                    title="اجتماع الفريق", from_lng="ar", media_url="https://cdn.example/a.mp3")
-    defaults.update(values)
-    return Job(**defaults)
+def previewed(**values) -> Job:
+    """A finished Arabic transcription, never stored: the page only reads it."""
+    return make_job(None, **{"id": "j1", "status": "COMPLETED", "title": "اجتماع الفريق",
+                             "from_lng": "ar", "media_url": "https://cdn.example/a.mp3", **values})
 
 
 def test_arabic_transcript_reads_right_to_left():
-    job = make_job(job_response={"language": "ar", "segments": [
+    job = previewed(job_response={"language": "ar", "segments": [
         {"start": 0.0, "end": 65.2, "text": " مرحبا بكم في الاجتماع"}]})
     page = render_preview(job, "/v1/files/jobs/j1/source?expires=1&signature=x")
     assert 'dir="rtl"' in page and 'lang="ar"' in page
@@ -23,8 +23,8 @@ def test_arabic_transcript_reads_right_to_left():
 
 
 def test_english_page_and_escaping():
-    job = make_job(title="<script>alert(1)</script>", from_lng="en", status="FAILED",
-                   error="The media could not be decoded <b>", job_response=None)
+    job = previewed(title="<script>alert(1)</script>", from_lng="en", status="FAILED",
+                    error="The media could not be decoded <b>", job_response=None)
     page = render_preview(job)
     assert 'dir="ltr"' in page and "<script>alert" not in page
     assert "&lt;script&gt;" in page and "decoded &lt;b&gt;" in page
