@@ -63,7 +63,7 @@ STATUS_MEANINGS = {
     504: "The job did not finish within the wait",
 }
 COMMON = (400, 413, 500)  # any route with a body or parameters; any route at all
-AUTHENTICATED = (*COMMON, 401, 429)  # every route behind an API key
+AUTHENTICATED = (*COMMON, 401, 429, 503)  # behind an API key (checked in the database)
 
 
 def error_responses(*statuses: int, openai: bool = False) -> dict[int | str, dict[str, Any]]:
