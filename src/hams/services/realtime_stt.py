@@ -42,6 +42,8 @@ MIN_RATE, MAX_RATE, MAX_CHANNELS = 8_000, 192_000, 8
 # A segment that is only a bracketed note ("[BLANK_AUDIO]", "(music)") is not speech; some
 # clients (SpekoAI) would even take a bracketed frame for a status message and wait on.
 _BRACKETED = re.compile(r"^\s*(?:[\[(][^\])]*[\])]\s*)+$")
+
+
 @dataclass(frozen=True)
 class UtteranceRequest:
     """A realtime STT request as parsed from REST or WebSocket."""
