@@ -80,7 +80,7 @@ def check_model(model: str) -> str:
                      f"{TTS_MODEL}", message_key="MODEL_NOT_FOUND", data={"field": "model"})
 
 
-def plan_speech(session: Session, settings: Settings, request: SpeechRequest) -> SpeechPlan:
+def plan_speech(session: Session, request: SpeechRequest, *, settings: Settings) -> SpeechPlan:
     """Every check that can fail, before any audio is made."""
     check_model(request.model)
     fmt = request.response_format
@@ -102,7 +102,7 @@ def plan_speech(session: Session, settings: Settings, request: SpeechRequest) ->
         raise BadRequest(f"input is {len(request.text)} characters; the limit is {limit} "
                          "(HAMS_OPENAI_SPEECH_MAX_CHARS)", message_key="TEXT_TOO_LONG",
                          data={"field": "input"})
-    voice = speech_voice(session, settings, request.voice, request.text)
+    voice = speech_voice(session, request.voice, request.text, settings=settings)
     engine_speed = min(max(request.speed, MIN_SPEED), MAX_SPEED)
     return SpeechPlan(voice=voice,
                       sentences=prepare_sentences(request.text, voice.language, None, limit),
@@ -110,7 +110,7 @@ def plan_speech(session: Session, settings: Settings, request: SpeechRequest) ->
                       tempo=request.speed / engine_speed)
 
 
-def speech_voice(session: Session, settings: Settings, name: str, text: str) -> Voice:
+def speech_voice(session: Session, name: str, text: str, *, settings: Settings) -> Voice:
     """A configured mapping first, then an OpenAI voice by the text's script, then the
     catalog (a hams voice name or id)."""
     key = name.strip()
@@ -151,7 +151,7 @@ async def speak(db: Database, principal: Principal, request: SpeechRequest, *,
         with db.session() as session:
             quotas.check(session, principal.project_id,
                          {quotas.TTS_CHARACTERS: len(request.text)})
-            return plan_speech(session, settings, request)
+            return plan_speech(session, request, settings=settings)
 
     speech = await run_in_threadpool(plan)
     audio, duration = await pool.run(synthesize_speech, tts, speech)
