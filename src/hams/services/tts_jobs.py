@@ -33,7 +33,6 @@ from hams.worker.outcome import JobOutcome
 if TYPE_CHECKING:
     from hams.db.session import Database
     from hams.engines.voices import TtsEngines
-    from hams.runtime import Runtime  # fresh_media_links only, until api/jobs.py moves
     from hams.settings import Settings
     from hams.storage import BlobStorage
 
@@ -194,15 +193,3 @@ def fresh_media_url(job: Job, links: FileLinks) -> str | None:
     if job.type != "TTS" or not job.media_key or job.status != "COMPLETED":
         return None
     return links.url(job.media_key)
-
-
-def fresh_media_links(runtime: Runtime, base: str, job: Job, data: dict[str, Any]
-                      ) -> dict[str, Any]:
-    """``data`` (the job as ``job_public`` wrote it) with ``fresh_media_url``: kept for
-    api/jobs.py until it shapes its answer with ``fresh_media_url`` itself."""
-    url = fresh_media_url(job, FileLinks(runtime.secret_key,
-                                         runtime.settings.signed_url_seconds, base))
-    if url is None:
-        return data
-    return {**data, "mediaUrl": url, "jobResponse": {**(data["jobResponse"] or {}),
-                                                     "ttsMediaFile": url}}
