@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from hams import __version__, cli_database, cli_output
 from hams.cli_client import add_client_commands, run_client_command
+from hams.cli_extras import not_installed
 
 if TYPE_CHECKING:
     from hams.settings import Settings
@@ -36,49 +37,16 @@ def main(argv: list[str] | None = None) -> int:
 
         settings = Settings()
     except ModuleNotFoundError as exc:  # `pip install hams` is the SDK alone
-        return _not_installed(args.command, exc)
+        return not_installed(args.command, exc)
     _configure_logging(settings.log_level)
     try:
         return args.func(settings, args) or 0
     except ModuleNotFoundError as exc:
-        return _not_installed(args.command, exc)
+        return not_installed(args.command, exc)
     except Exception as exc:  # noqa: BLE001 - a CLI prints the reason, not a traceback
         message = getattr(exc, "message", None) or str(exc)
         print(f"error: {message}", file=sys.stderr)
         return 1
-
-
-def _not_installed(command: str, exc: ModuleNotFoundError) -> int:
-    """One line naming the missing module and the extra of hams that installs it."""
-    extra = extra_providing(exc.name or "")
-    if extra is None:
-        print(f"error: {exc}", file=sys.stderr)
-    else:
-        print(f"error: `hams {command}` needs {exc.name}, which is not installed: "
-              f"pip install 'hams[{extra}]'", file=sys.stderr)
-    return 1
-
-
-def extra_providing(module: str) -> str | None:
-    """The extra of the installed hams whose requirements hold the distribution named like
-    ``module`` (``pydantic_settings`` → ``pydantic-settings`` → ``server``), or None."""
-    from importlib import metadata
-
-    try:
-        requires = metadata.requires("hams") or []
-    except metadata.PackageNotFoundError:  # run from a source tree, not installed
-        return None
-
-    def normal(name: str) -> str:
-        return re.sub(r"[-_.]+", "-", name).lower()
-
-    wanted = normal(module.partition(".")[0])
-    for requirement in requires:
-        name = re.match(r"[A-Za-z0-9._-]+", requirement)
-        extra = re.search(r"""extra\s*==\s*["']([^"']+)""", requirement)
-        if name and extra and normal(name.group()) == wanted:
-            return extra.group(1)
-    return None
 
 
 def _configure_logging(level: str) -> None:
@@ -254,8 +222,8 @@ def cmd_models_download(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_projects_list(settings: Settings, args: argparse.Namespace) -> int:
     from sqlalchemy import func, or_, select
 
+    from hams.api.schemas.common import iso
     from hams.db.models import ApiKey, Project
-    from hams.services.jobs import iso
 
     active_keys = select(func.count(ApiKey.id)).where(
         ApiKey.project_id == Project.id, ApiKey.revoked_at.is_(None),
@@ -325,19 +293,22 @@ def cmd_projects_quota(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_usage(settings: Settings, args: argparse.Namespace) -> int:
+    from hams.api.schemas.common import iso
+    from hams.api.schemas.statistics import StatisticsNumbers  # the API's own figures
     from hams.services import keys, statistics
 
     within = statistics.period(args.start, args.end)
     with cli_database.session(settings) as session:
         if args.project:
             keys.find_project(session, args.project)  # an unknown name is an error
-        rows = statistics.usage_report(session, within, args.project)
+        rows = [{"projectId": project.id, "project": project.name,
+                 **StatisticsNumbers.from_usage(usage).model_dump()}
+                for project, usage in statistics.usage_report(session, within, args.project)]
+    span = {"startPeriod": iso(within.start), "endPeriod": iso(within.end)}
     if args.json:
-        print(json.dumps({"startPeriod": statistics.iso(within.start),
-                          "endPeriod": statistics.iso(within.end), "projects": rows}))
+        print(json.dumps({**span, "projects": rows}))
         return 0
-    print(f"usage from {statistics.iso(within.start)} to {statistics.iso(within.end)} "
-          "(end excluded)")
+    print(f"usage from {span['startPeriod']} to {span['endPeriod']} (end excluded)")
     print(f"{'PROJECT':20}  {'REQUESTS':>8}  {'STT MIN':>10}  {'TTS CHARS':>10}  "
           f"{'TTS SEC':>9}  {'TOKENS':>9}  {'COST':>10}")
     for row in rows:
@@ -349,8 +320,8 @@ def cmd_usage(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_keys_create(settings: Settings, args: argparse.Namespace) -> int:
+    from hams.api.schemas.common import iso
     from hams.services import keys
-    from hams.services.jobs import iso
 
     expires = datetime.fromisoformat(args.expires) if args.expires else None
     if expires is not None and expires.tzinfo is None:

@@ -24,7 +24,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from hams.cli import extra_providing
+from hams.cli_extras import extra_providing
 
 ROOT = Path(__file__).parents[2]
 SDK = ("httpx", "pydantic")

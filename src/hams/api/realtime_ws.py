@@ -44,8 +44,7 @@ from hams.api.schemas.realtime import RealtimeTts, eos_fields
 from hams.engines.vad import EndOfSpeech
 from hams.errors import BadRequest, HamsError, TooManyRequests
 from hams.runtime import Runtime
-from hams.services.keys import Principal
-from hams.services.realtime_keys import authenticate_key
+from hams.services.keys import Principal, authenticate_key
 from hams.services.realtime_stt import UtteranceRequest, transcribe_now
 from hams.services.realtime_tts import speak_stream
 from hams.services.stt_stream import Partial, SttStreams

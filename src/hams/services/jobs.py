@@ -7,7 +7,6 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -29,11 +28,6 @@ DB_CHECK_SECONDS = 0.5  # a finish in another process is seen by reading the row
 SORTABLE = {"createdAt": Job.created_at, "updatedAt": Job.updated_at, "title": Job.title,
             "totalCost": Job.total_cost, "usageTime": Job.usage_seconds, "status": Job.status,
             "type": Job.type}
-
-
-def iso(value: datetime | None) -> str | None:
-    """UTC ISO 8601 with a Z, the way Hamsa writes times."""
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def system_model_key(model: str | None) -> str | None:

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hams.db.models import ApiKey, Project, utcnow
+from hams.db.session import Database
 from hams.errors import Conflict, NotFound, Unauthorized
 
 KEY_PREFIX = "hams_"
@@ -94,6 +95,13 @@ def authenticate(session: Session, secret: str | None) -> Principal:
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
     return Principal(project_id=project.id, api_key_id=key.id, project_name=project.name)
+
+
+def authenticate_key(db: Database, secret: str | None) -> Principal:
+    """``authenticate`` in a short transaction of its own: the realtime WebSocket checks its
+    key when it connects and again now and then (revoking a key ends open connections too)."""
+    with db.session() as session:
+        return authenticate(session, secret)
 
 
 def check_project(principal: Principal, project_id: str | None) -> None:

@@ -11,14 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from hams.db.models import Project, UsageRecord, utcnow
 from hams.errors import ValidationFailed
-from hams.services.jobs import iso
 from hams.services.keys import Principal, check_project
 from hams.services.quotas import month_start
 from hams.services.usage import STT_KINDS, TTS_KINDS
@@ -152,28 +150,6 @@ def project_usage(session: Session, principal: Principal, *, start: str | None,
     return Usage(totals_by_project(session, within, own).get(own) or Totals(), within)
 
 
-def numbers_public(totals: Totals, within: Period) -> dict[str, Any]:
-    """``hams usage``'s rendering of the numbers (the API's is StatisticsNumbers)."""
-    kinds = {kind: {"requests": k.requests, "audioSeconds": round(k.audio_seconds, 3),
-                    "characters": k.characters, "tokens": k.tokens, "cost": round(k.cost, 6)}
-             for kind, k in totals.kinds.items()}
-    realtime = [kinds.get(k) or {} for k in ("realtime_stt", "realtime_tts")]
-    return {
-        "tokens": {"value": totals.tokens, "unit": "tokens"},
-        "transcription": {"value": round(totals.stt_seconds / 60, 4), "unit": "minutes"},
-        "price": {"value": round(totals.cost, 6), "unit": CURRENCY},
-        "requests": {"value": str(totals.requests), "unit": "requests"},  # a string, as Hamsa's
-        # hams extras
-        "tts": {"characters": totals.tts_characters, "seconds": round(totals.tts_seconds, 3)},
-        "realtime": {"requests": sum(k.get("requests", 0) for k in realtime),
-                     "sttSeconds": realtime[0].get("audioSeconds", 0.0),
-                     "ttsCharacters": realtime[1].get("characters", 0),
-                     "ttsSeconds": realtime[1].get("audioSeconds", 0.0)},
-        "byKind": kinds,
-        "startPeriod": iso(within.start), "endPeriod": iso(within.end),
-    }
-
-
 @dataclass(frozen=True)
 class Bucket:
     """One hour or day of a chart."""
@@ -234,13 +210,12 @@ def _bucket_label(session: Session, hourly: bool):
 
 
 def usage_report(session: Session, within: Period,
-                 project_name: str | None = None) -> list[dict[str, Any]]:
-    """Every project (or the one named) with its numbers over the period, for ``hams usage``."""
+                 project_name: str | None = None) -> list[tuple[Project, Usage]]:
+    """Every project (or the one named) with its usage over the period, for ``hams usage``."""
     query = select(Project).order_by(Project.name)
     if project_name is not None:
         query = query.where(Project.name == project_name)
     projects = session.scalars(query).all()
     only = projects[0].id if project_name is not None and projects else None
     totals = totals_by_project(session, within, only)
-    return [{"projectId": p.id, "project": p.name,
-             **numbers_public(totals.get(p.id) or Totals(), within)} for p in projects]
+    return [(p, Usage(totals.get(p.id) or Totals(), within)) for p in projects]

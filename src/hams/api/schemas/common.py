@@ -3,11 +3,23 @@ the ``responses=`` a route declares so the OpenAPI document names every status i
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 DataT = TypeVar("DataT")
+Number = int | float  # kept as computed or stored: an int 0 stays 0, a float 0.0 stays 0.0
+
+
+def iso(value: datetime | None) -> str | None:
+    """UTC ISO 8601 with milliseconds and a Z, the way Hamsa writes times."""
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def absent(value: object) -> bool:
+    """``exclude_if`` for fields the wire leaves out, rather than sends as null."""
+    return value is None
 
 
 class ResponseModel(BaseModel):

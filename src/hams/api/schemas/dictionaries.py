@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hams.api.schemas.common import ResponseModel
+from hams.api.schemas.common import ResponseModel, iso
 from hams.api.schemas.jobs import WireModel
 from hams.db.models import VoiceDictionary
-from hams.services.jobs import iso
 
 
 class DictionaryWord(WireModel):

@@ -7,18 +7,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hams.api.schemas.common import Envelope, ResponseModel
+from hams.api.schemas.common import Envelope, Number, ResponseModel, iso
 from hams.api.schemas.paging import MAX_PAGE
 from hams.db.models import Job, WebhookAttempt
-from hams.services.jobs import DeliveryLog, iso
+from hams.services.jobs import DeliveryLog
 from hams.services.transcription import TranscriptionRequest
 
 if TYPE_CHECKING:
     from hams.api.schemas.ai_content import TranscriptionAiContentCreate
 
 V2_MODEL = "Hamsa-General-V2.0"  # POST /v2/jobs names no model
-
-Number = int | float  # kept as stored: an int 0 stays 0, a float 0.0 stays 0.0
 
 
 class WireModel(BaseModel):

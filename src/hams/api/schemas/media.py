@@ -6,9 +6,8 @@ from typing import Any
 
 from pydantic import Field
 
-from hams.api.schemas.common import ErrorEnvelope, ResponseModel
+from hams.api.schemas.common import ErrorEnvelope, ResponseModel, iso
 from hams.db.models import Upload
-from hams.services.jobs import iso
 
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 # GET routes opened without an API key: their 401 is about the link

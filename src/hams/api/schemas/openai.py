@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from hams.api.schemas.common import ResponseModel
-from hams.api.schemas.jobs import Number, WireModel
+from hams.api.schemas.common import Number, ResponseModel, absent
+from hams.api.schemas.jobs import WireModel
 
 
 class VoiceRef(WireModel):
@@ -77,10 +77,6 @@ class TranscriptionWord(ResponseModel):
     end: Number
 
 
-def _absent(value: object) -> bool:
-    return value is None
-
-
 class VerboseTranscription(ResponseModel):
     """response_format ``verbose_json``: segments unless only words were asked for, words only
     when asked for (``timestamp_granularities[]``)."""
@@ -89,6 +85,6 @@ class VerboseTranscription(ResponseModel):
     language: str | None
     duration: Number | None
     text: str
-    segments: list[TranscriptionSegment] | None = Field(None, exclude_if=_absent)
-    words: list[TranscriptionWord] | None = Field(None, exclude_if=_absent)
+    segments: list[TranscriptionSegment] | None = Field(None, exclude_if=absent)
+    words: list[TranscriptionWord] | None = Field(None, exclude_if=absent)
     usage: TranscriptionUsage

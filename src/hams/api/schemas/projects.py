@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hams.api.schemas.common import ResponseModel
+from hams.api.schemas.common import ResponseModel, iso
 from hams.db.models import Project
-from hams.services.jobs import iso
 
 
 class ProjectPublic(ResponseModel):

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from hams.api.schemas.common import ResponseModel
+from hams.api.schemas.common import ResponseModel, absent
 from hams.api.schemas.jobs import WireModel
 from hams.engines.vad import EndOfSpeech
 from hams.services.realtime_stt import DEFAULT_EOS_THRESHOLD, Utterance, UtteranceRequest
@@ -55,10 +55,6 @@ def eos_fields(eos: EndOfSpeech | None) -> dict[str, Any]:
     return {"isEos": eos.is_eos, "eos": eos.is_eos, "eosProbability": eos.probability}
 
 
-def _absent(value: object) -> bool:
-    return value is None
-
-
 ONLY_WITH_EOS = "Only when isEosEnabled was true"
 
 
@@ -67,9 +63,9 @@ class SttResult(ResponseModel):
     language: str
     duration: float
     model: str
-    isEos: bool | None = Field(None, exclude_if=_absent, description=ONLY_WITH_EOS)
-    eos: bool | None = Field(None, exclude_if=_absent, description=ONLY_WITH_EOS)
-    eosProbability: float | None = Field(None, exclude_if=_absent, description=ONLY_WITH_EOS)
+    isEos: bool | None = Field(None, exclude_if=absent, description=ONLY_WITH_EOS)
+    eos: bool | None = Field(None, exclude_if=absent, description=ONLY_WITH_EOS)
+    eosProbability: float | None = Field(None, exclude_if=absent, description=ONLY_WITH_EOS)
 
 
 class RealtimeSttAnswer(ResponseModel):
@@ -80,9 +76,9 @@ class RealtimeSttAnswer(ResponseModel):
     message: str = "Transcription generated successfully"
     messageKey: str = "OPERATION_SUCCESSFUL"
     text: str
-    isEos: bool | None = Field(None, exclude_if=_absent, description=ONLY_WITH_EOS)
-    eos: bool | None = Field(None, exclude_if=_absent, description=ONLY_WITH_EOS)
-    eosProbability: float | None = Field(None, exclude_if=_absent, description=ONLY_WITH_EOS)
+    isEos: bool | None = Field(None, exclude_if=absent, description=ONLY_WITH_EOS)
+    eos: bool | None = Field(None, exclude_if=absent, description=ONLY_WITH_EOS)
+    eosProbability: float | None = Field(None, exclude_if=absent, description=ONLY_WITH_EOS)
     data: SttResult
 
     @classmethod

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from hams.api.schemas.common import ResponseModel
-from hams.services.jobs import iso
+from hams.api.schemas.common import Number, ResponseModel, iso
 from hams.services.statistics import CURRENCY, Chart, KindTotals, Usage
-
-Number = int | float  # kept as computed: counts stay ints, sums stay floats
 
 
 class Figure(ResponseModel):

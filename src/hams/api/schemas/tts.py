@@ -6,11 +6,10 @@ from typing import Any
 
 from pydantic import Field
 
-from hams.api.schemas.common import ResponseModel
-from hams.api.schemas.jobs import JobPublic, Number, WebhookAuth, WireModel
+from hams.api.schemas.common import Number, ResponseModel, iso
+from hams.api.schemas.jobs import JobPublic, WebhookAuth, WireModel
 from hams.api.schemas.voices import TtsVoicePublic
 from hams.db.models import Job
-from hams.services.jobs import iso
 from hams.services.tts_jobs import HistoryEntry
 
 
