@@ -29,7 +29,7 @@ from hams.errors import ValidationFailed
 from hams.services import jobs as job_service
 from hams.services.idempotency import fingerprint
 from hams.services.links import sign_path
-from hams.services.transcription import submit_transcription
+from hams.services.transcription import submit_and_wait_transcription
 from hams.services.tts_jobs import FileLinks, fresh_media_url
 
 router = APIRouter(tags=["Jobs"])
@@ -126,12 +126,12 @@ async def create_job_v2(
     idempotency_key: str | None = Header(None),
 ) -> CreatedAnswer:
     """Create a transcription job; processingType=sync waits for it (bounded by a setting)."""
-    request, request_hash = transcription_request(body), fingerprint(body.model_dump())
     sync = body.processingType == "sync"
-    job = await job_service.submit_and_wait(
-        runtime.db, principal, lambda session: submit_transcription(
-            session, runtime.settings, runtime.models, principal, request, idempotency_key,
-            request_hash), runtime.settings.sync_wait_seconds if sync else 0)
+    job = await submit_and_wait_transcription(
+        runtime.db, principal, transcription_request(body), settings=runtime.settings,
+        models=runtime.models, idempotency_key=idempotency_key,
+        fingerprint=fingerprint(body.model_dump()),
+        wait_seconds=runtime.settings.sync_wait_seconds if sync else 0)
     message = "Transcription started, you will receive an email when it's ready"
     if not sync:
         return CreatedAnswer(message=message, data=JobCreated(jobId=job.id))

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hams.db.models import Job, Upload
+from hams.db.session import Database
 from hams.engines.models import SttModels
 from hams.engines.stt import (
     DEFAULT_TEMPERATURES,
@@ -22,7 +23,7 @@ from hams.media.audio import SAMPLE_RATE, decode_audio
 from hams.media.fetch import fetch_to_file
 from hams.media.srt import SrtOptions, build_srt
 from hams.media.urls import UrlPolicy, check_url
-from hams.services.jobs import NewJob, create_job
+from hams.services.jobs import NewJob, create_job, submit_and_wait
 from hams.services.keys import Principal
 from hams.services.stt_policy import check_model_and_language, engine_for
 from hams.services.usage import stt_cost
@@ -161,3 +162,14 @@ def submit_transcription(
     return create_job(session, principal, new, max_attempts=settings.max_attempts,
                       idempotency_key=idempotency_key, fingerprint=fingerprint,
                       idempotency_hours=settings.idempotency_hours)
+
+
+async def submit_and_wait_transcription(
+    db: Database, principal: Principal, request: TranscriptionRequest, *, settings: Settings,
+    models: SttModels, idempotency_key: str | None, fingerprint: str, wait_seconds: float,
+) -> Job:
+    """POST /v2/jobs: queue in a transaction of its own (committed, so a worker sees it), then
+    with processingType=sync wait up to ``wait_seconds`` for the job to finish."""
+    return await submit_and_wait(db, principal, lambda session: submit_transcription(
+        session, settings, models, principal, request, idempotency_key, fingerprint),
+        wait_seconds)
