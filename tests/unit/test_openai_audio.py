@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from hams.api.openai_formats import render
 from hams.db.models import Job
 from hams.engines.models import SttModels
 from hams.engines.stt import DEFAULT_TEMPERATURES
@@ -14,7 +15,7 @@ from hams.engines.stt.languages import language_code, language_name
 from hams.engines.stt.whisper import WhisperEngine
 from hams.errors import BadRequest, UnsupportedLanguage, ValidationFailed
 from hams.services.openai_speech import is_arabic
-from hams.services.openai_transcription import AudioTask, read_task, render
+from hams.services.openai_transcription import AudioTask, read_task
 from hams.services.stt_policy import openai_model as public_stt_model
 from hams.services.transcription import job_options
 from hams.settings import Settings

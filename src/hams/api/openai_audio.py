@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from hams.api.deps import JOBS, READ, REALTIME, PrincipalDep, RuntimeDep, base_url
+from hams.api.openai_formats import render
 from hams.api.schemas.common import AUTHENTICATED, error_responses
 from hams.api.schemas.openai import (
     ModelList,
@@ -23,7 +24,7 @@ from hams.runtime import Runtime
 from hams.services import openai_models
 from hams.services.keys import Principal
 from hams.services.openai_speech import MEDIA_TYPES, SpeechRequest, speak
-from hams.services.openai_transcription import AudioFile, AudioTask, read_task, render, transcribe
+from hams.services.openai_transcription import AudioFile, AudioTask, read_task, transcribe
 
 router = APIRouter(tags=["OpenAI compatible"])
 TRANSCRIPTION_ERRORS = error_responses(*AUTHENTICATED, 402, 409, 503, 504, openai=True)
