@@ -13,7 +13,8 @@ from hams.api.schemas.ai_content import (
     TranscriptionAiContentCreate,
 )
 from hams.api.schemas.common import AUTHENTICATED, Envelope, error_responses
-from hams.api.schemas.jobs import JobEnvelope, JobPublic, transcription_request
+from hams.api.schemas.jobs import JobEnvelope, JobPublic
+from hams.api.schemas.transcription import transcription_request
 from hams.services import ai_content
 from hams.services.ai_content import ContentSpec, PartAsk
 

@@ -11,7 +11,6 @@ from hams.api.schemas.common import AUTHENTICATED, Envelope, error_responses
 from hams.api.schemas.jobs import (
     DeliveryPublic,
     JobCreated,
-    JobCreateV2,
     JobDeleted,
     JobEnvelope,
     JobListItem,
@@ -22,9 +21,9 @@ from hams.api.schemas.jobs import (
     JobsPage,
     JobsPageV2,
     JobSummary,
-    transcription_request,
 )
 from hams.api.schemas.paging import MAX_PAGE
+from hams.api.schemas.transcription import JobCreateV2, transcription_request
 from hams.errors import ValidationFailed
 from hams.services import jobs as job_service
 from hams.services.idempotency import fingerprint
@@ -163,4 +162,5 @@ def webhook_deliveries(job_id: str, session: SessionDep,
                        principal: PrincipalDep) -> DeliveriesAnswer:
     """The webhook deliveries of a job and every attempt made (beyond Hamsa)."""
     logs = job_service.list_deliveries(session, principal, job_id)
-    return DeliveriesAnswer(data=[DeliveryPublic.from_log(log) for log in logs])
+    return DeliveriesAnswer(data=[DeliveryPublic.from_rows(log.delivery, log.attempts)
+                                  for log in logs])

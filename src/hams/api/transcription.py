@@ -6,7 +6,8 @@ from fastapi import APIRouter, Header
 
 from hams.api.deps import JOBS, PrincipalDep, RuntimeDep, SessionDep
 from hams.api.schemas.common import AUTHENTICATED, Envelope, error_responses
-from hams.api.schemas.jobs import JobCreated, TranscribeCreate, transcription_request
+from hams.api.schemas.jobs import JobCreated
+from hams.api.schemas.transcription import TranscribeCreate, transcription_request
 from hams.services.idempotency import fingerprint
 from hams.services.transcription import submit_transcription
 

@@ -20,9 +20,8 @@ from hams.services import idempotency, quotas, usage
 from hams.services.keys import Principal, check_project
 from hams.services.links import check_signed, sign_file
 from hams.storage import BlobStorage
+from hams.webhooks.payloads import job_outcome
 
-JOB_TYPES = ("TRANSCRIPTION", "TRANSLATION", "TTS", "AI_CONTENT")
-JOB_STATUSES = ("PENDING", "COMPLETED", "FAILED")
 IN_PROCESS_CHECK_SECONDS = 0.05  # a finish in this process is seen this fast, without a query
 DB_CHECK_SECONDS = 0.5  # a finish in another process is seen by reading the row this often
 SORTABLE = {"createdAt": Job.created_at, "updatedAt": Job.updated_at, "title": Job.title,
@@ -100,9 +99,6 @@ def enqueue_job_webhook(session: Session, job: Job) -> WebhookDelivery | None:
     """In the transaction that finishes ``job``: the delivery of its outcome, if it has a URL."""
     if not job.webhook_url:
         return None
-    # imported here: the payload renders with the API's JobPublic, which imports this module
-    from hams.webhooks.payloads import job_outcome
-
     payload = job_outcome(job)
     delivery = WebhookDelivery(job_id=job.id, project_id=job.project_id, url=job.webhook_url,
                                event=payload.event, payload=payload.body)

@@ -6,8 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from hams.api.schemas.common import ResponseModel
-from hams.api.schemas.jobs import WebhookAuth, WireModel
+from hams.api.schemas.common import ResponseModel, WebhookAuth, WireModel
 from hams.db.models import Job
 from hams.services.ai_content import Estimate
 

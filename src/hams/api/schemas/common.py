@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 DataT = TypeVar("DataT")
 Number = int | float  # kept as computed or stored: an int 0 stays 0, a float 0.0 stays 0.0
@@ -20,6 +20,23 @@ def iso(value: datetime | None) -> str | None:
 def absent(value: object) -> bool:
     """``exclude_if`` for fields the wire leaves out, rather than sends as null."""
     return value is None
+
+
+class WireModel(BaseModel):
+    """Base of request bodies: unknown fields are ignored, since real Hamsa clients send
+    extras (e.g. ``diarization``)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+HEADER_SAFE = r"^[^\r\n\x00]*$"  # sent as an HTTP header: no line breaks
+
+
+class WebhookAuth(WireModel):
+    """The header a job's webhook is sent with (``authKey: authSecret``)."""
+
+    authKey: str = Field("", max_length=500, pattern=HEADER_SAFE)
+    authSecret: str = Field("", max_length=2000, pattern=HEADER_SAFE)
 
 
 class ResponseModel(BaseModel):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hams.api.schemas.common import ResponseModel, iso
-from hams.api.schemas.jobs import WireModel
+from hams.api.schemas.common import ResponseModel, WireModel, iso
 from hams.db.models import VoiceDictionary
 
 

@@ -1,73 +1,16 @@
-"""Wire models of the job and transcription routes: request bodies, then answers (the job
-objects Hamsa's clients read, field for field in the wire's order, and the pages of them)."""
+"""Wire models of the job routes: list queries, then answers (the job objects Hamsa's clients
+read, field for field in the wire's order, and the pages of them). Webhook bodies render with
+``JobPublic`` too, so this module imports no service."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from hams.api.schemas.common import Envelope, Number, ResponseModel, iso
+from hams.api.schemas.common import Envelope, Number, ResponseModel, WireModel, iso
 from hams.api.schemas.paging import MAX_PAGE
-from hams.db.models import Job, WebhookAttempt
-from hams.services.jobs import DeliveryLog
-from hams.services.transcription import TranscriptionRequest
-
-if TYPE_CHECKING:
-    from hams.api.schemas.ai_content import TranscriptionAiContentCreate
-
-V2_MODEL = "Hamsa-General-V2.0"  # POST /v2/jobs names no model
-
-
-class WireModel(BaseModel):
-    """Unknown fields are ignored: real Hamsa clients send extras (e.g. ``diarization``)."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-
-HEADER_SAFE = r"^[^\r\n\x00]*$"  # sent as an HTTP header: no line breaks
-
-
-class WebhookAuth(WireModel):
-    authKey: str = Field("", max_length=500, pattern=HEADER_SAFE)
-    authSecret: str = Field("", max_length=2000, pattern=HEADER_SAFE)
-
-
-class TranscribeCreate(WireModel):
-    mediaUrl: str = Field(min_length=1, max_length=4000)
-    model: str = "Hamsa-General-V2.0"
-    processingType: Literal["async"] = "async"
-    webhookUrl: str | None = Field(None, max_length=4000)
-    webhookAuth: WebhookAuth | None = None
-    title: str | None = Field(None, max_length=500)
-    language: str = "ar"
-    returnSrtFormat: bool = False
-    srtOptions: dict[str, Any] | None = None
-
-
-class JobCreateV2(WireModel):
-    type: Literal["TRANSCRIPTION"]
-    apiKey: str | None = None
-    mediaUrl: str = Field(min_length=1, max_length=4000)
-    title: str = Field(min_length=1, max_length=500)
-    language: str
-    processingType: Literal["async", "sync"] = "async"
-    webhookUrl: str | None = Field(None, max_length=4000)
-    webhookAuth: WebhookAuth | None = None
-
-
-def transcription_request(body: TranscribeCreate | JobCreateV2 | TranscriptionAiContentCreate,
-                          *, webhook: bool = True) -> TranscriptionRequest:
-    """The one place a route's body becomes a transcription request. ``webhook=False`` when
-    the body's webhook belongs to another job (the AI content made from the transcript)."""
-    auth = body.webhookAuth if webhook else None
-    return TranscriptionRequest(
-        media_url=body.mediaUrl, model=getattr(body, "model", V2_MODEL), language=body.language,
-        title=body.title, webhook_url=body.webhookUrl if webhook else None,
-        webhook_auth=auth.model_dump() if auth else None,
-        return_srt=getattr(body, "returnSrtFormat", False),
-        srt_options=getattr(body, "srtOptions", None),
-        processing_type=getattr(body, "processingType", "async"))
+from hams.db.models import Job, WebhookAttempt, WebhookDelivery
 
 
 class SortSpec(WireModel):
@@ -285,15 +228,15 @@ class DeliveryPublic(ResponseModel):
     attemptLog: list[AttemptPublic]
 
     @classmethod
-    def from_log(cls, log: DeliveryLog) -> DeliveryPublic:
-        delivery = log.delivery
+    def from_rows(cls, delivery: WebhookDelivery,
+                  attempts: list[WebhookAttempt]) -> DeliveryPublic:
         return cls(
             id=delivery.id, url=delivery.url, event=delivery.event, state=delivery.state,
             attempts=delivery.attempts,
             nextAttemptAt=iso(delivery.next_attempt_at) if delivery.state == "pending" else None,
             lastStatusCode=delivery.last_status_code, lastError=delivery.last_error,
             deliveredAt=iso(delivery.delivered_at), createdAt=iso(delivery.created_at),
-            attemptLog=[AttemptPublic.from_attempt(a) for a in log.attempts])
+            attemptLog=[AttemptPublic.from_attempt(a) for a in attempts])
 
 
 JobEnvelope = Envelope[JobPublic]

@@ -7,8 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from hams.api.schemas.common import Number, ResponseModel, absent
-from hams.api.schemas.jobs import WireModel
+from hams.api.schemas.common import Number, ResponseModel, WireModel, absent
 
 
 class VoiceRef(WireModel):

@@ -7,8 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from hams.api.schemas.common import ResponseModel, absent
-from hams.api.schemas.jobs import WireModel
+from hams.api.schemas.common import ResponseModel, WireModel, absent
 from hams.engines.vad import EndOfSpeech
 from hams.services.realtime_stt import DEFAULT_EOS_THRESHOLD, Utterance, UtteranceRequest
 from hams.services.realtime_tts import SpeechRequest

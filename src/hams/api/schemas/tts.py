@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import Field
 
-from hams.api.schemas.common import Number, ResponseModel, iso
-from hams.api.schemas.jobs import JobPublic, WebhookAuth, WireModel
+from hams.api.schemas.common import Number, ResponseModel, WebhookAuth, WireModel, iso
+from hams.api.schemas.jobs import JobPublic
 from hams.api.schemas.voices import TtsVoicePublic
 from hams.db.models import Job
 from hams.services.tts_jobs import HistoryEntry
