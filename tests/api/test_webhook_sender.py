@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from hams.db.models import Job, WebhookDelivery
+from hams.media.urls import url_policy
 from hams.runtime import build_runtime
 from hams.services.jobs import enqueue_job_webhook
-from hams.services.transcription import url_policy
 from hams.webhooks.delivery import WebhookSender
 from tests.conftest import make_settings
 from tests.factories import make_job, make_principal

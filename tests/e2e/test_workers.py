@@ -28,8 +28,8 @@ def setup(database_url, tmp_path, media_server, speech):
                                    language="en", title=None, webhook_url=None,
                                    webhook_auth=None, return_srt=False, srt_options=None)
     with runtime.db.session() as session:
-        job_id = submit_transcription(session, runtime.settings, runtime.models, principal,
-                                      request, None, "").id
+        job_id = submit_transcription(session, principal, request, settings=runtime.settings,
+                                      models=runtime.models).id
     env = {"HAMS_DATABASE_URL": database_url, "HAMS_ALLOW_PRIVATE_URLS": "true",
            "HAMS_WORKER_POLL_SECONDS": "0.05", "HAMS_LEASE_SECONDS": "30"}
     yield runtime, job_id, gate, media_server.entered[name], env

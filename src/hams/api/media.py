@@ -20,7 +20,7 @@ def upload_media(request: Request, runtime: RuntimeDep, session: SessionDep,
                  principal: PrincipalDep, file: UploadFile = File(...),
                  idempotency_key: str | None = Header(None)) -> MediaAnswer:
     """Store an uploaded audio or video file for this project."""
-    upload = store_upload(session, runtime.storage, principal, file.file,
+    upload = store_upload(session, principal, file.file, storage=runtime.storage,
                           filename=file.filename, content_type=file.content_type,
                           max_bytes=runtime.settings.media_max_bytes,
                           idempotency_key=idempotency_key,

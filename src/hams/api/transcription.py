@@ -22,8 +22,9 @@ def transcribe(
     idempotency_key: str | None = Header(None),
 ) -> CreatedAnswer:
     """Queue a transcription of an audio or video URL (or an uploaded mediaUrl)."""
-    job = submit_transcription(session, runtime.settings, runtime.models, principal,
-                               transcription_request(body), idempotency_key,
-                               fingerprint(body.model_dump()))
+    job = submit_transcription(
+        session, principal, transcription_request(body), settings=runtime.settings,
+        models=runtime.models, idempotency_key=idempotency_key,
+        fingerprint=fingerprint(body.model_dump()))
     return CreatedAnswer(message="Transcription job created successfully",
                          data=JobCreated(jobId=job.id))

@@ -13,9 +13,13 @@ import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from hams.errors import MediaFetchFailed, UrlRefused
+
+if TYPE_CHECKING:
+    from hams.settings import Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -49,6 +53,13 @@ class UrlPolicy:
     allow_private: bool = False
     allowlist: frozenset[str] = frozenset()
     resolver: Callable[[str, int], list[str]] = field(default=_system_resolver)
+
+
+def url_policy(settings: Settings) -> UrlPolicy:
+    """The policy the settings ask for (HAMS_ALLOW_PRIVATE_URLS, HAMS_URL_ALLOWLIST): media
+    URLs, webhooks and LLM endpoints are all checked by it."""
+    return UrlPolicy(allow_private=settings.allow_private_urls,
+                     allowlist=frozenset(settings.url_allowlist))
 
 
 @dataclass(frozen=True)

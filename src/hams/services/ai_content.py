@@ -27,15 +27,11 @@ from hams.engines.text import (
     PartRequest,
 )
 from hams.errors import BadRequest, NotFound, ValidationFailed
-from hams.media.urls import check_url
+from hams.media.urls import check_url, url_policy
 from hams.services import idempotency
 from hams.services.jobs import NewJob, create_job, find_idempotent_job, get_job
 from hams.services.keys import Principal
-from hams.services.transcription import (
-    TranscriptionRequest,
-    submit_transcription,
-    url_policy,
-)
+from hams.services.transcription import TranscriptionRequest, submit_transcription
 from hams.services.voices import is_arabic
 from hams.worker.outcome import JobOutcome
 
@@ -253,8 +249,8 @@ def submit_transcription_with_content(
     if replayed is not None:
         return replayed
     parts = _checked_parts(settings, content, spec, "", request.language)
-    transcription = submit_transcription(session, settings, models, principal, request, None,
-                                         "")
+    transcription = submit_transcription(session, principal, request, settings=settings,
+                                         models=models)
     new = NewJob(
         type="AI_CONTENT", title=spec.title or request.title, model=content.name,
         language=request.language, media_url=request.media_url, media_key=None,

@@ -138,8 +138,9 @@ def submit_audio_task(session: Session, principal: Principal, audio: AudioFile, 
                       storage: BlobStorage) -> Job:
     """Store the upload as POST /v1/media does, and queue a transcription job that reads it."""
     quotas.check(session, principal.project_id, {quotas.AUDIO_SECONDS: None})  # before storing
-    upload = store_upload(session, storage, principal, audio.source, filename=audio.filename,
-                          content_type=audio.content_type, max_bytes=settings.media_max_bytes)
+    upload = store_upload(session, principal, audio.source, storage=storage,
+                          filename=audio.filename, content_type=audio.content_type,
+                          max_bytes=settings.media_max_bytes)
     options = {"task": ask.task, "prompt": ask.prompt, "temperature": ask.temperature,
                "detectLanguage": ask.language is None, "segmentDetails": True}
     new = NewJob(type="TRANSCRIPTION", title=audio.filename, model=ask.model,

@@ -22,7 +22,7 @@ from hams.errors import HamsError
 from hams.media.audio import SAMPLE_RATE, decode_audio
 from hams.media.fetch import fetch_to_file
 from hams.media.srt import SrtOptions, build_srt
-from hams.media.urls import UrlPolicy, check_url
+from hams.media.urls import check_url, url_policy
 from hams.services.jobs import NewJob, create_job, submit_and_wait
 from hams.services.keys import Principal
 from hams.services.stt_policy import check_model_and_language, engine_for
@@ -33,11 +33,6 @@ from hams.worker.outcome import JobOutcome
 
 log = logging.getLogger(__name__)
 UPLOAD_URL = re.compile(r"/v1/media/([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})$")
-
-
-def url_policy(settings: Settings) -> UrlPolicy:
-    return UrlPolicy(allow_private=settings.allow_private_urls,
-                     allowlist=frozenset(settings.url_allowlist))
 
 
 def resolve_media(session: Session, settings: Settings, project_id: str,
@@ -64,7 +59,7 @@ def resolve_media(session: Session, settings: Settings, project_id: str,
     return None
 
 
-def run_transcription(job: Job, settings: Settings, storage: BlobStorage,
+def run_transcription(job: Job, *, settings: Settings, storage: BlobStorage,
                       models: SttModels) -> JobOutcome:
     """Fetch (or read the upload), decode, transcribe, and shape the Hamsa result."""
     media_key = job.media_key or f"jobs/{job.id}/source"
@@ -139,8 +134,9 @@ class TranscriptionRequest:
 
 
 def submit_transcription(
-    session: Session, settings: Settings, models: SttModels, principal: Principal,
-    request: TranscriptionRequest, idempotency_key: str | None, fingerprint: str,
+    session: Session, principal: Principal, request: TranscriptionRequest, *,
+    settings: Settings, models: SttModels, idempotency_key: str | None = None,
+    fingerprint: str = "",
 ) -> Job:
     """Validate everything that can be known now, then queue the job."""
     check_model_and_language(settings, models, request.model, request.language)
@@ -171,5 +167,5 @@ async def submit_and_wait_transcription(
     """POST /v2/jobs: queue in a transaction of its own (committed, so a worker sees it), then
     with processingType=sync wait up to ``wait_seconds`` for the job to finish."""
     return await submit_and_wait(db, principal, lambda session: submit_transcription(
-        session, settings, models, principal, request, idempotency_key, fingerprint),
-        wait_seconds)
+        session, principal, request, settings=settings, models=models,
+        idempotency_key=idempotency_key, fingerprint=fingerprint), wait_seconds)

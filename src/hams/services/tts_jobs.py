@@ -11,13 +11,12 @@ from sqlalchemy.orm import Session
 
 from hams.db.models import Job, TtsHistory, Voice, new_id
 from hams.errors import BadRequest, NotFound
-from hams.media.urls import check_url
+from hams.media.urls import check_url, url_policy
 from hams.services import quotas
 from hams.services.idempotency import fingerprint
 from hams.services.jobs import NewJob, create_job
 from hams.services.keys import Principal, check_project
 from hams.services.links import sign_file
-from hams.services.transcription import url_policy
 from hams.services.tts import (
     AudioFormat,
     check_text,

@@ -18,7 +18,7 @@ CHUNK = 1024 * 1024
 
 
 def store_upload(
-    session: Session, storage: BlobStorage, principal: Principal, source: BinaryIO, *,
+    session: Session, principal: Principal, source: BinaryIO, *, storage: BlobStorage,
     filename: str | None, content_type: str | None, max_bytes: int,
     idempotency_key: str | None = None, idempotency_hours: float = 24,
 ) -> Upload:

@@ -22,12 +22,12 @@ from hams.db.models import Job, utcnow
 from hams.db.session import Database
 from hams.engines.text import total_tokens
 from hams.errors import HamsError
+from hams.media.urls import url_policy
 from hams.queue import jobs as queue
 from hams.queue.signals import signals_for
 from hams.ratelimit import delete_old_counters
 from hams.runtime import Runtime
 from hams.services.jobs import job_ended, sweep_stranded_followers
-from hams.services.transcription import url_policy
 from hams.settings import PUBLIC_STT_MODELS
 from hams.webhooks.delivery import WebhookSender
 from hams.worker.handlers import job_handlers
