@@ -14,20 +14,20 @@ from functools import cached_property
 
 import numpy as np
 
-from hams.engines.text.extractive.phrases import _is_candidate, _Phrase, _repeats, _Term
-from hams.engines.text.extractive.units import _units
+from hams.engines.text.extractive.phrases import Phrase, Term, is_candidate, repeats
+from hams.engines.text.extractive.units import cut_units
 from hams.engines.text.extractive.words import (
-    _ARABIC_CONJUNCTIONS,
-    _ARABIC_TITLE_LINKS,
-    _COMPARATIVE_CUES,
-    _COMPARATIVES,
-    _DETERMINERS,
-    _MARKS,
-    _TITLE_SMALL_WORDS,
-    _VERB_PREFIXES,
-    _capitalize,
-    _Token,
-    _tokens,
+    ARABIC_CONJUNCTIONS,
+    ARABIC_TITLE_LINKS,
+    COMPARATIVE_CUES,
+    COMPARATIVES,
+    DETERMINERS,
+    MARKS,
+    TITLE_SMALL_WORDS,
+    VERB_PREFIXES,
+    Token,
+    capitalize,
+    tokenize,
 )
 from hams.errors import BadRequest
 from hams.text.dictionary import ARABIC_LETTER
@@ -41,14 +41,14 @@ _MAX_ITERATIONS = 100
 _TOLERANCE = 1e-9
 
 
-class _Document:
+class Document:
     """A normalized transcript, cut into units and tokenized once for every part."""
 
     def __init__(self, text: str, language: str, segments: tuple[str, ...] = ()) -> None:
         self.text = text
         self.language = language
-        self.sentences = _units(text, segments)
-        self.tokens = [_tokens(sentence) for sentence in self.sentences]
+        self.sentences = cut_units(text, segments)
+        self.tokens = [tokenize(sentence) for sentence in self.sentences]
         if not any(self.tokens):
             raise BadRequest("The transcript has no words: there is nothing to write from.")
 
@@ -116,22 +116,22 @@ class _Document:
         return sorted(indices, key=lambda index: (not content[index], -scores[index], index))
 
     @cached_property
-    def key_phrases(self) -> list[_Phrase]:
+    def key_phrases(self) -> list[Phrase]:
         """The distinct key phrases, best first (at most ``KEYWORD_COUNT``)."""
         return self.ranked_phrases[:KEYWORD_COUNT]
 
     @cached_property
-    def ranked_phrases(self) -> list[_Phrase]:
+    def ranked_phrases(self) -> list[Phrase]:
         """The distinct key phrases, best first (at most ``_TITLE_CANDIDATES``)."""
-        terms: dict[str, _Term] = {}
-        phrases: dict[tuple[str, ...], _Phrase] = {}
+        terms: dict[str, Term] = {}
+        phrases: dict[tuple[str, ...], Phrase] = {}
         position = 0
         for index, tokens in enumerate(self.tokens):
             for start, token in enumerate(tokens):
                 if token.content:
                     term = terms.get(token.key)
                     if term is None:
-                        term = terms[token.key] = _Term(first=index)
+                        term = terms[token.key] = Term(first=index)
                     term.count += 1
                     term.capitals += token.capital
                     term.sentences.add(index)
@@ -139,7 +139,7 @@ class _Document:
                     run = tokens[start : start + length]
                     if len(run) < length:
                         break
-                    if _is_candidate(run):
+                    if is_candidate(run):
                         self._record(phrases, run, index, start, position)
                 position += 1
         total = len(self.sentences)
@@ -164,45 +164,45 @@ class _Document:
             phrase.score = round(phrase.score, 9)
             ranked.append(phrase)
         ranked.sort(key=lambda phrase: (-phrase.score, phrase.first))
-        chosen: list[_Phrase] = []
+        chosen: list[Phrase] = []
         for phrase in ranked:
-            if not any(_repeats(phrase, better) for better in chosen):
+            if not any(repeats(phrase, better) for better in chosen):
                 chosen.append(phrase)
                 if len(chosen) == _TITLE_CANDIDATES:
                     break
         return chosen
 
     @staticmethod
-    def _record(phrases: dict[tuple[str, ...], _Phrase], run: list[_Token], sentence: int,
+    def _record(phrases: dict[tuple[str, ...], Phrase], run: list[Token], sentence: int,
                 start: int, position: int) -> None:
         keys = tuple(token.key for token in run)
         phrase = phrases.get(keys)
         if phrase is None:
             content = frozenset(token.key for token in run if token.content)
-            phrase = phrases[keys] = _Phrase(keys, content, position)
+            phrase = phrases[keys] = Phrase(keys, content, position)
         phrase.count += 1
         phrase.sentences.add(sentence)
         phrase.spots.append((sentence, start))
         form = " ".join(token.display for token in run)
         (phrase.weak_forms if run[0].weak_case else phrase.forms)[form] += 1
 
-    def verb_like(self, token: _Token) -> bool:
+    def verb_like(self, token: Token) -> bool:
         """Whether an Arabic word looks like a verb in the imperfect (يساعد، وتستخدم): a
         prefix ي ت ن, no article, and never written with the article in this transcript.
         A ت or ن word ending in ة or ات, or shaped تفعيل (تعليم), is taken for a noun."""
         if not self.arabic or token.definite or not ARABIC_LETTER.search(token.form):
             return False
         form = token.form
-        if len(form) >= 4 and form[0] in _ARABIC_CONJUNCTIONS and form[1] in _VERB_PREFIXES:
+        if len(form) >= 4 and form[0] in ARABIC_CONJUNCTIONS and form[1] in VERB_PREFIXES:
             form = form[1:]
-        if len(form) < 3 or form[0] not in _VERB_PREFIXES or form in self.definite:
+        if len(form) < 3 or form[0] not in VERB_PREFIXES or form in self.definite:
             return False
         if form[0] == "ي":
             return True
-        written = _MARKS.sub("", token.display)
+        written = MARKS.sub("", token.display)
         return not (written.endswith(("ة", "ات")) or (len(form) == 5 and form[3] == "ي"))
 
-    def fragment(self, phrase: _Phrase) -> bool:
+    def fragment(self, phrase: Phrase) -> bool:
         """Whether `phrase` is mostly said as part of a longer name: the same content word
         right before it (الاصطناعي after الذكاء) or right after it (electric before cars) in
         at least ``_FRAGMENT_SHARE`` of its occurrences. A verb next to it does not count."""
@@ -219,17 +219,17 @@ class _Document:
         most = max([*before.values(), *after.values(), 0])
         return most > 0 and most >= _FRAGMENT_SHARE * phrase.count
 
-    def _continues(self, left: _Token, right: _Token) -> bool:
+    def _continues(self, left: Token, right: Token) -> bool:
         """Whether two neighbouring words may belong to one name: both content words, no
         punctuation between, neither a verb, and the second not joined by و or a preposition
         (الشمس والماء, الري بالتنقيط)."""
         if not (left.content and right.content and right.joined):
             return False
-        if right.prefixed or (self.arabic and right.form[0] in _ARABIC_CONJUNCTIONS):
+        if right.prefixed or (self.arabic and right.form[0] in ARABIC_CONJUNCTIONS):
             return False
         return not (self.verb_like(left) or self.verb_like(right))
 
-    def nameable(self, phrase: _Phrase) -> bool:
+    def nameable(self, phrase: Phrase) -> bool:
         """Whether `phrase` can name a topic: a noun phrase, not a piece of a longer one,
         not a verb (يساعد) nor a bare comparative (cheaper) or -ing verb (growing)."""
         if self.fragment(phrase):
@@ -238,8 +238,8 @@ class _Document:
         run = self.tokens[unit][start : start + len(phrase.keys)]
         if self.arabic:
             return not self.verb_like(run[0]) and all(
-                token.content or token.form in _ARABIC_TITLE_LINKS for token in run[1:-1])
-        if any(not token.content and token.form not in _TITLE_SMALL_WORDS
+                token.content or token.form in ARABIC_TITLE_LINKS for token in run[1:-1])
+        if any(not token.content and token.form not in TITLE_SMALL_WORDS
                for token in run[1:-1]):
             return False  # "cars are cheaper": a verb inside
         last = run[-1]
@@ -254,17 +254,17 @@ class _Document:
                 found.add(tokens[index + offset].form)
         return found
 
-    def _comparative(self, token: _Token) -> bool:
+    def _comparative(self, token: Token) -> bool:
         form = token.form
         if len(form) < 5 or not form.endswith("er"):
             return False
-        return (form in _COMPARATIVES or "than" in self._neighbours(form, 1)
-                or bool(_COMPARATIVE_CUES & self._neighbours(form, -1)))
+        return (form in COMPARATIVES or "than" in self._neighbours(form, 1)
+                or bool(COMPARATIVE_CUES & self._neighbours(form, -1)))
 
-    def _verb_ing(self, token: _Token) -> bool:
+    def _verb_ing(self, token: Token) -> bool:
         form = token.form
         return (len(form) >= 6 and form.endswith("ing")
-                and not _DETERMINERS & self._neighbours(form, -1))
+                and not DETERMINERS & self._neighbours(form, -1))
 
     def opening(self, index: int) -> str:
         """The opening words of a unit as a title: past any greeting or stop word at its
@@ -277,4 +277,4 @@ class _Document:
         while len(words) > 1 and not words[-1].content and any(t.content for t in words):
             words.pop()
         opening = self.sentences[index][words[0].start : words[-1].end]
-        return opening if self.arabic else _capitalize(opening)
+        return opening if self.arabic else capitalize(opening)

@@ -14,8 +14,8 @@ from hams.engines.text import (
     PartRequest,
     output_languages,
 )
-from hams.engines.text.extractive.document import _Document
-from hams.engines.text.extractive.writers import _WRITERS
+from hams.engines.text.extractive.document import Document
+from hams.engines.text.extractive.writers import WRITERS
 from hams.errors import BadRequest
 from hams.text.normalize import normalize
 
@@ -61,6 +61,6 @@ class ExtractiveEngine:
         text = normalize(request.transcript)
         if not text:
             raise BadRequest("The transcript is empty: there is nothing to write from.")
-        document = _Document(text, request.transcript_language, request.segments)
-        parts = {part: normalize(_WRITERS[part](document)) for part in request.parts}
+        document = Document(text, request.transcript_language, request.segments)
+        parts = {part: normalize(WRITERS[part](document)) for part in request.parts}
         return ContentResult(parts=parts)

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from hams.engines.text.extractive.words import _Token
+from hams.engines.text.extractive.words import Token
 
 # Words that join two topics rather than name one: never inside a key phrase.
 _COORDINATORS = frozenset({"and", "or", "but", "nor", "و", "او", "ثم"})
 
 
 @dataclass
-class _Term:
+class Term:
     """Statistics of one content word (by key) over the transcript."""
 
     count: int = 0
@@ -28,7 +28,7 @@ class _Term:
 
 
 @dataclass
-class _Phrase:
+class Phrase:
     """A key-phrase candidate: its keys, where it occurs and how it is written."""
 
     keys: tuple[str, ...]
@@ -48,7 +48,7 @@ class _Phrase:
         return forms.most_common(1)[0][0]
 
 
-def _is_candidate(run: list[_Token]) -> bool:
+def is_candidate(run: list[Token]) -> bool:
     """1-3 words that neither start nor end with a stop word and name one thing."""
     if not (run[0].content and run[-1].content):
         return False
@@ -62,7 +62,7 @@ def _is_candidate(run: list[_Token]) -> bool:
     return len(keys) == len(set(keys))
 
 
-def _repeats(phrase: _Phrase, better: _Phrase) -> bool:
+def repeats(phrase: Phrase, better: Phrase) -> bool:
     """Whether `phrase` adds nothing to the higher-ranked `better`: it is made of the same
     words, is a part of it that seldom occurs on its own, or extends a phrase of several words
     by one more word."""

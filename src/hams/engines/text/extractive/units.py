@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 
 from hams.engines.text.extractive.words import (
-    _ARABIC_CONJUNCTIONS,
-    _ARABIC_STOPS,
-    _VERB_PREFIXES,
-    _WORD,
-    _arabic_match_form,
-    _latin_form,
+    ARABIC_CONJUNCTIONS,
+    ARABIC_STOPS,
+    VERB_PREFIXES,
+    WORD,
+    arabic_match_form,
+    latin_form,
 )
 from hams.text.dictionary import ARABIC_LETTER
 from hams.text.normalize import normalize
@@ -31,28 +31,28 @@ SPARSE_WORDS = 40  # fewer sentence ends than one per this many words: unpunctua
 _CLAUSE_END = re.compile(r"[،؛,;:][\"'”’»)\]]*$")
 _ENGLISH_OPENERS = frozenset({"but", "because", "so", "although", "though", "while", "whereas",
                               "however", "then", "therefore"})
-_ARABIC_OPENERS = frozenset(_arabic_match_form(word) for word in (
+_ARABIC_OPENERS = frozenset(arabic_match_form(word) for word in (
     "ثم", "لكن", "لأن", "حيث", "عندما", "بينما", "إذا", "لذلك", "بل", "أما", "فإن"))
 
 
 def _opener_strength(word: str) -> int:
     """How well a unit may start at `word`: 2 before a clause-opening conjunction (لأن, ويرى,
     وقد, but, because), 1 before another و-word or "and"/"or", 0 elsewhere."""
-    match = _WORD.search(word)
+    match = WORD.search(word)
     if match is None:
         return 0
     if not ARABIC_LETTER.search(match.group()):
-        form = _latin_form(match.group())
+        form = latin_form(match.group())
         return 2 if form in _ENGLISH_OPENERS else 1 if form in ("and", "or") else 0
-    form = _arabic_match_form(match.group())
+    form = arabic_match_form(match.group())
     if form in _ARABIC_OPENERS or form == "و":
         return 2
-    if len(form) >= 3 and form[0] in _ARABIC_CONJUNCTIONS:
+    if len(form) >= 3 and form[0] in ARABIC_CONJUNCTIONS:
         rest = form[1:]
-        if rest in _ARABIC_STOPS or rest in _ARABIC_OPENERS:
+        if rest in ARABIC_STOPS or rest in _ARABIC_OPENERS:
             return 2  # وقد، وهذا، فإن، ولكن
         if form[0] == "و":  # ويرى، وتساعد open a clause; والمدارس may only continue a list
-            return 2 if rest[0] in _VERB_PREFIXES and len(rest) >= 3 else 1
+            return 2 if rest[0] in VERB_PREFIXES and len(rest) >= 3 else 1
     return 0
 
 
@@ -77,7 +77,7 @@ def _cut_run(sentence: str) -> list[str]:
     return units
 
 
-def _units(text: str, segments: tuple[str, ...]) -> list[str]:
+def cut_units(text: str, segments: tuple[str, ...]) -> list[str]:
     """The units the parts are built from: sentences, or for a text with little punctuation
     the recognizer's segments when they hold exactly its words, else runs cut into pieces of
     about ``UNIT_WORDS`` words. A punctuated sentence is cut only past
@@ -87,7 +87,7 @@ def _units(text: str, segments: tuple[str, ...]) -> list[str]:
     if sparse and segments:
         pieces = [" ".join(normalize(segment).split()) for segment in segments]
         pieces = [piece for piece in pieces if piece]
-        if pieces and _WORD.findall(" ".join(pieces)) == _WORD.findall(text):
+        if pieces and WORD.findall(" ".join(pieces)) == WORD.findall(text):
             sentences = pieces
     limit = UNIT_MAX_WORDS if sparse else LONG_SENTENCE_WORDS
     units = []

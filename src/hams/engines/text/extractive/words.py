@@ -19,49 +19,49 @@ from hams.engines.text.stopwords import (
 from hams.text.dictionary import ARABIC_LETTER, ARABIC_LETTER_FOLDS
 
 # A word: letters and digits, Arabic marks inside it, and an apostrophe between letters (it's).
-_WORD = re.compile(r"[^\W_](?:[^\W_]|[\u064b-\u065f\u0670]|['’](?=[^\W_]))*")
-_MARKS = re.compile(r"[\u064b-\u065f\u0670\u0640]")  # harakat, dagger alef, tatweel
+WORD = re.compile(r"[^\W_](?:[^\W_]|[\u064b-\u065f\u0670]|['’](?=[^\W_]))*")
+MARKS = re.compile(r"[\u064b-\u065f\u0670\u0640]")  # harakat, dagger alef, tatweel
 _POSSESSIVE = re.compile(r"['’]s$")
 # Longest first. Every entry ends in the article, or is ل + article (ل + المياه = للمياه).
 _ARABIC_PREFIXES = ("وبال", "وكال", "فبال", "فكال", "ولل", "فلل", "وال", "فال", "بال", "كال",
                     "لل", "ال")
-_ARABIC_CONJUNCTIONS = "وف"  # may attach to a stop word: وفي، فإن، وهذا
+ARABIC_CONJUNCTIONS = "وف"  # may attach to a stop word: وفي، فإن، وهذا
 _UNFOLDED_PLURALS = frozenset({"news", "series", "species", "means", "lens", "physics",
                                "economics", "politics", "mathematics", "always", "perhaps"})
-_TITLE_SMALL_WORDS = frozenset({"a", "an", "the", "and", "or", "but", "nor", "of", "in", "on",
-                                "at", "to", "for", "by", "with", "from", "as", "into"})
-_VERB_PREFIXES = "يتن"  # the imperfect verb's prefixes: يساعد، تستخدم، نزرع
+TITLE_SMALL_WORDS = frozenset({"a", "an", "the", "and", "or", "but", "nor", "of", "in", "on",
+                               "at", "to", "for", "by", "with", "from", "as", "into"})
+VERB_PREFIXES = "يتن"  # the imperfect verb's prefixes: يساعد، تستخدم، نزرع
 # English words that show the next word is a comparative ("much cheaper") or an -ing word a
 # noun ("the charging").
-_COMPARATIVE_CUES = frozenset({"much", "far", "even", "bit", "lot", "way", "slightly", "still",
-                               "is", "are", "was", "were", "be", "been", "being", "get", "gets",
-                               "getting", "got", "become", "becomes", "becoming", "became",
-                               "stay", "stays", "remain", "remains", "seem", "seems", "look",
-                               "looks", "feel", "feels", "no", "any", "ever"})
-_COMPARATIVES = frozenset({"better", "worse", "cheaper", "faster", "slower", "easier", "harder",
-                           "higher", "lower", "bigger", "smaller", "larger", "longer", "shorter",
-                           "stronger", "weaker", "safer", "cleaner", "greater", "newer", "older",
-                           "richer", "poorer", "closer", "wider", "warmer", "colder", "hotter",
-                           "cooler", "quicker", "simpler", "healthier", "heavier", "lighter"})
-_DETERMINERS = frozenset({"the", "a", "an", "this", "that", "these", "those", "our", "their",
-                          "its", "his", "her", "my", "your"})
+COMPARATIVE_CUES = frozenset({"much", "far", "even", "bit", "lot", "way", "slightly", "still",
+                              "is", "are", "was", "were", "be", "been", "being", "get", "gets",
+                              "getting", "got", "become", "becomes", "becoming", "became",
+                              "stay", "stays", "remain", "remains", "seem", "seems", "look",
+                              "looks", "feel", "feels", "no", "any", "ever"})
+COMPARATIVES = frozenset({"better", "worse", "cheaper", "faster", "slower", "easier", "harder",
+                          "higher", "lower", "bigger", "smaller", "larger", "longer", "shorter",
+                          "stronger", "weaker", "safer", "cleaner", "greater", "newer", "older",
+                          "richer", "poorer", "closer", "wider", "warmer", "colder", "hotter",
+                          "cooler", "quicker", "simpler", "healthier", "heavier", "lighter"})
+DETERMINERS = frozenset({"the", "a", "an", "this", "that", "these", "those", "our", "their",
+                         "its", "his", "her", "my", "your"})
 
 
-def _arabic_match_form(word: str) -> str:
+def arabic_match_form(word: str) -> str:
     """The spelling used to compare Arabic words: marks gone, alef/yaa/taa marbuta folded."""
-    return _MARKS.sub("", word).translate(ARABIC_LETTER_FOLDS)
+    return MARKS.sub("", word).translate(ARABIC_LETTER_FOLDS)
 
 
-_ARABIC_STOPS = frozenset(_arabic_match_form(word) for word in ARABIC_STOP_WORDS)
+ARABIC_STOPS = frozenset(arabic_match_form(word) for word in ARABIC_STOP_WORDS)
 # Prepositions a title phrase may hold between two nouns (الذكاء الاصطناعي في التعليم).
-_ARABIC_TITLE_LINKS = frozenset(_arabic_match_form(word) for word in (
+ARABIC_TITLE_LINKS = frozenset(arabic_match_form(word) for word in (
     "في", "من", "على", "عن", "مع", "إلى", "حول", "بين", "ضد", "عبر", "نحو", "دون"))
 
 
 def _formula_index() -> dict[str, list[tuple[str, ...]]]:
     """Every greeting formula, folded like transcript words, under its first word and
     longest first."""
-    formulas = [tuple(_arabic_match_form(word) for word in formula)
+    formulas = [tuple(arabic_match_form(word) for word in formula)
                 for formula in ARABIC_FORMULAS]
     formulas += [tuple(word.lower() for word in formula) for formula in ENGLISH_FORMULAS]
     index: dict[str, list[tuple[str, ...]]] = {}
@@ -91,13 +91,13 @@ def _drop_letters(word: str, count: int) -> str:
     index = 0
     for _ in range(count):
         index += 1
-        while index < len(word) and _MARKS.match(word[index]):
+        while index < len(word) and MARKS.match(word[index]):
             index += 1
     return word[index:]
 
 
 @dataclass(frozen=True)
-class _Token:
+class Token:
     """One word of a unit, with what grouping and display need."""
 
     key: str  # matching key: words with the same key are the same word
@@ -114,11 +114,11 @@ class _Token:
     formula: bool = False  # part of a greeting, blessing or thanks said whole
 
 
-def _arabic_token(match: re.Match[str], bare: str, joined: bool, formula: bool) -> _Token:
+def _arabic_token(match: re.Match[str], bare: str, joined: bool, formula: bool) -> Token:
     """`bare` is the word's match form, already made for the formula search."""
     word = match.group()
-    stop = formula or bare in _ARABIC_STOPS or (
-        len(bare) > 2 and bare[0] in _ARABIC_CONJUNCTIONS and bare[1:] in _ARABIC_STOPS)
+    stop = formula or bare in ARABIC_STOPS or (
+        len(bare) > 2 and bare[0] in ARABIC_CONJUNCTIONS and bare[1:] in ARABIC_STOPS)
     key, display, prefixed, definite = bare, word, False, False
     if not stop:
         for prefix in _ARABIC_PREFIXES:
@@ -129,12 +129,12 @@ def _arabic_token(match: re.Match[str], bare: str, joined: bool, formula: bool) 
                     prefixed = True
                 break
     content = not stop and len(key) >= 2 and not key.isdigit()
-    return _Token(key, display, bare, content, joined, match.start(), match.end(),
-                  prefixed=prefixed, definite=definite, formula=formula)
+    return Token(key, display, bare, content, joined, match.start(), match.end(),
+                 prefixed=prefixed, definite=definite, formula=formula)
 
 
 def _latin_token(match: re.Match[str], lower: str, joined: bool, formula: bool,
-                 first: bool) -> _Token:
+                 first: bool) -> Token:
     """`lower` is the word's folded form, already made for the formula search."""
     word = match.group()
     base = _POSSESSIVE.sub("", lower)
@@ -145,11 +145,11 @@ def _latin_token(match: re.Match[str], lower: str, joined: bool, formula: bool,
     display = word if capital else word.lower()
     content = not stop and len(base) >= 2 and not base.isdigit()
     weak = first and capitalized and not acronym
-    return _Token(_fold_plural(base), display, lower, content, joined, match.start(),
-                  match.end(), capital=capital, weak_case=weak, formula=formula)
+    return Token(_fold_plural(base), display, lower, content, joined, match.start(),
+                 match.end(), capital=capital, weak_case=weak, formula=formula)
 
 
-def _latin_form(word: str) -> str:
+def latin_form(word: str) -> str:
     return word.lower().replace("’", "'")
 
 
@@ -167,11 +167,11 @@ def _formula_words(forms: list[str]) -> list[bool]:
     return marked
 
 
-def _tokens(unit: str) -> list[_Token]:
+def tokenize(unit: str) -> list[Token]:
     """The words of one unit; punctuation between two words is remembered as a break."""
-    matches = list(_WORD.finditer(unit))
+    matches = list(WORD.finditer(unit))
     arabic = [bool(ARABIC_LETTER.search(match.group())) for match in matches]
-    forms = [_arabic_match_form(match.group()) if is_arabic else _latin_form(match.group())
+    forms = [arabic_match_form(match.group()) if is_arabic else latin_form(match.group())
              for match, is_arabic in zip(matches, arabic, strict=True)]
     formula = _formula_words(forms)
     tokens = []
@@ -185,5 +185,5 @@ def _tokens(unit: str) -> list[_Token]:
     return tokens
 
 
-def _capitalize(text: str) -> str:
+def capitalize(text: str) -> str:
     return text[:1].upper() + text[1:]

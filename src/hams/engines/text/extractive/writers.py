@@ -2,16 +2,16 @@
 from the ranking document to the part's text.
 
 Its own module because the parts differ only in how they present what the document ranked;
-a new extractive part is one more function in ``_WRITERS``.
+a new extractive part is one more function in ``WRITERS``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from hams.engines.text.extractive.document import _Document
-from hams.engines.text.extractive.phrases import _Phrase
-from hams.engines.text.extractive.words import _TITLE_SMALL_WORDS, _capitalize
+from hams.engines.text.extractive.document import Document
+from hams.engines.text.extractive.phrases import Phrase
+from hams.engines.text.extractive.words import TITLE_SMALL_WORDS, capitalize
 
 SUMMARY_RATIO = 0.3
 SUMMARY_MAX_SENTENCES = 7
@@ -29,7 +29,7 @@ def _title_case(phrase: str) -> str:
     words = phrase.split()
     return " ".join(
         word if any(char.isupper() for char in word)
-        or (index and word in _TITLE_SMALL_WORDS) else _capitalize(word)
+        or (index and word in TITLE_SMALL_WORDS) else capitalize(word)
         for index, word in enumerate(words)
     )
 
@@ -42,7 +42,7 @@ def _cap_words(text: str, limit: int) -> str:
     return " ".join(words[:limit]).rstrip(".!?؟…،,;؛:") + "…"
 
 
-def _summary(document: _Document) -> str:
+def _summary(document: Document) -> str:
     count = len(document.sentences)
     wanted = min(SUMMARY_MAX_SENTENCES, max(1, int(count * SUMMARY_RATIO + 0.5)))
     if count >= 2:
@@ -63,12 +63,12 @@ def _summary(document: _Document) -> str:
     return joined()
 
 
-def _keywords(document: _Document) -> str:
+def _keywords(document: Document) -> str:
     separator = "، " if document.arabic else ", "
     return separator.join(phrase.display for phrase in document.key_phrases)
 
 
-def _key_topics(document: _Document) -> str:
+def _key_topics(document: Document) -> str:
     """A bullet for each of the top key phrases, those that can name a topic first, with the
     best unit mentioning it that no earlier bullet showed (at most ``TOPIC_WORDS`` words), or
     the phrase alone when every such unit was shown or the unit would not fit: the bullets
@@ -77,7 +77,7 @@ def _key_topics(document: _Document) -> str:
     lines: list[str] = []
     size, used = -1, set()  # size: characters so far, counting the newlines between lines
     for phrase in phrases[:TOPIC_COUNT]:
-        name = phrase.display if document.arabic else _capitalize(phrase.display)
+        name = phrase.display if document.arabic else capitalize(phrase.display)
         fresh = [index for index in document.best_sentences(phrase.sentences)
                  if index not in used]
         options = [(f"{_BULLET} {name}", None)]
@@ -96,10 +96,10 @@ def _key_topics(document: _Document) -> str:
     return "\n".join(lines)
 
 
-def _title_names(phrases: list[_Phrase]) -> list[_Phrase]:
+def _title_names(phrases: list[Phrase]) -> list[Phrase]:
     """A, B, C, D for the titles "A and B", "A: C", "B and D": no title names a word twice
     (never "River and Alder River"), and C is a phrase of several words when there is one."""
-    def apart(phrase: _Phrase, *others: _Phrase) -> bool:
+    def apart(phrase: Phrase, *others: Phrase) -> bool:
         return all(not phrase.content & other.content for other in others)
 
     if not phrases:
@@ -115,7 +115,7 @@ def _title_names(phrases: list[_Phrase]) -> list[_Phrase]:
     return [first, second, *(p for p in (third, fourth) if p is not None)]
 
 
-def _titles(document: _Document) -> str:
+def _titles(document: Document) -> str:
     """Titles from the key phrases that can name the topic (noun phrases; in Arabic, definite
     or of several words first), then the opening words of the best-ranked units."""
     good = [phrase for phrase in document.ranked_phrases
@@ -148,7 +148,7 @@ def _titles(document: _Document) -> str:
     return "\n".join(titles[:TITLE_COUNT])
 
 
-def _introduction(document: _Document) -> str:
+def _introduction(document: Document) -> str:
     """The opening units, up to about ``INTRODUCTION_WORDS`` words (the first one cut there
     when longer, with "…"); units of nothing but greetings at the start are left out."""
     first = next((index for index, content in enumerate(document.has_content) if content), 0)
@@ -162,7 +162,7 @@ def _introduction(document: _Document) -> str:
     return _cap_words(" ".join(chosen), INTRODUCTION_WORDS)
 
 
-_WRITERS: dict[str, Callable[[_Document], str]] = {
+WRITERS: dict[str, Callable[[Document], str]] = {
     "summary": _summary,
     "keywords": _keywords,
     "keyTopicsWithBullets": _key_topics,
