@@ -17,11 +17,11 @@ MAX_CONDENSE_ROUNDS = 3  # notes of notes of notes; past that the model is not s
 
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?؟])\s+|\s*\n\s*")
 # Placeholders for the chunk numbers of a notes request when its size is worked out in advance.
-_MANY = 10**6
+MANY_CHUNKS = 10**6
 
 
 @dataclass(frozen=True)
-class _Budget:
+class Budget:
     """Most characters of source text in one request, within ``max_input_chars`` in all."""
 
     source: int  # in a part's request: the transcript or the notes every part is written from
@@ -57,12 +57,12 @@ def _sentences(text: str, limit: int) -> list[str]:
     return out
 
 
-def _chars(messages: list[dict]) -> int:
+def message_chars(messages: list[dict]) -> int:
     """The message text of a request, as ``max_input_chars`` counts it."""
     return sum(len(message["content"]) for message in messages)
 
 
-def _longest_field(request: ContentRequest) -> tuple[str, int]:
+def longest_field(request: ContentRequest) -> tuple[str, int]:
     """The longest text the caller put into every request of a part, and its length."""
     fields = [(f"the custom prompt for '{part}'", len((part_request.prompt or "").strip()))
               for part, part_request in request.parts.items()]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -23,12 +23,12 @@ from hams.engines.text import (
     output_languages,
 )
 from hams.engines.text.llm.budget import (
-    _MANY,
+    MANY_CHUNKS,
     MAX_CONDENSE_ROUNDS,
     MIN_SOURCE_SHARE,
-    _Budget,
-    _chars,
-    _longest_field,
+    Budget,
+    longest_field,
+    message_chars,
     split_text,
 )
 from hams.engines.text.llm.prompts import (
@@ -36,9 +36,9 @@ from hams.engines.text.llm.prompts import (
     LANGUAGE_NAMES,
     NOTES_INSTRUCTION,
     SOURCES,
-    _messages,
+    chat_messages,
 )
-from hams.engines.text.llm.transport import _Calls
+from hams.engines.text.llm.transport import ChatCalls, ChatEndpoint
 from hams.errors import BadRequest, EngineUnavailable, HamsError
 
 if TYPE_CHECKING:
@@ -137,7 +137,8 @@ class LlmEngine:
             raise BadRequest("the transcript is empty: there is nothing to write content from")
         budget = self._budget(request)
         with httpx.Client(timeout=self.timeout, headers=self._headers()) as client:
-            call = _Calls(self, client)
+            call = ChatCalls(self._endpoint(), client, max_retries=self.max_retries,
+                             retry_base_seconds=self.retry_base_seconds)
             try:
                 source, kind, notes = self._condense(call, request, budget)
                 parts: dict[str, str] = {}
@@ -167,18 +168,18 @@ class LlmEngine:
             details.append(f"Date: {request.date}")
         if request.instructions:
             details.append(f"Additional instructions: {request.instructions}")
-        return _messages(part, LANGUAGE_NAMES[language], task, details, kind, source)
+        return chat_messages(part, LANGUAGE_NAMES[language], task, details, kind, source)
 
     def _notes_messages(self, chunk: str, index: int, count: int, language: str,
                         kind: str) -> list[dict]:
         """Messages asking for notes on one chunk, in the transcript's own language."""
         task = NOTES_INSTRUCTION.format(index=index, count=count, source=SOURCES[kind][0])
         language_name = LANGUAGE_NAMES.get(language, "the language of the transcript")
-        return _messages("notes", language_name, task, [], kind, chunk)
+        return chat_messages("notes", language_name, task, [], kind, chunk)
 
     # --- long transcripts ----------------------------------------------------------------
 
-    def _budget(self, request: ContentRequest) -> _Budget:
+    def _budget(self, request: ContentRequest) -> Budget:
         """How much transcript (or notes) each request of this job can carry.
 
         The message text of a request, system and user message together, must stay within
@@ -188,24 +189,25 @@ class LlmEngine:
         MIN_SOURCE_SHARE of the budget and the transcript does not fit in it.
         """
         part_overhead = max(
-            _chars(self._part_messages(part, part_request, language, request, "", kind))
+            message_chars(self._part_messages(part, part_request, language, request, "", kind))
             for part, part_request in request.parts.items()
             for language in output_languages(part_request.language)
             for kind in SOURCES
         )
         notes_overhead = max(
-            _chars(self._notes_messages("", _MANY, _MANY, request.transcript_language, kind))
+            message_chars(self._notes_messages("", MANY_CHUNKS, MANY_CHUNKS,
+                                               request.transcript_language, kind))
             for kind in SOURCES
         )
-        budget = _Budget(self.max_input_chars - part_overhead,
-                         self.max_input_chars - notes_overhead)
+        budget = Budget(self.max_input_chars - part_overhead,
+                        self.max_input_chars - notes_overhead)
         minimum = math.ceil(self.max_input_chars * MIN_SOURCE_SHARE)
         size = len(request.transcript.strip())
         if size <= budget.source:
             return budget  # fits as it is; nothing to condense
         setting = f"HAMS_LLM_MAX_INPUT_CHARS={self.max_input_chars}"
         if budget.source < minimum:
-            blame, length = _longest_field(request)
+            blame, length = longest_field(request)
             taken = (f"the system message, task, title, date and instructions take "
                      f"{part_overhead} of the {self.max_input_chars} characters a request may "
                      f"hold, leaving {max(budget.source, 0)} for a transcript of {size}, "
@@ -224,8 +226,8 @@ class LlmEngine:
                 "HAMS_LLM_MAX_INPUT_CHARS")
         return budget
 
-    def _condense(self, call: _Calls, request: ContentRequest,
-                  budget: _Budget) -> tuple[str, str, list[str]]:
+    def _condense(self, call: ChatCalls, request: ContentRequest,
+                  budget: Budget) -> tuple[str, str, list[str]]:
         """The text every part is written from, its kind (see SOURCES), and how it was made.
 
         A transcript that fits is used as it is. A longer one is replaced by the model's notes
@@ -255,9 +257,7 @@ class LlmEngine:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
 
-    def _body(self, messages: list[dict]) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self.model, "messages": messages,
-                                "temperature": self.temperature}
-        if self.json_mode:
-            body["response_format"] = {"type": "json_object"}
-        return body
+    def _endpoint(self) -> ChatEndpoint:
+        """Where this job's requests go and what they carry, as the engine is set now."""
+        return ChatEndpoint(self._url, self._shown_url, self.model, self.temperature,
+                            self.json_mode)

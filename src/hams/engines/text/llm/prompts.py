@@ -99,8 +99,8 @@ SOURCES = {
 _MARKER = re.compile(r"<{2,}\s*(?:BEGIN|END)\b[^<>]{0,100}>{2,}", re.IGNORECASE)
 
 
-def _messages(part: str, language_name: str, task: str, details: list[str], kind: str,
-              source: str) -> list[dict]:
+def chat_messages(part: str, language_name: str, task: str, details: list[str], kind: str,
+                  source: str) -> list[dict]:
     """The system message, then the part, language, task and ``details`` lines with the
     ``kind`` of source between its markers: the one layout of every request."""
     name, marker = SOURCES[kind]

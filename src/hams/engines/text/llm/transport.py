@@ -12,15 +12,13 @@ import logging
 import math
 import random
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from hams.engines.text.llm.answers import excerpt, parse_content
 from hams.errors import ContentGenerationFailed, ServiceUnavailable
-
-if TYPE_CHECKING:
-    from hams.engines.text.llm.engine import LlmEngine
 
 logger = logging.getLogger(__name__)
 
@@ -30,18 +28,41 @@ RETRY_AFTER_CAP_SECONDS = 30.0
 RETRY_JITTER = 0.25  # each wait is lengthened by a random 0-25 %, so threads do not retry in step
 
 
-class _Calls:
+@dataclass(frozen=True)
+class ChatEndpoint:
+    """Where a job's chat requests go and what each one carries besides its messages:
+    everything the requests need from the engine, handed over so they never read the engine."""
+
+    url: str  # the chat completions URL requests are posted to
+    shown_url: str  # the same without any user:password it may carry, for messages
+    model: str
+    temperature: float
+    json_mode: bool  # ask for a JSON object (response_format)
+
+    def body(self, messages: list[dict]) -> dict[str, Any]:
+        """The JSON body of one chat request."""
+        body: dict[str, Any] = {"model": self.model, "messages": messages,
+                                "temperature": self.temperature}
+        if self.json_mode:
+            body["response_format"] = {"type": "json_object"}
+        return body
+
+
+class ChatCalls:
     """One job's chat requests through one client, with retries and summed token usage."""
 
-    def __init__(self, engine: LlmEngine, client: httpx.Client):
-        self.engine = engine
+    def __init__(self, endpoint: ChatEndpoint, client: httpx.Client, *, max_retries: int,
+                 retry_base_seconds: float):
+        self.endpoint = endpoint
         self.client = client
+        self.max_retries = max_retries
+        self.retry_base_seconds = retry_base_seconds
         self.prompt_tokens: int | None = None
         self.completion_tokens: int | None = None
 
     def ask(self, part: str, messages: list[dict]) -> str:
         """The text the model wrote for ``part``, checked against the JSON contract."""
-        response = self._post(self.engine._body(messages))
+        response = self._post(self.endpoint.body(messages))
         try:
             data = response.json()
         except ValueError as exc:
@@ -70,12 +91,12 @@ class _Calls:
         random 0-25 %. A Retry-After over RETRY_AFTER_CAP_SECONDS is not waited for:
         ServiceUnavailable at once, so the worker retries the whole job later.
         """
-        engine = self.engine
+        endpoint = self.endpoint
         last = ""
-        for attempt in range(engine.max_retries + 1):
+        for attempt in range(self.max_retries + 1):
             delay: float | None = None
             try:
-                response = self.client.post(engine._url, json=body)
+                response = self.client.post(endpoint.url, json=body)
             except httpx.TransportError as exc:  # timeouts, refused and dropped connections
                 last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             else:
@@ -84,28 +105,28 @@ class _Calls:
                     return response
                 if status != 429 and status < 500:
                     raise ContentGenerationFailed(
-                        f"the LLM endpoint {engine._shown_url} refused the request with HTTP "
+                        f"the LLM endpoint {endpoint.shown_url} refused the request with HTTP "
                         f"{status}: {excerpt(response.text)}",
                         message_key="LLM_REQUEST_REFUSED")
                 last = f"HTTP {status}"
                 delay = _retry_after(response)
                 if delay is not None and delay > RETRY_AFTER_CAP_SECONDS:
                     raise ServiceUnavailable(
-                        f"the LLM endpoint {engine._shown_url} answered HTTP {status} and asked "
+                        f"the LLM endpoint {endpoint.shown_url} answered HTTP {status} and asked "
                         f"to wait {delay:.0f} s (Retry-After), longer than the "
                         f"{RETRY_AFTER_CAP_SECONDS:.0f} s waited in-process; the job will be "
                         "retried later", message_key="LLM_UNAVAILABLE")
-            if attempt == engine.max_retries:
+            if attempt == self.max_retries:
                 break
             if delay is None:
-                delay = engine.retry_base_seconds * 2 ** attempt
+                delay = self.retry_base_seconds * 2 ** attempt
             delay *= 1 + random.uniform(0, RETRY_JITTER)
             logger.warning("LLM request to %s failed (%s); retry %d of %d in %.1f s",
-                           engine._shown_url, last, attempt + 1, engine.max_retries, delay)
+                           endpoint.shown_url, last, attempt + 1, self.max_retries, delay)
             time.sleep(delay)
         raise ServiceUnavailable(
-            f"the LLM endpoint {engine._shown_url} is unavailable after "
-            f"{engine.max_retries + 1} attempts; last: {last}",
+            f"the LLM endpoint {endpoint.shown_url} is unavailable after "
+            f"{self.max_retries + 1} attempts; last: {last}",
             message_key="LLM_UNAVAILABLE")
 
     def _count_usage(self, data: Any) -> None:
