@@ -23,7 +23,7 @@ WAV = {200: {"description": "A WAV file: 16 kHz PCM16, or 8 kHz μ-law (mulaw or
 @router.post("/v1/realtime/stt", dependencies=[REALTIME], response_model=RealtimeSttAnswer,
              responses=error_responses(*AUTHENTICATED, 402, 415, 503))
 async def realtime_stt(body: RealtimeStt, runtime: RuntimeDep,
-                             principal: PrincipalDep) -> RealtimeSttAnswer:
+                       principal: PrincipalDep) -> RealtimeSttAnswer:
     """Transcribe one short utterance now; optionally say whether the speaker has finished."""
     utterance = await transcribe_now(
         runtime.db, principal, body.request(), settings=runtime.settings,
@@ -34,7 +34,7 @@ async def realtime_stt(body: RealtimeStt, runtime: RuntimeDep,
 @router.post("/v1/realtime/tts", dependencies=[REALTIME], response_class=Response,
              responses={**WAV, **SPEECH_ERRORS})
 async def realtime_tts(body: RealtimeTts, runtime: RuntimeDep,
-                             principal: PrincipalDep) -> Response:
+                       principal: PrincipalDep) -> Response:
     """Synthesize and answer with a complete WAV (16 kHz PCM16, or 8 kHz μ-law)."""
     spoken = await speak_file(
         runtime.db, principal, body.request(), settings=runtime.settings, tts=runtime.tts,

@@ -32,24 +32,30 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from hams.api.deps import presented_key
 from hams.api.envelope import validation_failed
-from hams.api.schemas.realtime import RealtimeTts, eos_fields
+from hams.api.schemas.realtime import (
+    RealtimeSttMessage,
+    RealtimeTts,
+    SttStreamStart,
+    eos_fields,
+)
 from hams.engines.vad import EndOfSpeech
 from hams.errors import BadRequest, HamsError, TooManyRequests
 from hams.runtime import Runtime
 from hams.services.keys import Principal, authenticate_key
-from hams.services.realtime_stt import UtteranceRequest, transcribe_now
+from hams.services.realtime_stt import transcribe_now
 from hams.services.realtime_tts import speak_stream
 from hams.services.stt_stream import Partial, SttStreams
 
 log = logging.getLogger(__name__)
+Payload = TypeVar("Payload", bound=BaseModel)
 router = APIRouter(tags=["Realtime"])
 
 CONNECTED = "Connected to realtime WebSocket server"
@@ -141,9 +147,7 @@ class RealtimeConnection:
     async def _count_request(self) -> None:
         """One request of the ``realtime`` rate-limit class: the connection, and each request
         message (audio frames belong to their stream and are not counted)."""
-        limiter = self.runtime.rate_limiter
-        if limiter.limits.get("realtime"):
-            await run_in_threadpool(limiter.check, self.principal, "realtime")
+        await run_in_threadpool(self.runtime.rate_limiter.check, self.principal, "realtime")
 
     async def _still_authorized(self) -> bool:
         """Check the key again now and then: revoking it must end open connections too."""
@@ -194,10 +198,7 @@ class RealtimeConnection:
     # --- text to speech -------------------------------------------------------------------
 
     async def _on_tts(self, payload: dict[str, Any]) -> None:
-        try:
-            body = RealtimeTts.model_validate(payload)
-        except ValidationError as exc:
-            raise validation_failed(exc.errors(), "tts payload", "payload") from exc
+        body = _validated(RealtimeTts, payload, "tts payload")
         stream = await speak_stream(self.runtime.db, self.principal, body.request(),
                                     settings=self.settings, tts=self.runtime.tts,
                                     pool=self.runtime.realtime)
@@ -212,9 +213,10 @@ class RealtimeConnection:
     # --- speech to text, one utterance ----------------------------------------------------
 
     async def _on_stt(self, payload: dict[str, Any]) -> None:
+        request = _validated(RealtimeSttMessage, payload, "stt payload").request()
         utterance = await transcribe_now(
-            self.runtime.db, self.principal, UtteranceRequest.from_wire(payload),
-            settings=self.settings, models=self.runtime.models, pool=self.runtime.realtime)
+            self.runtime.db, self.principal, request, settings=self.settings,
+            models=self.runtime.models, pool=self.runtime.realtime)
         await self.ws.send_text(utterance.text)  # a plain text frame, as Hamsa sends it
         if utterance.eos is not None:
             await self._send_event("eos", **eos_fields(utterance.eos))
@@ -222,7 +224,9 @@ class RealtimeConnection:
     # --- speech to text, streamed (hams extension) ----------------------------------------
 
     async def _on_stream_start(self, payload: dict[str, Any]) -> None:
-        rate = await self.streams.start(self.principal, payload)
+        self.streams.check_can_start()  # STREAM_ALREADY_OPEN comes before a payload's faults
+        request = _validated(SttStreamStart, payload, "stt_stream_start payload").request()
+        rate = await self.streams.start(self.principal, request)
         await self._send_event("ack", message="STT stream started", sampleRate=rate)
 
     async def _on_audio(self, data: bytes) -> None:
@@ -236,6 +240,15 @@ class RealtimeConnection:
         final = await self.streams.end(self.principal)
         await self._send_event("final", text=final.text, duration=final.duration,
                                **eos_fields(final.eos))
+
+
+def _validated(model: type[Payload], payload: dict[str, Any], subject: str) -> Payload:
+    """A payload read by its wire model; pydantic's faults as one ValidationFailed (the stt
+    models raise their own, with the messages the WebSocket has always sent)."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise validation_failed(exc.errors(), subject, "payload") from exc
 
 
 def _parse(text: str | None) -> tuple[str, dict[str, Any]]:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import io
 import re
 import wave
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from starlette.concurrency import run_in_threadpool
@@ -46,7 +46,8 @@ _BRACKETED = re.compile(r"^\s*(?:[\[(][^\])]*[\])]\s*)+$")
 
 @dataclass(frozen=True)
 class UtteranceRequest:
-    """A realtime STT request as parsed from REST or WebSocket."""
+    """A realtime STT request, as the REST body (``RealtimeStt``) or the WebSocket's ``stt``
+    message (``RealtimeSttMessage``) gives it (``api/schemas/realtime.py``)."""
 
     audio_base64: str | None = None
     audio_list: list[float] | None = None
@@ -54,54 +55,6 @@ class UtteranceRequest:
     eos_enabled: bool = False
     eos_threshold: float = DEFAULT_EOS_THRESHOLD
     model: str | None = None
-
-    @classmethod
-    def from_wire(cls, payload: dict[str, Any]) -> UtteranceRequest:
-        """From a WebSocket payload (REST parses the same names with pydantic)."""
-        audio_base64, audio_list = payload.get("audioBase64"), payload.get("audioList")
-        if audio_base64 is not None and not isinstance(audio_base64, str):
-            raise ValidationFailed("audioBase64 must be a base64 string")
-        if audio_list is not None and not isinstance(audio_list, list):
-            raise ValidationFailed("audioList must be a list of numbers")
-        model = payload.get("model")
-        return cls(audio_base64=audio_base64, audio_list=audio_list,
-                   language=language_from(payload),
-                   eos_enabled=flag(payload, "isEosEnabled"),
-                   eos_threshold=eos_threshold_from(payload),
-                   model=model if isinstance(model, str) else None)
-
-
-def language_from(payload: dict[str, Any]) -> str:
-    """``language`` of a WebSocket payload, default ``ar`` (checked later against the model)."""
-    language = payload.get("language") or "ar"
-    if not isinstance(language, str):
-        raise ValidationFailed("language must be 'ar' or 'en'")
-    return language
-
-
-def flag(payload: dict[str, Any], name: str) -> bool:
-    """A boolean field as JSON clients send it: true/false, or "true"/"false", 1/0."""
-    value = payload.get(name, False)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0", ""):
-        return value.strip().lower() in ("true", "1")
-    if value is None:
-        return False
-    raise ValidationFailed(f"{name} must be true or false")
-
-
-def eos_threshold_from(payload: dict[str, Any]) -> float:
-    """``eosThreshold`` (or Pipecat's ``eos_threshold``), 0.0–1.0, default 0.3."""
-    threshold = payload.get("eosThreshold", payload.get("eos_threshold"))
-    if threshold is None:
-        return DEFAULT_EOS_THRESHOLD
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not (
-            0 <= threshold <= 1):
-        raise ValidationFailed("eosThreshold must be a number from 0.0 to 1.0")
-    return float(threshold)
 
 
 @dataclass(frozen=True)
@@ -113,7 +66,7 @@ class Utterance:
     eos: EndOfSpeech | None
 
 
-def decode_utterance(settings: Settings, request: UtteranceRequest) -> np.ndarray:
+def decode_utterance(request: UtteranceRequest, *, settings: Settings) -> np.ndarray:
     """16 kHz mono float32 samples from ``audioBase64`` (WAV or anything PyAV reads) or
     ``audioList`` (float samples at 16 kHz)."""
     if (request.audio_base64 is None) == (request.audio_list is None):
@@ -183,8 +136,8 @@ def _pcm16_wav(data: bytes, max_seconds: float) -> np.ndarray | None:
     return pcm.astype(np.float32) / 32768.0
 
 
-def transcribe_samples(settings: Settings, models: SttModels, audio: np.ndarray, *,
-                       model: str, code: str | None) -> tuple[str, str]:
+def transcribe_samples(audio: np.ndarray, *, model: str, code: str | None, settings: Settings,
+                       models: SttModels) -> tuple[str, str]:
     """The text of 16 kHz samples, with the engine behind ``model``, and its language
     (detected when ``code`` is None)."""
     engine = engine_for(settings, models, model, code, audio)
@@ -196,18 +149,20 @@ def transcribe_samples(settings: Settings, models: SttModels, audio: np.ndarray,
     return text, info.language
 
 
-def end_of_speech(settings: Settings, audio: np.ndarray, threshold: float) -> EndOfSpeech:
+def end_of_speech(audio: np.ndarray, *, threshold: float, settings: Settings) -> EndOfSpeech:
     return shared_vad().end_of_speech(audio, threshold, settings.realtime_eos_window_seconds)
 
 
-def transcribe_utterance(settings: Settings, models: SttModels,
-                         request: UtteranceRequest) -> Utterance:
+def transcribe_utterance(request: UtteranceRequest, *, settings: Settings,
+                         models: SttModels) -> Utterance:
     """Decode, transcribe and (when asked) judge end of speech; runs on a pool thread."""
     model = realtime_model(request.model)
     code = check_language(settings, models, model, request.language)
-    audio = decode_utterance(settings, request)
-    text, language = transcribe_samples(settings, models, audio, model=model, code=code)
-    eos = end_of_speech(settings, audio, request.eos_threshold) if request.eos_enabled else None
+    audio = decode_utterance(request, settings=settings)
+    text, language = transcribe_samples(audio, model=model, code=code, settings=settings,
+                                        models=models)
+    eos = (end_of_speech(audio, threshold=request.eos_threshold, settings=settings)
+           if request.eos_enabled else None)
     return Utterance(text=text, language=language,
                      duration=round(audio.size / SAMPLE_RATE, 3), model=model, eos=eos)
 
@@ -219,7 +174,8 @@ async def transcribe_now(db: Database, principal: Principal, request: UtteranceR
     realtime pool, and in the usage ledger before the caller answers (a client that reads the
     answer and hangs up is still counted)."""
     await check_audio_quota(db, principal)
-    utterance = await pool.run(transcribe_utterance, settings, models, request)
+    utterance = await pool.run(functools.partial(transcribe_utterance, request,
+                                                 settings=settings, models=models))
     await record_stt(db, principal, settings=settings, model=utterance.model,
                      seconds=utterance.duration, text=utterance.text)
     return utterance

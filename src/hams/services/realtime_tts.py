@@ -98,7 +98,7 @@ def prepare(db: Database, principal: Principal, request: SpeechRequest, *,
 async def speak_file(db: Database, principal: Principal, request: SpeechRequest, *,
                      settings: Settings, tts: TtsEngines, pool: InferencePool) -> SpokenFile:
     """A complete WAV (16 kHz PCM16, or 8 kHz μ-law), in the usage ledger once made."""
-    speech = await _prepare(db, principal, request, settings)
+    speech = await _prepare(db, principal, request, settings=settings)
     wav, duration = await pool.run(synthesize_wav, tts, speech.voice, speech.sentences,
                                    speech.audio)
     engine = engine_name(tts, speech.voice)
@@ -113,7 +113,7 @@ async def speak_stream(db: Database, principal: Principal, request: SpeechReques
                        ) -> SpeechStream:
     """Audio as each sentence is ready. The first sentence is made before this returns, so a
     full pool or a failing engine is still a clean error, not a broken stream."""
-    speech = await _prepare(db, principal, request, settings)
+    speech = await _prepare(db, principal, request, settings=settings)
     pcm = _synthesized(db, principal, speech, settings=settings, tts=tts, pool=pool)
     try:
         first = await anext(pcm, None)
@@ -134,7 +134,7 @@ async def speak_stream(db: Database, principal: Principal, request: SpeechReques
                         engine=engine_name(tts, speech.voice), chunks=encoded())
 
 
-async def _prepare(db: Database, principal: Principal, request: SpeechRequest,
+async def _prepare(db: Database, principal: Principal, request: SpeechRequest, *,
                    settings: Settings) -> Speech:
     return await run_in_threadpool(functools.partial(prepare, db, principal, request,
                                                      settings=settings))

@@ -8,7 +8,6 @@ The WebSocket only translates frames; what a stream is and when it speaks is dec
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -24,17 +23,25 @@ from hams.services.realtime_stt import (
     DEFAULT_EOS_THRESHOLD,
     check_audio_quota,
     end_of_speech,
-    eos_threshold_from,
-    flag,
-    language_from,
     record_stt,
     transcribe_samples,
 )
 from hams.services.stt_policy import check_language, realtime_model
 from hams.settings import Settings
 
-STREAM_RATES = {16000: 16000, 8000: 8000, "16k": 16000, "8k": 8000, "16000": 16000,
-                "8000": 8000}
+STREAM_RATES = (16000, 8000)  # PCM16 mono
+
+
+@dataclass(frozen=True)
+class StreamRequest:
+    """What ``stt_stream_start`` asks for (``SttStreamStart`` in ``api/schemas/realtime.py``
+    reads it off the wire)."""
+
+    sample_rate: int = 16000  # one of STREAM_RATES
+    language: str = "ar"
+    eos_enabled: bool = False
+    eos_threshold: float = DEFAULT_EOS_THRESHOLD
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,26 +116,29 @@ class SttStreams:
         self.stream: SttStream | None = None
         self.discarded = False
 
-    async def start(self, principal: Principal, payload: dict[str, Any]) -> int:
-        """Open a stream (its sample rate is returned), refused before any audio when the
-        model cannot take the language or the audio quota is spent."""
+    def check_can_start(self) -> None:
+        """Refuse a start while a stream is open, and forget a stream dropped for its length.
+        The WebSocket asks before it reads the start's payload: a second start is
+        STREAM_ALREADY_OPEN whatever it holds."""
         if self.stream is not None:
             raise BadRequest("A stream is already open; send stt_stream_end first",
                              message_key="STREAM_ALREADY_OPEN")
         self.discarded = False
-        rate_value = payload.get("sampleRate", 16000)
-        rate = STREAM_RATES.get(rate_value) if isinstance(rate_value, int | str) else None
-        if rate is None:
+
+    async def start(self, principal: Principal, request: StreamRequest) -> int:
+        """Open a stream (its sample rate is returned), refused before any audio when the
+        model cannot take the language or the audio quota is spent."""
+        self.check_can_start()
+        if request.sample_rate not in STREAM_RATES:
             raise ValidationFailed("sampleRate must be 16000 or 8000 (PCM16 mono)")
-        wants_eos = flag(payload, "isEosEnabled")
-        threshold = eos_threshold_from(payload)
-        language = language_from(payload)
-        model = realtime_model(payload.get("model"))
-        code = check_language(self.settings, self.models, model, language)
+        model = realtime_model(request.model)
+        code = check_language(self.settings, self.models, model, request.language)
         await check_audio_quota(self.db, principal)
-        self.stream = SttStream(code=code, model=model, sample_rate=rate, wants_eos=wants_eos,
-                                eos_threshold=threshold if wants_eos else DEFAULT_EOS_THRESHOLD)
-        return rate
+        self.stream = SttStream(code=code, model=model, sample_rate=request.sample_rate,
+                                wants_eos=request.eos_enabled,
+                                eos_threshold=(request.eos_threshold if request.eos_enabled
+                                               else DEFAULT_EOS_THRESHOLD))
+        return request.sample_rate
 
     async def feed(self, data: bytes) -> list[Partial | EndOfSpeech]:
         """A frame of audio; what it makes known: a partial, then an end of speech."""
@@ -195,9 +205,9 @@ class SttStreams:
         audio = stream.tail()
         if audio.size == 0:
             return "", None
-        eos = end_of_speech(self.settings, audio, stream.eos_threshold)
+        eos = end_of_speech(audio, threshold=stream.eos_threshold, settings=self.settings)
         if not eos.speech_heard:
             return "", eos  # silence: nothing to decode
-        text, _ = transcribe_samples(self.settings, self.models, audio, model=stream.model,
-                                     code=stream.code)
+        text, _ = transcribe_samples(audio, model=stream.model, code=stream.code,
+                                     settings=self.settings, models=self.models)
         return text, eos
