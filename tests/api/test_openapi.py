@@ -27,9 +27,6 @@ from tests.helpers.server import ServerProcess, start_server
 
 UNAUTHENTICATED = {("/health", "get"), ("/ready", "get"), ("/v1/jobs/{job_id}/preview", "get"),
                    ("/v1/files/{key}", "get")}
-HAMSA_PREFIXES = ("/v1/jobs", "/v2/jobs", "/v1/tts", "/v2/tts", "/v1/realtime", "/v1/media",
-                  "/v1/projects", "/v1/voice-dictionaries", "/v1/usage", "/v1/statistics",
-                  "/v2/statistics")
 
 
 def document(runtime: Runtime) -> dict[str, Any]:

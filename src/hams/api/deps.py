@@ -12,7 +12,8 @@ from starlette.types import Scope
 
 from hams.runtime import Runtime
 from hams.services.keys import Principal, authenticate
-from hams.settings import Settings
+from hams.services.links import FileLinks
+from hams.settings import ROUTE_CLASSES, Settings
 
 
 def route_path(scope: Scope) -> str:
@@ -57,6 +58,8 @@ class RateClass:
     (or ``JOBS``, ``REALTIME``); ``PrincipalDep`` then reads the key it found."""
 
     def __init__(self, name: str):
+        if name not in ROUTE_CLASSES:  # a typo would be a class without a limit
+            raise ValueError(f"unknown rate-limit class {name!r}; one of {ROUTE_CLASSES}")
         self.name = name
 
     def __call__(self, request: Request) -> Principal:
@@ -96,6 +99,16 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # not stored yet, nor a success for a write that failed to commit.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def get_file_links(request: Request) -> FileLinks:
+    """Signed links to stored files and pages, as this request's client reaches the server."""
+    runtime = request.app.state.runtime
+    return FileLinks(runtime.secret_key, runtime.settings.signed_url_seconds,
+                     base_url(request, runtime.settings))
+
+
+LinksDep = Annotated[FileLinks, Depends(get_file_links)]
 
 
 def base_url(request: Request, settings: Settings) -> str:

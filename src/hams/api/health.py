@@ -8,9 +8,7 @@ from hams import __version__
 from hams.api.deps import RuntimeDep
 from hams.api.schemas.common import error_responses
 from hams.api.schemas.health import Health, Readiness, SttModelStatus
-from hams.db.migrate import is_current
-from hams.engines.models import SttModels
-from hams.settings import PUBLIC_STT_MODELS, Settings
+from hams.services.health import readiness
 
 router = APIRouter(tags=["Health"])
 ERRORS = error_responses(413, 500)  # no parameters; only a body over the limit, or a fault
@@ -28,15 +26,10 @@ def health() -> Health:
 def ready(runtime: RuntimeDep, response: Response) -> Readiness:
     """Ready to serve: the database answers and its schema is current. ``stt`` tells, per public
     model, what serves it; a fallback is reported, not a reason to take the server out."""
-    database = runtime.db.ping()
-    schema = database and is_current(runtime.db)
-    if not (database and schema):
+    state = readiness(runtime.db, settings=runtime.settings, models=runtime.models)
+    if not state.ready:
         response.status_code = 503
-    return Readiness(status="ready" if database and schema else "not ready", database=database,
-                     schemaCurrent=schema, stt=stt_status(runtime.settings, runtime.models))
-
-
-def stt_status(settings: Settings, models: SttModels) -> dict[str, SttModelStatus]:
-    """Per public model: what is configured, what serves it, and why not the configured one."""
-    return {public: SttModelStatus.from_status(models.status(settings.engine_model_for(public)))
-            for public in PUBLIC_STT_MODELS}
+    return Readiness(status="ready" if state.ready else "not ready", database=state.database,
+                     schemaCurrent=state.schema_current,
+                     stt={name: SttModelStatus.from_status(status)
+                          for name, status in state.stt.items()})

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi import APIRouter, Body, Header, Query
 
-from hams.api.deps import JOBS, READ, PrincipalDep, RuntimeDep, SessionDep, base_url
+from hams.api.deps import JOBS, READ, LinksDep, PrincipalDep, RuntimeDep, SessionDep
 from hams.api.schemas.common import AUTHENTICATED, Envelope, error_responses
 from hams.api.schemas.jobs import (
     DeliveryPublic,
@@ -27,9 +27,7 @@ from hams.api.schemas.transcription import JobCreateV2, transcription_request
 from hams.errors import ValidationFailed
 from hams.services import jobs as job_service
 from hams.services.idempotency import fingerprint
-from hams.services.links import sign_path
 from hams.services.transcription import submit_and_wait_transcription
-from hams.services.tts_jobs import FileLinks, fresh_media_url
 
 router = APIRouter(tags=["Jobs"])
 MAX_WAIT_SECONDS = 60
@@ -49,17 +47,14 @@ DeliveriesAnswer = Envelope[list[DeliveryPublic]]
 
 @router.get("/v1/jobs", dependencies=[READ], response_model=JobRead, responses=READS)
 async def get_job(
-    request: Request, runtime: RuntimeDep, principal: PrincipalDep,
+    runtime: RuntimeDep, links: LinksDep, principal: PrincipalDep,
     job_id: str = Query(alias="jobId", min_length=1),
     wait: float = Query(0, ge=0, le=MAX_WAIT_SECONDS),
 ) -> JobRead:
     """Get job details by id; ``wait`` long-polls up to 60 s until the job is finished."""
-    job = await job_service.wait_until_finished(runtime.db, principal, job_id, wait)
-    links = FileLinks(runtime.secret_key, runtime.settings.signed_url_seconds,
-                      base_url(request, runtime.settings))
-    preview = sign_path(links.secret_key, f"/v1/jobs/{job.id}/preview", links.lifetime_seconds)
-    return JobRead(previewUrl=links.base + preview,
-                   data=JobPublic.from_job(job).with_media_url(fresh_media_url(job, links)))
+    view = await job_service.read_job(runtime.db, principal, job_id, wait=wait, links=links)
+    return JobRead(previewUrl=view.preview_url,
+                   data=JobPublic.from_job(view.job).with_media_url(view.media_url))
 
 
 @router.post("/v1/jobs/all", dependencies=[READ], response_model=PageAnswer,

@@ -8,7 +8,7 @@ from fastapi.responses import FileResponse
 from hams.api.deps import JOBS, READ, PrincipalDep, RuntimeDep, SessionDep, base_url
 from hams.api.schemas.common import AUTHENTICATED, Envelope, error_responses
 from hams.api.schemas.media import MediaPublic, file_response
-from hams.services.uploads import get_upload, store_upload
+from hams.services.uploads import store_upload, upload_file, upload_url
 
 router = APIRouter(tags=["Media"])
 MediaAnswer = Envelope[MediaPublic]
@@ -25,7 +25,7 @@ def upload_media(request: Request, runtime: RuntimeDep, session: SessionDep,
                           max_bytes=runtime.settings.media_max_bytes,
                           idempotency_key=idempotency_key,
                           idempotency_hours=runtime.settings.idempotency_hours)
-    media_url = f"{base_url(request, runtime.settings)}/v1/media/{upload.id}"
+    media_url = upload_url(base_url(request, runtime.settings), upload.id)
     return MediaAnswer(message="Media uploaded", data=MediaPublic.from_upload(upload, media_url))
 
 
@@ -36,7 +36,7 @@ def upload_media(request: Request, runtime: RuntimeDep, session: SessionDep,
 def download_media(upload_id: str, runtime: RuntimeDep, session: SessionDep,
                    principal: PrincipalDep) -> FileResponse:
     """Download an uploaded file (range requests supported)."""
-    upload = get_upload(session, principal, upload_id)
-    return FileResponse(runtime.storage.path_for(upload.storage_key),
+    upload, path = upload_file(session, principal, upload_id, storage=runtime.storage)
+    return FileResponse(path,
                         media_type=upload.content_type or "application/octet-stream",
                         filename=upload.filename)

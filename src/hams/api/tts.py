@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Header, Query, Request
 
-from hams.api.deps import JOBS, READ, PrincipalDep, RuntimeDep, SessionDep, base_url
+from hams.api.deps import (
+    JOBS,
+    READ,
+    LinksDep,
+    PrincipalDep,
+    RuntimeDep,
+    SessionDep,
+    base_url,
+)
 from hams.api.schemas.common import AUTHENTICATED, Envelope, error_responses
 from hams.api.schemas.paging import MAX_PAGE
 from hams.api.schemas.tts import (
@@ -15,18 +23,11 @@ from hams.api.schemas.tts import (
     TtsJobCreated,
 )
 from hams.api.schemas.voices import VoicePublic, VoicesPageV2
-from hams.runtime import Runtime
 from hams.services import tts_jobs
 from hams.services.jobs import total_pages
 from hams.services.voices import list_voices
 
 router = APIRouter(tags=["Text to speech"])
-
-
-def file_links(request: Request, runtime: Runtime) -> tts_jobs.FileLinks:
-    """Links to stored files as this request's client reaches the server."""
-    return tts_jobs.FileLinks(runtime.secret_key, runtime.settings.signed_url_seconds,
-                              base_url(request, runtime.settings))
 
 
 @router.get("/v1/tts/voices", dependencies=[READ],
@@ -75,7 +76,7 @@ def create_tts_job(body: TtsJobCreate, request: Request, runtime: RuntimeDep,
 @router.post("/v2/tts/histories", dependencies=[JOBS],
              response_model=Envelope[list[TtsHistoryPublic]],
              responses=error_responses(*AUTHENTICATED, 402, 404, 503))
-def create_history(body: HistoryCreate, request: Request, runtime: RuntimeDep,
+def create_history(body: HistoryCreate, runtime: RuntimeDep, links: LinksDep,
                    principal: PrincipalDep) -> Envelope[list[TtsHistoryPublic]]:
     """Synthesize now and keep the audio in the project's TTS history."""
     entry = tts_jobs.create_history(
@@ -83,22 +84,21 @@ def create_history(body: HistoryCreate, request: Request, runtime: RuntimeDep,
             voice_id=body.ttsVoiceId, script=body.script, config=body.config,
             dictionary_ids=body.voiceDictionaryIds),
         settings=runtime.settings, tts=runtime.tts, storage=runtime.storage,
-        links=file_links(request, runtime))
+        links=links)
     return Envelope[list[TtsHistoryPublic]](data=[TtsHistoryPublic.of(entry)],
                                             message="History created successfully")
 
 
 @router.get("/v2/tts/histories", dependencies=[READ], response_model=Envelope[HistoriesPage],
             responses=error_responses(*AUTHENTICATED, 404))
-def list_histories(request: Request, runtime: RuntimeDep, session: SessionDep,
-                   principal: PrincipalDep, page: int = Query(1, ge=1, le=MAX_PAGE),
+def list_histories(links: LinksDep, session: SessionDep, principal: PrincipalDep,
+                   page: int = Query(1, ge=1, le=MAX_PAGE),
                    per_page: int = Query(10, alias="perPage", ge=1, le=200),
                    project_id: str | None = Query(None, alias="projectId"),
                    ) -> Envelope[HistoriesPage]:
     """The project's TTS histories, newest first."""
     entries, total = tts_jobs.list_histories(session, principal, project_id=project_id,
-                                             page=page, per_page=per_page,
-                                             links=file_links(request, runtime))
+                                             page=page, per_page=per_page, links=links)
     return Envelope[HistoriesPage](data=HistoriesPage(
         ttsHistories=[TtsHistoryPublic.of(entry) for entry in entries], page=page,
         totalCount=total, totalPages=total_pages(total, per_page)))
@@ -107,11 +107,11 @@ def list_histories(request: Request, runtime: RuntimeDep, session: SessionDep,
 @router.get("/v2/tts/histories/{history_id}", dependencies=[READ],
             response_model=Envelope[TtsHistoryPublic],
             responses=error_responses(*AUTHENTICATED, 404))
-def get_history(history_id: str, request: Request, runtime: RuntimeDep, session: SessionDep,
+def get_history(history_id: str, links: LinksDep, session: SessionDep,
                 principal: PrincipalDep,
                 project_id: str | None = Query(None, alias="projectId"),
                 ) -> Envelope[TtsHistoryPublic]:
     """One TTS history."""
     entry = tts_jobs.get_history(session, principal, history_id, project_id=project_id,
-                                 links=file_links(request, runtime))
+                                 links=links)
     return Envelope[TtsHistoryPublic](data=TtsHistoryPublic.of(entry))

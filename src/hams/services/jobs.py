@@ -18,7 +18,7 @@ from hams.errors import Conflict, NotFound
 from hams.queue import jobs as queue
 from hams.services import idempotency, quotas, usage
 from hams.services.keys import Principal, check_project
-from hams.services.links import check_signed, sign_file
+from hams.services.links import FileLinks, check_signed, sign_file
 from hams.storage import BlobStorage
 from hams.webhooks.payloads import job_outcome
 
@@ -273,6 +273,30 @@ async def submit_and_wait(db: Database, principal: Principal,
     if wait_seconds <= 0:
         return job
     return await wait_until_finished(db, principal, job.id, wait_seconds)
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A job as GET /v1/jobs shows it: with its preview page and, for finished speech, its
+    audio, each behind a link signed now."""
+
+    job: Job
+    preview_url: str
+    media_url: str | None
+
+
+async def read_job(db: Database, principal: Principal, job_id: str, *, wait: float,
+                   links: FileLinks) -> JobView:
+    """The caller's job, long-polled up to ``wait`` seconds until it is finished."""
+    job = await wait_until_finished(db, principal, job_id, wait)
+    return JobView(job, links.page(f"/v1/jobs/{job.id}/preview"), fresh_media_url(job, links))
+
+
+def fresh_media_url(job: Job, links: FileLinks) -> str | None:
+    """A finished TTS job's audio, signed anew (never an expired link); None for other jobs."""
+    if job.type != "TTS" or not job.media_key or job.status != "COMPLETED":
+        return None
+    return links.url(job.media_key)
 
 
 async def wait_until_finished(db: Database, principal: Principal, job_id: str,

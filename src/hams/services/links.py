@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from hams.errors import NotFound, Unauthorized
@@ -20,6 +21,24 @@ def sign_path(secret: str, path: str, lifetime_seconds: int) -> str:
 def sign_file(secret: str, key: str, lifetime_seconds: int) -> str:
     """The signed path of a stored file, served by GET /v1/files/{key}."""
     return sign_path(secret, f"/v1/files/{key}", lifetime_seconds)
+
+
+@dataclass(frozen=True)
+class FileLinks:
+    """Signed, expiring links under ``base`` (the server as this request's client reaches it):
+    every read hands out fresh ones, so a link once read never stays the only one."""
+
+    secret_key: str
+    lifetime_seconds: int
+    base: str
+
+    def url(self, key: str) -> str:
+        """A stored file (GET /v1/files/{key})."""
+        return self.base + sign_file(self.secret_key, key, self.lifetime_seconds)
+
+    def page(self, path: str) -> str:
+        """A page opened in a browser without a key (the job preview)."""
+        return self.base + sign_path(self.secret_key, path, self.lifetime_seconds)
 
 
 def verify_path(secret: str, path: str, expires: int | None, signature: str | None) -> bool:

@@ -42,7 +42,7 @@ MEDIA_TYPES = {"wav": "audio/wav", "pcm": "audio/pcm",
 
 
 @dataclass(frozen=True)
-class SpeechRequest:
+class OpenAISpeechRequest:
     """POST /v1/audio/speech as sent; ``voice`` is a name or the id of a custom voice."""
 
     model: str
@@ -80,7 +80,8 @@ def check_model(model: str) -> str:
                      f"{TTS_MODEL}", message_key="MODEL_NOT_FOUND", data={"field": "model"})
 
 
-def plan_speech(session: Session, request: SpeechRequest, *, settings: Settings) -> SpeechPlan:
+def plan_speech(session: Session, request: OpenAISpeechRequest, *,
+                settings: Settings) -> SpeechPlan:
     """Every check that can fail, before any audio is made."""
     check_model(request.model)
     fmt = request.response_format
@@ -143,7 +144,7 @@ class Spoken:
     engine: str
 
 
-async def speak(db: Database, principal: Principal, request: SpeechRequest, *,
+async def speak(db: Database, principal: Principal, request: OpenAISpeechRequest, *,
                 settings: Settings, tts: TtsEngines, pool: InferencePool) -> Spoken:
     """POST /v1/audio/speech: refused before any audio when the TTS characters quota would be
     exceeded, made on the realtime pool, then in the usage ledger."""

@@ -23,7 +23,7 @@ from hams.services import quotas
 from hams.services.jobs import NewJob, cancel_job, create_job, wait_until_finished
 from hams.services.keys import Principal
 from hams.services.stt_policy import check_openai_language, openai_model
-from hams.services.uploads import store_upload
+from hams.services.uploads import store_upload, upload_url
 from hams.settings import Settings
 from hams.storage import BlobStorage
 
@@ -144,7 +144,7 @@ def submit_audio_task(session: Session, principal: Principal, audio: AudioFile, 
     options = {"task": ask.task, "prompt": ask.prompt, "temperature": ask.temperature,
                "detectLanguage": ask.language is None, "segmentDetails": True}
     new = NewJob(type="TRANSCRIPTION", title=audio.filename, model=ask.model,
-                 language=ask.language, media_url=f"{base_url}/v1/media/{upload.id}",
+                 language=ask.language, media_url=upload_url(base_url, upload.id),
                  media_key=upload.storage_key, webhook_url=None, webhook_auth=None,
                  options=options, processing_type="sync",
                  to_language="en" if ask.task == "translate" else None)

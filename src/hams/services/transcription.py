@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,13 +25,13 @@ from hams.media.urls import check_url, url_policy
 from hams.services.jobs import NewJob, create_job, submit_and_wait
 from hams.services.keys import Principal
 from hams.services.stt_policy import check_model_and_language, engine_for
+from hams.services.uploads import upload_id_in
 from hams.services.usage import stt_cost
 from hams.settings import PUBLIC_STT_MODELS, Settings
 from hams.storage import BlobStorage
 from hams.worker.outcome import JobOutcome
 
 log = logging.getLogger(__name__)
-UPLOAD_URL = re.compile(r"/v1/media/([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})$")
 
 
 def resolve_media(session: Session, settings: Settings, project_id: str,
@@ -42,8 +41,8 @@ def resolve_media(session: Session, settings: Settings, project_id: str,
     The URL check (a DNS lookup) runs before the database is touched: on SQLite a session
     holds the write lock, and a slow resolver must never hold up every other request.
     """
-    match = UPLOAD_URL.search(media_url.split("?", 1)[0])
-    if not match:
+    upload_id = upload_id_in(media_url)
+    if upload_id is None:
         check_url(media_url, url_policy(settings), purpose="mediaUrl")
         return None
     refused: HamsError | None = None
@@ -51,7 +50,7 @@ def resolve_media(session: Session, settings: Settings, project_id: str,
         check_url(media_url, url_policy(settings), purpose="mediaUrl")
     except HamsError as exc:  # fine if it names one of our uploads; decided below
         refused = exc
-    upload = session.get(Upload, match.group(1))
+    upload = session.get(Upload, upload_id)
     if upload is not None and upload.project_id == project_id:
         return upload.storage_key
     if refused is not None:

@@ -16,7 +16,7 @@ from hams.services import quotas
 from hams.services.idempotency import fingerprint
 from hams.services.jobs import NewJob, create_job
 from hams.services.keys import Principal, check_project
-from hams.services.links import sign_file
+from hams.services.links import FileLinks, sign_file
 from hams.services.tts import (
     AudioFormat,
     check_text,
@@ -37,19 +37,6 @@ if TYPE_CHECKING:
 
 TTS_MODEL = "Hamsa-TTS-V1.0"
 HISTORY_MAX_CHARS = 3000
-
-
-@dataclass(frozen=True)
-class FileLinks:
-    """Signed, expiring links to stored files, under ``base`` (the server as clients reach
-    it): every read hands out fresh ones, so a link once read never stays the only one."""
-
-    secret_key: str
-    lifetime_seconds: int
-    base: str
-
-    def url(self, key: str) -> str:
-        return self.base + sign_file(self.secret_key, key, self.lifetime_seconds)
 
 
 @dataclass(frozen=True)
@@ -185,10 +172,3 @@ def _entries(session: Session, links: FileLinks, histories: Sequence[TtsHistory]
         select(Voice).where(Voice.id.in_(voice_ids)))} if voice_ids else {}
     return [HistoryEntry(history=history, voice=voices.get(history.voice_id),
                          audio_url=links.url(history.media_key)) for history in histories]
-
-
-def fresh_media_url(job: Job, links: FileLinks) -> str | None:
-    """A finished TTS job's audio, signed anew (never an expired link); None for other jobs."""
-    if job.type != "TTS" or not job.media_key or job.status != "COMPLETED":
-        return None
-    return links.url(job.media_key)

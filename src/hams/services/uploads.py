@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import BinaryIO
 
@@ -15,6 +16,19 @@ from hams.services.keys import Principal
 from hams.storage import BlobStorage
 
 CHUNK = 1024 * 1024
+UPLOAD_URL = re.compile(r"/v1/media/([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})$")
+"""An upload named as a job's mediaUrl: the form ``upload_url`` writes, on any host."""
+
+
+def upload_url(base_url: str, upload_id: str) -> str:
+    """Where clients fetch an upload, and what they pass as a job's mediaUrl."""
+    return f"{base_url}/v1/media/{upload_id}"
+
+
+def upload_id_in(media_url: str) -> str | None:
+    """The upload a mediaUrl names, if it names one (query string ignored)."""
+    match = UPLOAD_URL.search(media_url.split("?", 1)[0])
+    return match.group(1) if match else None
 
 
 def store_upload(
@@ -74,3 +88,10 @@ def get_upload(session: Session, principal: Principal, upload_id: str) -> Upload
     if upload is None or upload.project_id != principal.project_id:
         raise NotFound("Media not found")
     return upload
+
+
+def upload_file(session: Session, principal: Principal, upload_id: str, *,
+                storage: BlobStorage) -> tuple[Upload, Path]:
+    """The caller's upload and where its bytes are, for GET /v1/media/{id}."""
+    upload = get_upload(session, principal, upload_id)
+    return upload, storage.path_for(upload.storage_key)

@@ -1,7 +1,7 @@
 """The job types a worker runs, registered one way: ``Job.type`` → a ``Handler``.
 
-This is the worker's edge, the one place here that holds the whole ``Runtime``: each adapter
-unpacks the parts its service's ``run_*`` uses and passes them by name.
+This is the worker's edge, where the ``Runtime`` is unpacked: each adapter passes the parts
+its service's ``run_*`` uses by name, so services never see the whole ``Runtime``.
 """
 
 from __future__ import annotations
