@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -49,7 +48,7 @@ from hams.api.schemas.realtime import (
 from hams.engines.vad import EndOfSpeech
 from hams.errors import BadRequest, HamsError, TooManyRequests
 from hams.runtime import Runtime
-from hams.services.keys import Principal, authenticate_key
+from hams.services.keys import KeyCheck, Principal
 from hams.services.realtime_stt import transcribe_now
 from hams.services.realtime_tts import speak_stream
 from hams.services.stt_stream import Partial, SttStreams
@@ -79,9 +78,11 @@ class RealtimeConnection:
         self.runtime = runtime
         self.settings = runtime.settings
         self.principal: Principal | None = None
+        self.key = KeyCheck(runtime.db, websocket.query_params.get("api_key")
+                            or presented_key(websocket),
+                            every_seconds=runtime.settings.realtime_ws_reauth_seconds)
         self.streams = SttStreams(runtime.db, settings=runtime.settings, models=runtime.models,
                                   pool=runtime.realtime)
-        self._checked_at = 0.0
         self._handlers = {"tts": self._on_tts, "stt": self._on_stt,
                           "stt_stream_start": self._on_stream_start,
                           "stt_stream_end": self._on_stream_end}
@@ -89,7 +90,7 @@ class RealtimeConnection:
     async def serve(self) -> None:
         await self.ws.accept()
         try:
-            self.principal = await run_in_threadpool(self._authenticate)
+            self.principal = await run_in_threadpool(self.key.renew)
         except HamsError as exc:
             await self._send_error(exc)
             await self.ws.close(code=POLICY_VIOLATION, reason="unauthorized")
@@ -138,12 +139,6 @@ class RealtimeConnection:
         except (WebSocketDisconnect, RuntimeError):
             await inbox.put({"type": "websocket.disconnect"})
 
-    def _authenticate(self) -> Principal:
-        key = self.ws.query_params.get("api_key") or presented_key(self.ws)
-        principal = authenticate_key(self.runtime.db, key)
-        self._checked_at = time.monotonic()
-        return principal
-
     async def _count_request(self) -> None:
         """One request of the ``realtime`` rate-limit class: the connection, and each request
         message (audio frames belong to their stream and are not counted)."""
@@ -151,10 +146,10 @@ class RealtimeConnection:
 
     async def _still_authorized(self) -> bool:
         """Check the key again now and then: revoking it must end open connections too."""
-        if time.monotonic() - self._checked_at < self.settings.realtime_ws_reauth_seconds:
+        if not self.key.due:
             return True
         try:
-            self.principal = await run_in_threadpool(self._authenticate)
+            self.principal = await run_in_threadpool(self.key.renew)
         except HamsError as exc:
             await self._send_error(exc)
             await self.ws.close(code=POLICY_VIOLATION, reason="unauthorized")

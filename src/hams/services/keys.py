@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -98,10 +100,28 @@ def authenticate(session: Session, secret: str | None) -> Principal:
 
 
 def authenticate_key(db: Database, secret: str | None) -> Principal:
-    """``authenticate`` in a short transaction of its own: the realtime WebSocket checks its
-    key when it connects and again now and then (revoking a key ends open connections too)."""
+    """``authenticate`` in a short transaction of its own."""
     with db.session() as session:
         return authenticate(session, secret)
+
+
+class KeyCheck:
+    """A long-lived connection's key (the realtime WebSocket): checked when it connects and
+    again once ``every_seconds`` have passed, so revoking a key ends open connections too."""
+
+    def __init__(self, db: Database, secret: str | None, *, every_seconds: float):
+        self.db, self.secret, self.every_seconds = db, secret, every_seconds
+        self._checked_at = -math.inf
+
+    @property
+    def due(self) -> bool:
+        return time.monotonic() - self._checked_at >= self.every_seconds
+
+    def renew(self) -> Principal:
+        """The key's project now, or Unauthorized (a blocking call: run it off the loop)."""
+        principal = authenticate_key(self.db, self.secret)
+        self._checked_at = time.monotonic()
+        return principal
 
 
 def check_project(principal: Principal, project_id: str | None) -> None:
