@@ -83,12 +83,14 @@ def measure() -> dict:
             with server.client() as client, connect(f"{url}?api_key={server.key}") as ws:
                 ws.recv(timeout=30)  # info
                 for samples, encoded in audio[:2]:  # warm-up: load models, open paths
-                    transcribe_samples(settings, models, samples, "en", "Hamsa-General-V2.0")
+                    transcribe_samples(samples, model="Hamsa-General-V2.0", code="en",
+                                       settings=settings, models=models)
                     client.post("/v1/realtime/stt",
                                 json={"audioBase64": encoded, "language": "en"})
                 for samples, encoded in audio:
                     start = time.perf_counter()
-                    transcribe_samples(settings, models, samples, "en", "Hamsa-General-V2.0")
+                    transcribe_samples(samples, model="Hamsa-General-V2.0", code="en",
+                                       settings=settings, models=models)
                     timings["engine"].append(time.perf_counter() - start)
 
                     start = time.perf_counter()
