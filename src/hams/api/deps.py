@@ -63,21 +63,17 @@ class RateClass:
         self.name = name
 
     def __call__(self, request: Request) -> Principal:
-        return _authenticate_and_count(request, self.name)
+        runtime = request.app.state.runtime
+        with runtime.db.session() as session:  # one transaction: the key's check and count
+            principal = authenticate(session, presented_key(request))
+            refusal = runtime.rate_limiter.count(principal, self.name, session)
+        request.state.principal = principal
+        if refusal is not None:
+            raise refusal
+        return principal
 
     def __repr__(self) -> str:
         return f"RateClass({self.name!r})"
-
-
-def _authenticate_and_count(request: Request, kind: str) -> Principal:
-    runtime = request.app.state.runtime
-    with runtime.db.session() as session:  # one transaction: the key's check and its count
-        principal = authenticate(session, presented_key(request))
-        refusal = runtime.rate_limiter.count(principal, kind, session)
-    request.state.principal = principal
-    if refusal is not None:
-        raise refusal
-    return principal
 
 
 READ = Depends(RateClass("read"))  # reads, and Hamsa's list-by-POST

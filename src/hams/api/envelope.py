@@ -1,4 +1,5 @@
-"""The Hamsa envelope ``{success, message, messageKey, data}`` for answers and errors."""
+"""The Hamsa error envelope ``{success, message, messageKey, data}`` (answers are shaped by
+the wire models in ``api/schemas/common.py``)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,6 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from hams.errors import HamsError, ValidationFailed
-
-
-def ok(data: Any, message: str = "Operation completed successfully",
-       message_key: str = "OPERATION_SUCCESSFUL", **extra: Any) -> dict[str, Any]:
-    return {"success": True, "message": message, "messageKey": message_key, **extra,
-            "data": data}
 
 
 def error_response(error: HamsError) -> JSONResponse:

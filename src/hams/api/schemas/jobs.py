@@ -62,7 +62,7 @@ class JobPublic(ResponseModel):
 
     @classmethod
     def from_job(cls, job: Job) -> JobPublic:
-        return cls.model_validate(_public_fields(job))
+        return cls.model_validate(public_fields(job))
 
     def with_media_url(self, url: str | None) -> JobPublic:
         """A TTS job as read now: its audio link (``url``) signed anew, never an expired one."""
@@ -72,7 +72,8 @@ class JobPublic(ResponseModel):
             **(self.jobResponse or {}), "ttsMediaFile": url}})
 
 
-def _public_fields(job: Job) -> dict[str, Any]:
+def public_fields(job: Job) -> dict[str, Any]:
+    """The job object's fields by their wire names (also for the models that add ``jobId``)."""
     return {
         "id": job.id, "title": job.title, "model": job.model, "type": job.type,
         "processingType": job.processing_type, "webhookUrl": job.webhook_url,
@@ -102,16 +103,12 @@ class JobCreated(ResponseModel):
     jobId: str
 
 
-class _JobIdFirst(ResponseModel):
-    jobId: str
-
-
-class JobRun(JobPublic, _JobIdFirst):
+class JobRun(JobPublic, JobCreated):
     """POST /v2/jobs with processingType=sync: ``jobId``, then the job as the wait left it."""
 
     @classmethod
     def from_job(cls, job: Job) -> JobRun:
-        return cls.model_validate({"jobId": job.id, **_public_fields(job)})
+        return cls.model_validate({"jobId": job.id, **public_fields(job)})
 
 
 class JobAttributes(ResponseModel):

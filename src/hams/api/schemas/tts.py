@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from hams.api.schemas.common import Number, ResponseModel, WebhookAuth, WireModel, iso
-from hams.api.schemas.jobs import JobPublic
+from hams.api.schemas.jobs import JobPublic, public_fields
 from hams.api.schemas.voices import TtsVoicePublic
 from hams.db.models import Job
 from hams.services.tts_jobs import HistoryEntry
@@ -37,7 +37,7 @@ class TtsJobCreated(JobPublic):
 
     @classmethod
     def of(cls, job: Job) -> TtsJobCreated:
-        return cls(**JobPublic.from_job(job).model_dump(), jobId=job.id)
+        return cls.model_validate({**public_fields(job), "jobId": job.id})
 
 
 class TtsHistoryPublic(ResponseModel):
