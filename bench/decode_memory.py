@@ -80,17 +80,17 @@ def write_silent_flac(path: Path, seconds: int, rate: int = 8000) -> Path:
 
 def write_speech(path: Path, minutes: float, work: Path) -> Path:
     """Piper sentences, each followed by half a second of silence, repeated to ``minutes``."""
-    from tests.helpers.speech import SPEECH_SENTENCES, speech_samples, synthesize_speech
+    from tests.helpers.speech import (
+        SPEECH_SENTENCES,
+        speech_samples,
+        synthesize_speech,
+        wav_bytes,
+    )
 
     spoken = speech_samples(synthesize_speech(SPEECH_SENTENCES, work / "sentences.wav"))
     unit = np.concatenate([spoken, np.zeros(8000, dtype=np.float32)])
     size = int(minutes * 60 * 16_000)
-    samples = np.tile(unit, size // unit.size + 1)[:size]
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16_000)
-        out.writeframes((np.clip(samples, -1, 1) * 32767).astype(np.int16).tobytes())
+    path.write_bytes(wav_bytes(np.tile(unit, size // unit.size + 1)[:size]))
     return path
 
 

@@ -14,7 +14,7 @@ from hams.db.migrate import current_revision, head_revision, upgrade
 from hams.db.session import Database
 from tests.conftest import PG_BASE_URL
 from tests.helpers.postgres import fresh_database
-from tests.helpers.server import HAMS, hams_env, run_cli, start_server
+from tests.helpers.server import run_cli, start_server
 
 ADMIN_COMMANDS = [("keys", "list"), ("keys", "create"), ("projects", "list"),
                   ("projects", "create", "acme"), ("projects", "quota", "default"), ("usage",),
@@ -29,8 +29,7 @@ def data_dir(tmp_path):
 def run_in(cwd: Path, *args: str, env: dict[str, str | None] | None = None
            ) -> subprocess.CompletedProcess:
     """`hams ARGS` run in ``cwd`` with no HAMS_DATA_DIR: the default ./data applies."""
-    return subprocess.run([HAMS, *args], cwd=cwd, capture_output=True, text=True, timeout=120,
-                          env=hams_env(cwd / "unused", {"HAMS_DATA_DIR": None, **(env or {})}))
+    return run_cli(cwd / "unused", *args, env={"HAMS_DATA_DIR": None, **(env or {})}, cwd=cwd)
 
 
 def test_migrate_then_keys_lifecycle(data_dir):

@@ -40,10 +40,11 @@ def hams_env(data_dir: Path, env: dict[str, str | None] | None = None) -> dict[s
     return base
 
 
-def run_cli(data_dir: Path, *args: str, env: dict[str, str] | None = None
-            ) -> subprocess.CompletedProcess:
+def run_cli(data_dir: Path, *args: str, env: dict[str, str | None] | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """`hams ARGS` with ``hams_env(data_dir, env)``, run in ``cwd`` (default: this one)."""
     return subprocess.run([HAMS, *args], env=hams_env(data_dir, env), capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, cwd=cwd)
 
 
 @dataclass

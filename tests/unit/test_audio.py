@@ -127,8 +127,6 @@ class Unseekable(io.RawIOBase):
         return len(chunk)
 
 
-
-
 def test_declared_duration_over_the_limit_is_refused_before_decoding(tmp_path):
     path = tmp_path / "liar.flac"
     write_low_rate_flac(str(path), frame_size=4608, frames=2)  # 9216 s in 25 KB

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import socket
 import threading
 import time
 import zlib
@@ -26,6 +25,7 @@ from hams.media.fetch import (
 )
 from hams.media.urls import UrlPolicy
 from tests.helpers.memory import traced_peak
+from tests.helpers.server import free_port  # a port nothing listens on
 
 PAYLOAD = bytes(range(256)) * 40  # 10 240 bytes, every byte value
 LIMIT = 4096
@@ -49,13 +49,6 @@ ENCODED = {  # path: (Content-Encoding, body), as a server that ignores "identit
     "/brotli": ("br", b"\x1b\x03\x00\xf8\xa5\x40\xc2\x1c"),
     "/broken-gzip": ("gzip", b"\x1f\x8b not gzip at all"),
 }
-
-
-def free_port() -> int:
-    """A port nothing listens on, for redirects elsewhere and refused connections."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Server(ThreadingHTTPServer):
