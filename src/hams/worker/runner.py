@@ -48,6 +48,7 @@ class Worker:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.handlers: dict[str, Handler] = job_handlers(runtime)
         self.sender = WebhookSender(settings, runtime.db, url_policy(settings))
+        self.signals = signals_for(runtime.db)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._active: dict[int, queue.Claim] = {}
@@ -73,7 +74,7 @@ class Worker:
         inference) must not meet interpreter shutdown: C++ aborts, so the caller exits hard.
         """
         self._stop.set()
-        signals_for(self.db).wake_all()
+        self.signals.wake_all()
         grace = self.settings.shutdown_grace_seconds if grace is None else grace
         deadline = threading.Event()
         timer = threading.Timer(grace, deadline.set)
@@ -99,12 +100,11 @@ class Worker:
                 log.error("STT model for %s unavailable: %s", public_model, exc.message)
 
     def _job_loop(self) -> None:
-        signals = signals_for(self.db)
         while not self._stop.is_set():
-            token = signals.work_token()
+            token = self.signals.work_token()
             try:
                 if not self.run_once():
-                    signals.wait_for_work(token, self.settings.worker_poll_seconds)
+                    self.signals.wait_for_work(token, self.settings.worker_poll_seconds)
             except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
                 log.exception("worker loop error")
                 self._stop.wait(self.settings.worker_poll_seconds)
@@ -211,7 +211,7 @@ class Worker:
             else:
                 log.warning("stale result for job %s refused (fencing %d)", claim.job_id,
                             claim.fencing)
-        signals_for(self.db).job_finished(claim.job_id)
+            queue.notify_finished(session, claim.job_id)
 
     def _fail(self, claim: queue.Claim, message: str, tokens: int | None = None,
               message_key: str = HamsError.message_key) -> None:
@@ -223,7 +223,7 @@ class Worker:
                                 error=message, job_response=response,
                                 usage_tokens=_add_tokens(tokens)):
                 job_ended(session, claim.job_id)
-        signals_for(self.db).job_finished(claim.job_id)
+            queue.notify_finished(session, claim.job_id)
 
 
 def _add_tokens(tokens: int | None) -> Any:

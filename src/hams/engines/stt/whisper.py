@@ -9,8 +9,8 @@ import numpy as np
 from faster_whisper import WhisperModel
 
 from hams.engines.stt import Segment, TranscriptionInfo, TranscriptionOptions, Word
+from hams.media.audio import SAMPLE_RATE
 
-SAMPLE_RATE = 16_000
 DEFAULT_WINDOW_SECONDS = 120  # faster-whisper's VAD and features cost ~15x what it is given
 DEFAULT_SEAM_SECONDS = 20  # a window ends at the quietest half second of its last 20 s
 

@@ -76,38 +76,6 @@ Modules
 
 from __future__ import annotations
 
-from hams.engines.text.extractive.document import KEYWORD_COUNT, TITLE_WORDS
-from hams.engines.text.extractive.engine import LLM_SETTING, ExtractiveEngine
-from hams.engines.text.extractive.units import (
-    LONG_SENTENCE_WORDS,
-    SPARSE_WORDS,
-    UNIT_MAX_WORDS,
-    UNIT_MIN_WORDS,
-    UNIT_WORDS,
-)
-from hams.engines.text.extractive.writers import (
-    INTRODUCTION_WORDS,
-    SUMMARY_MAX_SENTENCES,
-    SUMMARY_RATIO,
-    TITLE_COUNT,
-    TOPIC_COUNT,
-    TOPIC_WORDS,
-)
+from hams.engines.text.extractive.engine import ExtractiveEngine
 
-__all__ = [
-    "INTRODUCTION_WORDS",
-    "KEYWORD_COUNT",
-    "LLM_SETTING",
-    "LONG_SENTENCE_WORDS",
-    "SPARSE_WORDS",
-    "SUMMARY_MAX_SENTENCES",
-    "SUMMARY_RATIO",
-    "TITLE_COUNT",
-    "TITLE_WORDS",
-    "TOPIC_COUNT",
-    "TOPIC_WORDS",
-    "UNIT_MAX_WORDS",
-    "UNIT_MIN_WORDS",
-    "UNIT_WORDS",
-    "ExtractiveEngine",
-]
+__all__ = ["ExtractiveEngine"]

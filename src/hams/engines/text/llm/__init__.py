@@ -39,42 +39,16 @@ Modules
 
 from __future__ import annotations
 
-from hams.engines.text.llm.answers import EXCERPT_CHARS, excerpt, parse_content
-from hams.engines.text.llm.budget import MAX_CONDENSE_ROUNDS, MIN_SOURCE_SHARE, split_text
-from hams.engines.text.llm.engine import (
-    DEFAULT_MAX_INPUT_CHARS,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TEMPERATURE,
-    DEFAULT_TIMEOUT,
-    LlmEngine,
-)
-from hams.engines.text.llm.prompts import (
-    INSTRUCTIONS,
-    LANGUAGE_NAMES,
-    NOTES_INSTRUCTION,
-    SOURCES,
-    SYSTEM_MESSAGE,
-    strip_markers,
-)
-from hams.engines.text.llm.transport import RETRY_AFTER_CAP_SECONDS, RETRY_JITTER
+from hams.engines.text.llm.answers import parse_content
+from hams.engines.text.llm.budget import split_text
+from hams.engines.text.llm.engine import LlmEngine
+from hams.engines.text.llm.prompts import INSTRUCTIONS, strip_markers
+from hams.engines.text.llm.transport import RETRY_AFTER_CAP_SECONDS
 
 __all__ = [
-    "DEFAULT_MAX_INPUT_CHARS",
-    "DEFAULT_MAX_RETRIES",
-    "DEFAULT_TEMPERATURE",
-    "DEFAULT_TIMEOUT",
-    "EXCERPT_CHARS",
     "INSTRUCTIONS",
-    "LANGUAGE_NAMES",
-    "MAX_CONDENSE_ROUNDS",
-    "MIN_SOURCE_SHARE",
-    "NOTES_INSTRUCTION",
     "RETRY_AFTER_CAP_SECONDS",
-    "RETRY_JITTER",
-    "SOURCES",
-    "SYSTEM_MESSAGE",
     "LlmEngine",
-    "excerpt",
     "parse_content",
     "split_text",
     "strip_markers",
