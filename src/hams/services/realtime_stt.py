@@ -45,16 +45,28 @@ _BRACKETED = re.compile(r"^\s*(?:[\[(][^\])]*[\])]\s*)+$")
 
 
 @dataclass(frozen=True)
-class UtteranceRequest:
+class RealtimeSttAsk:
+    """What every realtime STT request asks, one utterance or a stream."""
+
+    language: str = "ar"
+    eos_enabled: bool = False
+    eos_threshold: float = DEFAULT_EOS_THRESHOLD
+    model: str | None = None
+
+    def checked(self, *, settings: Settings, models: SttModels) -> tuple[str, str | None]:
+        """The public model it stands for and the language's code (None: detect), refused
+        before any work when that model cannot take the language."""
+        model = realtime_model(self.model)
+        return model, check_language(settings, models, model, self.language)
+
+
+@dataclass(frozen=True)
+class UtteranceRequest(RealtimeSttAsk):
     """A realtime STT request, as the REST body (``RealtimeStt``) or the WebSocket's ``stt``
     message (``RealtimeSttMessage``) gives it (``api/schemas/realtime.py``)."""
 
     audio_base64: str | None = None
     audio_list: list[float] | None = None
-    language: str = "ar"
-    eos_enabled: bool = False
-    eos_threshold: float = DEFAULT_EOS_THRESHOLD
-    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,8 +168,7 @@ def end_of_speech(audio: np.ndarray, *, threshold: float, settings: Settings) ->
 def transcribe_utterance(request: UtteranceRequest, *, settings: Settings,
                          models: SttModels) -> Utterance:
     """Decode, transcribe and (when asked) judge end of speech; runs on a pool thread."""
-    model = realtime_model(request.model)
-    code = check_language(settings, models, model, request.language)
+    model, code = request.checked(settings=settings, models=models)
     audio = decode_utterance(request, settings=settings)
     text, language = transcribe_samples(audio, model=model, code=code, settings=settings,
                                         models=models)

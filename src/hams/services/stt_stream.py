@@ -21,27 +21,23 @@ from hams.media.wav import resample
 from hams.services.keys import Principal
 from hams.services.realtime_stt import (
     DEFAULT_EOS_THRESHOLD,
+    RealtimeSttAsk,
     check_audio_quota,
     end_of_speech,
     record_stt,
     transcribe_samples,
 )
-from hams.services.stt_policy import check_language, realtime_model
 from hams.settings import Settings
 
 STREAM_RATES = (16000, 8000)  # PCM16 mono
 
 
 @dataclass(frozen=True)
-class StreamRequest:
+class StreamRequest(RealtimeSttAsk):
     """What ``stt_stream_start`` asks for (``SttStreamStart`` in ``api/schemas/realtime.py``
     reads it off the wire)."""
 
     sample_rate: int = 16000  # one of STREAM_RATES
-    language: str = "ar"
-    eos_enabled: bool = False
-    eos_threshold: float = DEFAULT_EOS_THRESHOLD
-    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,8 +127,7 @@ class SttStreams:
         self.check_can_start()
         if request.sample_rate not in STREAM_RATES:
             raise ValidationFailed("sampleRate must be 16000 or 8000 (PCM16 mono)")
-        model = realtime_model(request.model)
-        code = check_language(self.settings, self.models, model, request.language)
+        model, code = request.checked(settings=self.settings, models=self.models)
         await check_audio_quota(self.db, principal)
         self.stream = SttStream(code=code, model=model, sample_rate=request.sample_rate,
                                 wants_eos=request.eos_enabled,
