@@ -201,13 +201,6 @@ def _checked_parts(settings: Settings, content: ContentEngine, spec: ContentSpec
     return parts
 
 
-def _queue(session: Session, settings: Settings, principal: Principal, new: NewJob,
-           idempotency_key: str | None, request_hash: str) -> Job:
-    return create_job(session, principal, new, max_attempts=settings.max_attempts,
-                      idempotency_key=idempotency_key, fingerprint=request_hash,
-                      idempotency_hours=settings.idempotency_hours)
-
-
 def _replayed(session: Session, settings: Settings, principal: Principal,
               idempotency_key: str | None, request_hash: str) -> Job | None:
     """The job an earlier request with this Idempotency-Key made, before anything is checked:
@@ -235,7 +228,8 @@ def submit_ai_content(session: Session, principal: Principal, source_job_id: str
         options=_options(parts, spec), relevant_job_id=source.job.id,
         to_language=_single_language(parts),
     )
-    return _queue(session, settings, principal, new, idempotency_key, request_hash)
+    return create_job(session, principal, new, settings=settings,
+                      idempotency_key=idempotency_key, fingerprint=request_hash)
 
 
 def submit_transcription_with_content(
@@ -258,7 +252,8 @@ def submit_transcription_with_content(
         options=_options(parts, spec), relevant_job_id=transcription.id,
         to_language=_single_language(parts), waiting=True,
     )
-    return _queue(session, settings, principal, new, idempotency_key, request_hash)
+    return create_job(session, principal, new, settings=settings,
+                      idempotency_key=idempotency_key, fingerprint=request_hash)
 
 
 def run_ai_content(db: Database, job: Job, *, settings: Settings,

@@ -19,6 +19,7 @@ from hams.queue import jobs as queue
 from hams.services import idempotency, quotas, usage
 from hams.services.keys import Principal, check_project
 from hams.services.links import FileLinks, check_signed, sign_file
+from hams.settings import Settings
 from hams.storage import BlobStorage
 from hams.webhooks.payloads import job_outcome
 
@@ -55,13 +56,13 @@ class NewJob:
 
 
 def create_job(
-    session: Session, principal: Principal, new: NewJob, *, max_attempts: int,
-    idempotency_key: str | None = None, fingerprint: str = "", idempotency_hours: float = 24,
+    session: Session, principal: Principal, new: NewJob, *, settings: Settings,
+    idempotency_key: str | None = None, fingerprint: str = "",
 ) -> Job:
     """Insert a queued job; with an Idempotency-Key, the same key and body give the same job."""
     if idempotency_key:
         existing = find_idempotent_job(session, principal, idempotency_key, fingerprint,
-                                       idempotency_hours)
+                                       settings.idempotency_hours)
         if existing is not None:
             return existing
     quotas.check_job(session, principal.project_id, new.type, new.options)
@@ -70,7 +71,7 @@ def create_job(
         title=new.title, model=new.model, system_model_key=system_model_key(new.model),
         processing_type=new.processing_type, from_lng=new.language, media_url=new.media_url,
         media_key=new.media_key, webhook_url=new.webhook_url, webhook_auth=new.webhook_auth,
-        options=new.options, max_attempts=max_attempts, tts_voice_id=new.tts_voice_id,
+        options=new.options, max_attempts=settings.max_attempts, tts_voice_id=new.tts_voice_id,
         relevant_job_id=new.relevant_job_id, to_lng=new.to_language,
         state=queue.WAITING if new.waiting else "queued",
     )
@@ -272,7 +273,7 @@ async def submit_and_wait(db: Database, principal: Principal,
     job = await run_in_threadpool(create)
     if wait_seconds <= 0:
         return job
-    return await wait_until_finished(db, principal, job.id, wait_seconds)
+    return await wait_for_job(db, principal, job, wait_seconds)
 
 
 @dataclass(frozen=True)
@@ -302,18 +303,31 @@ def fresh_media_url(job: Job, links: FileLinks) -> str | None:
 async def wait_until_finished(db: Database, principal: Principal, job_id: str,
                               timeout: float) -> Job:
     """Long-poll: the job as soon as it is terminal, or as it stands when ``timeout`` runs out."""
-    def load() -> Job:
-        with db.session() as session:
-            return get_job(session, principal, job_id)
-
     deadline = time.monotonic() + timeout
-    job = await run_in_threadpool(load)
+    job = await run_in_threadpool(_read_job, db, principal, job_id)
+    return await _follow(db, principal, job, deadline)
+
+
+async def wait_for_job(db: Database, principal: Principal, job: Job, timeout: float) -> Job:
+    """``wait_until_finished`` for a job the caller has just created: not read again first."""
+    return await _follow(db, principal, job, time.monotonic() + timeout)
+
+
+def _read_job(db: Database, principal: Principal, job_id: str) -> Job:
+    with db.session() as session:
+        return get_job(session, principal, job_id)
+
+
+async def _follow(db: Database, principal: Principal, job: Job, deadline: float) -> Job:
+    """Read ``job`` again until it is terminal or ``deadline`` (monotonic) has passed: at once
+    when this process has seen it end, else every DB_CHECK_SECONDS."""
+    job_id = job.id
     last_read = time.monotonic()
     while job.state not in queue.TERMINAL_STATES and time.monotonic() < deadline:
         await asyncio.sleep(IN_PROCESS_CHECK_SECONDS)
         now = time.monotonic()
         if (queue.seen_finished(db, job_id) or now - last_read >= DB_CHECK_SECONDS
                 or now >= deadline):
-            job = await run_in_threadpool(load)
+            job = await run_in_threadpool(_read_job, db, principal, job_id)
             last_read = now
     return job

@@ -20,7 +20,7 @@ from hams.engines.models import SttModels
 from hams.errors import Conflict, HamsError, JobFailed, JobStillRunning, ValidationFailed
 from hams.queue.jobs import TERMINAL_STATES
 from hams.services import quotas
-from hams.services.jobs import NewJob, cancel_job, create_job, wait_until_finished
+from hams.services.jobs import NewJob, cancel_job, create_job, wait_for_job
 from hams.services.keys import Principal
 from hams.services.stt_policy import check_openai_language, openai_model
 from hams.services.uploads import store_upload, upload_url
@@ -98,29 +98,29 @@ async def transcribe(db: Database, principal: Principal, audio: AudioFile, ask: 
     """Store the upload and queue the job, then wait for it like processingType=sync: the
     job is durable and any worker may run it. A client that gives up gets its job cancelled
     (``disconnected`` says when), so the work is not done, and billed, twice."""
-    def submit() -> str:
+    def submit() -> Job:
         with db.session() as session:
             return submit_audio_task(session, principal, audio, ask=ask, base_url=base_url,
-                                     settings=settings, storage=storage).id
+                                     settings=settings, storage=storage)
 
-    job_id = await run_in_threadpool(submit)
+    queued = await run_in_threadpool(submit)
     wait = settings.openai_wait_seconds
-    job = await wait_while_connected(db, principal, job_id, timeout=wait,
+    job = await wait_while_connected(db, principal, queued, timeout=wait,
                                      disconnected=disconnected)
-    return Transcript(job_id=job_id, response=finished_result(job, wait))
+    return Transcript(job_id=queued.id, response=finished_result(job, wait))
 
 
-async def wait_while_connected(db: Database, principal: Principal, job_id: str, *,
+async def wait_while_connected(db: Database, principal: Principal, queued: Job, *,
                                timeout: float, disconnected: Callable[[], Awaitable[bool]]
                                ) -> Job:
-    """Wait for the job, asking every few seconds whether the client is still there (the
-    openai package times out, then sends the same audio again). One long-poll throughout:
-    the checks do not restart it (each start would read the job again)."""
-    waiting = asyncio.ensure_future(wait_until_finished(db, principal, job_id, timeout))
+    """Wait for the job just queued, asking every few seconds whether the client is still
+    there (the openai package times out, then sends the same audio again). One long-poll
+    throughout: the checks do not restart it (each start would read the job again)."""
+    waiting = asyncio.ensure_future(wait_for_job(db, principal, queued, timeout))
     try:
         while not (await asyncio.wait({waiting}, timeout=DISCONNECT_CHECK_SECONDS))[0]:
             if await disconnected():
-                await run_in_threadpool(cancel_abandoned, db, principal, job_id)
+                await run_in_threadpool(cancel_abandoned, db, principal, queued.id)
                 break  # the cancelled job ends the wait at once
         return await waiting
     finally:
@@ -148,7 +148,7 @@ def submit_audio_task(session: Session, principal: Principal, audio: AudioFile, 
                  media_key=upload.storage_key, webhook_url=None, webhook_auth=None,
                  options=options, processing_type="sync",
                  to_language="en" if ask.task == "translate" else None)
-    return create_job(session, principal, new, max_attempts=settings.max_attempts)
+    return create_job(session, principal, new, settings=settings)
 
 
 def finished_result(job: Job, waited: float) -> dict[str, Any]:

@@ -154,9 +154,8 @@ def submit_transcription(
                  "detectLanguage": detect},
         processing_type=request.processing_type,
     )
-    return create_job(session, principal, new, max_attempts=settings.max_attempts,
-                      idempotency_key=idempotency_key, fingerprint=fingerprint,
-                      idempotency_hours=settings.idempotency_hours)
+    return create_job(session, principal, new, settings=settings,
+                      idempotency_key=idempotency_key, fingerprint=fingerprint)
 
 
 async def submit_and_wait_transcription(

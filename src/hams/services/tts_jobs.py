@@ -16,7 +16,7 @@ from hams.services import quotas
 from hams.services.idempotency import fingerprint
 from hams.services.jobs import NewJob, create_job
 from hams.services.keys import Principal, check_project
-from hams.services.links import FileLinks, sign_file
+from hams.services.links import FileLinks
 from hams.services.tts import (
     AudioFormat,
     check_text,
@@ -67,9 +67,8 @@ def submit_tts_job(session: Session, principal: Principal, request: TtsRequest,
     )
     body = {"voice": voice.id, "text": text, "title": request.title,
             "webhook": request.webhook_url, "dictionaries": request.dictionary_ids}
-    return create_job(session, principal, new, max_attempts=settings.max_attempts,
-                      idempotency_key=idempotency_key, fingerprint=fingerprint(body),
-                      idempotency_hours=settings.idempotency_hours)
+    return create_job(session, principal, new, settings=settings,
+                      idempotency_key=idempotency_key, fingerprint=fingerprint(body))
 
 
 def run_tts_job(db: Database, job: Job, *, settings: Settings, tts: TtsEngines,
@@ -85,8 +84,9 @@ def run_tts_job(db: Database, job: Job, *, settings: Settings, tts: TtsEngines,
     audio, duration = synthesize_wav(tts, voice, sentences, AudioFormat())
     key = f"jobs/{job.id}/speech.wav"
     storage.path_for(key).write_bytes(audio)
-    base = settings.public_url or job.options.get("baseUrl", "")
-    url = base + sign_file(secret_key, key, settings.signed_url_seconds)
+    links = FileLinks(secret_key, settings.signed_url_seconds,
+                      settings.public_url or job.options.get("baseUrl", ""))
+    url = links.url(key)
     return JobOutcome(job_response={"text": text, "ttsMediaFile": url},
                       usage_seconds=duration, total_cost=tts_cost(settings, len(text)),
                       media_key=key, media_url=url)
