@@ -26,10 +26,6 @@ def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-def get_settings(request: Request) -> Settings:
-    return request.app.state.runtime.settings
-
-
 def get_session(request: Request) -> Iterator[Session]:
     with request.app.state.runtime.db.session() as session:
         yield session
@@ -90,7 +86,6 @@ def current_principal(request: Request) -> Principal:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 # scope="function": commit before the response is sent, so a client never sees an id that is
 # not stored yet, nor a success for a write that failed to commit.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -110,12 +110,12 @@ def _model(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-STREAM_RATES = {16000: 16000, 8000: 8000, "16k": 16000, "8k": 8000, "16000": 16000,
-                "8000": 8000}  # the spellings stt_stream_start takes
+RATE_SPELLINGS = {16000: 16000, 8000: 8000, "16k": 16000, "8k": 8000, "16000": 16000,
+                  "8000": 8000}  # the spellings stt_stream_start takes
 
 
 def _stream_rate(value: Any) -> int:
-    rate = STREAM_RATES.get(value) if isinstance(value, int | str) else None
+    rate = RATE_SPELLINGS.get(value) if isinstance(value, int | str) else None
     if rate is None:
         raise ValidationFailed("sampleRate must be 16000 or 8000 (PCM16 mono)")
     return rate
