@@ -18,6 +18,7 @@ from hams.engines.text.extractive import ExtractiveEngine
 from hams.engines.text.llm import LlmEngine
 from hams.engines.voices import TtsEngines
 from hams.ratelimit import RateLimiter
+from hams.sealing import SecretBox
 from hams.settings import Settings
 from hams.storage import BlobStorage, LocalStorage
 
@@ -35,6 +36,7 @@ class Runtime:
     content: ContentEngine
     realtime: InferencePool  # realtime speech-to-text, REST and WebSocket alike
     rate_limiter: RateLimiter
+    secrets: SecretBox  # agents', tools' and numbers' secrets at rest, keyed from secret_key
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True, num_workers: int = 1) -> Runtime:
@@ -51,7 +53,8 @@ def build_runtime(settings: Settings, *, migrate: bool = True, num_workers: int 
     realtime = InferencePool(settings.realtime_pool_size, settings.realtime_queue_size,
                              settings.realtime_retry_after_seconds)
     return Runtime(settings, db, storage, models, key, TtsEngines(settings),
-                   content_engine(settings), realtime, RateLimiter.from_settings(settings, db))
+                   content_engine(settings), realtime, RateLimiter.from_settings(settings, db),
+                   SecretBox(key))
 
 
 def content_engine(settings: Settings) -> ContentEngine:

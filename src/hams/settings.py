@@ -234,6 +234,35 @@ class Settings(BaseSettings):
         "start as others finish, fairly across projects. 0 = unlimited."
     )
 
+    # --- voice agents: knowledge base and web tools (issue 14) ---
+    kb_max_file_bytes: int = Field(
+        20 * 1024 * 1024, gt=0, description="Largest knowledge-base file (upload or fetched "
+        "page), in bytes."
+    )
+    kb_max_text_chars: int = Field(
+        2_000_000, gt=0, description="Most characters of text kept from one knowledge-base "
+        "item; longer extracted text fails the item with a clear reason."
+    )
+    kb_max_urls_per_item: int = Field(
+        20, ge=1, description="Most pages (itemUrls) in one URL knowledge-base item."
+    )
+    kb_chunk_chars: int = Field(
+        800, ge=200, le=8000, description="Longest knowledge-base chunk, in characters; chunks "
+        "end on sentence boundaries."
+    )
+    kb_embeddings: bool = Field(
+        True, description="Index knowledge-base chunks with the packaged multilingual "
+        "sentence encoder (the offline extra) besides BM25; off or not installed = BM25 only."
+    )
+    web_tool_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="Default timeout of a web-tool request, when the tool "
+        "sets none."
+    )
+    web_tool_max_response_bytes: int = Field(
+        64 * 1024, gt=0, description="Most bytes of a web tool's answer read (and handed to "
+        "the agent); the rest is cut."
+    )
+
     @field_validator("rate_limits")
     @classmethod
     def _known_route_classes(cls, value: dict[str, int]) -> dict[str, int]:

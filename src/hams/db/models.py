@@ -1,8 +1,10 @@
-"""SQLAlchemy models: projects, API keys, jobs (also the queue), webhook deliveries, uploads."""
+"""SQLAlchemy models: projects, API keys, jobs (also the queue), webhook deliveries, uploads,
+and the voice-agent configuration (agents, web tools, knowledge base, phone numbers)."""
 
 from __future__ import annotations
 
 import uuid
+from array import array
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,11 +17,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, REAL
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -48,6 +52,30 @@ class UtcDateTime(TypeDecorator):
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+class EmbeddingVector(TypeDecorator):
+    """A float32 vector: a REAL[] column on PostgreSQL, a blob on SQLite. In Python it is the
+    vector's little-endian float32 bytes on both, so readers never care which database it is.
+    (pgvector is not required: retrieval ranks a project's chunks in the process.)"""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(ARRAY(REAL))
+        return dialect.type_descriptor(LargeBinary())
+
+    def process_bind_param(self, value: bytes | None, dialect: Any) -> Any:
+        if value is None or dialect.name != "postgresql":
+            return value
+        return array("f", value).tolist()
+
+    def process_result_value(self, value: Any, dialect: Any) -> bytes | None:
+        if value is None or dialect.name != "postgresql":
+            return value
+        return array("f", value).tobytes()
 
 
 class Base(DeclarativeBase):
@@ -292,3 +320,151 @@ class RateLimitCounter(Base):
     route_class: Mapped[str] = mapped_column(String(40), primary_key=True)
     window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # epoch seconds
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class VoiceAgent(Base):
+    """A voice agent: one record behind the flat v1 and the nested v2 wire shapes.
+
+    ``config`` holds every documented field under its v1 (flat) name; the columns beside it
+    are what lists filter and sort on. Secrets (the LLM key, the webhook secret) are only in
+    ``sealed_secrets`` (hams.sealing), never in ``config``."""
+
+    __tablename__ = "voice_agents"
+    __table_args__ = (Index("ix_voice_agents_project_created", "project_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    api_key_id: Mapped[str | None] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(300))
+    agent_type: Mapped[str] = mapped_column(String(40), default="Single Prompt")
+    lang: Mapped[str] = mapped_column(String(10), default="ar")
+    is_template: Mapped[bool] = mapped_column(Boolean, default=False)
+    config: Mapped[dict] = mapped_column(JSON, default=dict)
+    sealed_secrets: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class WebTool(Base):
+    """One version of a web tool (an HTTP function an agent may call). An update adds a row
+    with the next ``version`` under the same ``persistent_id``; ``id`` names one version."""
+
+    __tablename__ = "web_tools"
+    __table_args__ = (
+        UniqueConstraint("persistent_id", "version", name="uq_web_tools_persistent_version"),
+        Index("ix_web_tools_project_created", "project_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    persistent_id: Mapped[str] = mapped_column(String(36), default=new_id)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    api_key_id: Mapped[str | None] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(30), default="FUNCTION")
+    description: Mapped[str | None] = mapped_column(Text)
+    collection_id: Mapped[str | None] = mapped_column(String(100))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_async: Mapped[bool] = mapped_column(Boolean, default=False)
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)  # toolSettings, minus authToken
+    params: Mapped[dict | None] = mapped_column(JSON)  # a JSON schema of the arguments
+    messages: Mapped[list] = mapped_column(JSON, default=list)
+    sealed_secrets: Mapped[str | None] = mapped_column(Text)  # authToken
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class VoiceAgentWebTool(Base):
+    """A web tool an agent may call: a pinned version, or the latest when ``version`` is None."""
+
+    __tablename__ = "voice_agent_web_tools"
+
+    agent_id: Mapped[str] = mapped_column(
+        ForeignKey("voice_agents.id", ondelete="CASCADE"), primary_key=True)
+    persistent_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+    version: Mapped[int | None] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    node_id: Mapped[str | None] = mapped_column(String(100))
+    overrides: Mapped[dict | None] = mapped_column(JSON)
+
+
+class KnowledgeItem(Base):
+    """A knowledge-base item (TEXT, URL pages or an uploaded FILE), turned into chunks by a
+    KNOWLEDGE_BASE job: status PROCESSING → PROCESSED | FAILED (with ``failure_reason``)."""
+
+    __tablename__ = "knowledge_items"
+    __table_args__ = (Index("ix_knowledge_items_project_created", "project_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    api_key_id: Mapped[str | None] = mapped_column(String(36))
+    item_name: Mapped[str] = mapped_column(String(300))
+    type: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20), default="PROCESSING")
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    content: Mapped[str | None] = mapped_column(Text)
+    item_url: Mapped[str | None] = mapped_column(Text)
+    item_urls: Mapped[list] = mapped_column(JSON, default=list)
+    storage_key: Mapped[str | None] = mapped_column(String(300))  # an uploaded file's blob
+    file_size: Mapped[int | None] = mapped_column(BigInteger)  # bytes
+    words_number: Mapped[int | None] = mapped_column(Integer)
+    extension: Mapped[str | None] = mapped_column(String(20))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    job_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class KnowledgeChunk(Base):
+    """A retrievable piece of an item: its text, the text BM25 reads, and its embedding. In the
+    database, so every API replica and worker searches the same index."""
+
+    __tablename__ = "knowledge_chunks"
+    __table_args__ = (Index("ix_knowledge_chunks_project", "project_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("knowledge_items.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str] = mapped_column(String(36))
+    position: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str | None] = mapped_column(Text)  # the page URL or file it came from
+    text: Mapped[str] = mapped_column(Text)
+    search_text: Mapped[str] = mapped_column(Text)  # normalized for BM25
+    embedding: Mapped[bytes | None] = mapped_column(EmbeddingVector)
+
+
+class VoiceAgentKnowledgeItem(Base):
+    """A knowledge-base item an agent searches (an item is ``used`` when it has a row here)."""
+
+    __tablename__ = "voice_agent_knowledge_items"
+
+    agent_id: Mapped[str] = mapped_column(
+        ForeignKey("voice_agents.id", ondelete="CASCADE"), primary_key=True)
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("knowledge_items.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class PhoneNumber(Base):
+    """A Twilio or SIP number of a project, assigned to at most one agent (and an agent to at
+    most one number). Twilio's auth token and the SIP password are only in ``sealed_secrets``."""
+
+    __tablename__ = "phone_numbers"
+    __table_args__ = (
+        UniqueConstraint("project_id", "number", name="uq_phone_numbers_project_number"),
+        Index("uq_phone_numbers_voice_agent", "voice_agent_id", unique=True),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    number: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str | None] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(10))  # TWILIO | SIP
+    twilio_account_sid: Mapped[str | None] = mapped_column(String(64))
+    twilio_number_sid: Mapped[str | None] = mapped_column(String(64))
+    sip: Mapped[dict | None] = mapped_column(JSON)  # inbound/outbound configs, no password
+    sealed_secrets: Mapped[str | None] = mapped_column(Text)
+    voice_agent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("voice_agents.id", ondelete="SET NULL"))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
