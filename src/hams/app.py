@@ -22,8 +22,10 @@ from hams.api import (
     files,
     health,
     jobs,
+    knowledge_base,
     media,
     openai_audio,
+    phone_numbers,
     preview,
     projects,
     realtime,
@@ -31,7 +33,9 @@ from hams.api import (
     statistics,
     transcription,
     tts,
+    voice_agents,
     voice_dictionaries,
+    web_tools,
 )
 from hams.api.deps import route_path
 from hams.api.envelope import error_response, validation_failed
@@ -65,8 +69,11 @@ def create_app(settings: Settings, *, workers: int = 0, runtime: Runtime | None 
     app = FastAPI(title="hams", version=__version__, lifespan=lifespan,
                   description="Self-hosted voice AI that speaks the Hamsa API")
     app.state.runtime = runtime or build_runtime(settings, num_workers=max(1, workers))
+    # voice_agents last: its /v1/voice-agents/{voiceAgentId} must not shadow the fixed paths
+    # (phone-number, web-tool/list, ...) of the routers before it.
     for module in (health, transcription, tts, ai_content, jobs, preview, media, projects,
-                   realtime, realtime_ws, files, voice_dictionaries, openai_audio, statistics):
+                   realtime, realtime_ws, files, voice_dictionaries, openai_audio, statistics,
+                   web_tools, knowledge_base, phone_numbers, voice_agents):
         app.include_router(module.router)
     app.router.default = _not_found(app.router.default)
     app.openapi = _openapi_document(app)

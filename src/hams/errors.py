@@ -23,6 +23,8 @@
     │                                  answering 429/5xx)
     ├── EngineUnavailable          503 ENGINE_UNAVAILABLE (a model that cannot load; says what
     │                                  to configure)
+    ├── NotAvailableYet            501 NOT_IMPLEMENTED (a documented route whose capability
+    │                                  hams does not have yet; the message says what is missing)
     ├── JobStillRunning            504 JOB_STILL_RUNNING (a request that waits for its job gave
     │                                  up at its limit; the job goes on)
     └── JobFailed                  the status of the failure's own kind (a job a request
@@ -195,6 +197,15 @@ class EngineUnavailable(HamsError):
 
     status_code = 503
     message_key = "ENGINE_UNAVAILABLE"
+    retryable = False
+
+
+class NotAvailableYet(HamsError):
+    """A documented Hamsa route whose capability hams does not have yet (e.g. placing phone
+    calls); the message names what is missing, so a client knows it is not a bad request."""
+
+    status_code = 501
+    message_key = "NOT_IMPLEMENTED"
     retryable = False
 
 

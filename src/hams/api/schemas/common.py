@@ -87,6 +87,7 @@ STATUS_MEANINGS = {
     415: "Media that cannot be decoded",
     429: "Over the key's rate limit, or the realtime capacity is full (Retry-After)",
     500: "Unexpected error (details only in the server log)",
+    501: "A documented route whose capability hams does not have yet (the message says what)",
     502: "A service hams calls (the LLM endpoint) failed",
     503: "A model or engine is not available (the message says what to configure)",
     504: "The job did not finish within the wait",
