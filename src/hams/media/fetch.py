@@ -258,3 +258,70 @@ def _read_some(response: httpx.Response, deadline: float) -> bytearray:
             if len(body) >= POST_BODY_LIMIT or time.monotonic() > deadline:
                 break
     return body
+
+
+ACCEPTED_ENCODINGS = "gzip, deflate"  # what compression.decoded_chunks undoes
+
+
+@dataclass(frozen=True)
+class GuardedResponse:
+    """An answer read whole, or up to its limit: status, headers, body and whether it was cut."""
+
+    status_code: int
+    headers: httpx.Headers
+    body: bytes
+    truncated: bool
+
+
+def request_guarded(
+    method: str,
+    url: str,
+    *,
+    policy: UrlPolicy,
+    headers: Mapping[str, str],
+    content: bytes | None = None,
+    timeout: float,
+    max_bytes: int,
+    purpose: str = "serverUrl",
+) -> GuardedResponse:
+    """Send one request of any method to a checked, pinned address and read at most
+    ``max_bytes`` of its decoded answer within ``timeout`` in all. A 3xx comes back as is,
+    never followed: a web tool's POST must not be replayed at another address, and every hop
+    would need its own check. Raises UrlRefused before connecting, DeliveryError when the
+    request fails on the wire or the answer does not arrive in time."""
+    resolved = check_url(url, policy, purpose=purpose)
+    sent = {k: v for k, v in headers.items() if k.lower() != "host"}  # Host names the checked host
+    if not any(k.lower() == "accept-encoding" for k in sent):
+        sent["Accept-Encoding"] = ACCEPTED_ENCODINGS
+    deadline = time.monotonic() + timeout
+    try:
+        with open_guarded_client(timeout) as client:
+            response = _send_pinned(
+                client, method.upper(), resolved, headers=sent, content=content, timeout=timeout,
+            )
+            with contextlib.closing(response):
+                body, truncated = _read_limited(response, max_bytes, deadline, purpose)
+    except httpx.TransportError as exc:
+        raise DeliveryError(f"{purpose} {_describe(exc)}") from exc
+    kept = [(k, v) for k, v in response.headers.multi_items() if k not in _DROPPED_HEADERS]
+    return GuardedResponse(response.status_code, httpx.Headers(kept), bytes(body), truncated)
+
+
+def _read_limited(
+    response: httpx.Response, max_bytes: int, deadline: float, purpose: str
+) -> tuple[bytearray, bool]:
+    """The first ``max_bytes`` decoded bytes and whether more followed; the whole read stays
+    within the deadline."""
+    body = bytearray()
+    try:
+        for chunk in decoded_chunks(response.iter_raw(), response.headers.get("content-encoding")):
+            room = max_bytes - len(body)
+            if len(chunk) > room:
+                body += chunk[:room]
+                return body, True
+            body += chunk
+            if time.monotonic() > deadline:
+                raise DeliveryError(f"{purpose} timed out")
+    except BodyDecodeError as exc:
+        raise DeliveryError(f"{purpose} answered a body that {exc}") from exc
+    return body, False
