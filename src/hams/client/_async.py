@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from hams.client._agents import AgentResources
 from hams.client._http import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -29,7 +30,7 @@ from hams.client.errors import HamsError
 from hams.client.realtime import AsyncRealtimeSession
 
 
-class AsyncHams(JobMethods, SpeechMethods):
+class AsyncHams(JobMethods, SpeechMethods, AgentResources):
     """A hams (or Hamsa cloud) server, called from asyncio; the methods, arguments and
     results of :class:`~hams.client.Hams`, awaited. Callbacks (``on_poll``,
     ``on_progress``) are plain functions, called on the event loop."""

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from hams.client._agents import AgentResources
 from hams.client._http import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -28,7 +29,7 @@ from hams.client.errors import HamsError
 from hams.client.realtime import RealtimeSession
 
 
-class Hams(JobMethods, SpeechMethods):
+class Hams(JobMethods, SpeechMethods, AgentResources):
     """A hams (or Hamsa cloud) server, called from blocking code.
 
     ``api_key`` and ``base_url`` default to HAMS_API_KEY and HAMS_BASE_URL (then

@@ -307,3 +307,120 @@ class WebhookDelivery(WireModel):
     delivered_at: datetime | None = None
     created_at: datetime | None = None
     attempt_log: list[WebhookAttempt] = Field(default_factory=list)
+
+
+# --- voice agents (v2, the nested shape) -------------------------------------------------------
+
+
+class AgentConversation(WireModel):
+    greeting_message: str = ""
+    greeting_message_type: str | None = None  # STATIC | PROMPT
+    preamble: str = ""
+    poke_messages: list[str] = Field(default_factory=list)
+    params: dict[str, Any] = Field(default_factory=dict)
+    alignment: dict[str, Any] | None = None
+
+
+class AgentVoice(WireModel):
+    voice_id: str | None = None
+    voice_record_id: str | None = None
+    voice_record: dict[str, Any] | None = None  # id, name, language, languageCode, ...
+    lang: str | None = None
+    tts_params: dict[str, Any] | None = None
+
+
+class AgentLlm(WireModel):
+    """The agent's own OpenAI-compatible endpoint; all None: the server's LLM."""
+
+    provider: str | None = None
+    model: str | None = None
+    temperature: float | None = None
+    base_url: str | None = None
+    api_key: str | None = None  # masked by the server ("sk-…last4")
+
+
+class AgentCallSettings(WireModel):
+    silence_threshold: int | None = None
+    interrupt: bool | None = None
+    user_inactivity_timeout: float | None = None
+    max_call_duration: float | None = None
+    response_delay: float | None = None
+    min_interruption_duration: float | None = None
+    vad_activation_threshold: float | None = None
+    noise_cancellation: str | None = None
+    cancel_noise_per: str | None = None
+    background_noise: bool | None = None
+    enable_auto_gain_control: bool | None = None
+    send_denoised_to_stt: bool | None = None
+    wait_for_user_to_speak_first: bool | None = None
+    thinking_voice: bool | None = None
+    speaker_identification: bool | None = None
+    agentic_rag: bool | None = None
+    language_dialect_switcher: bool | None = None
+    gender_detection: bool | None = None
+    smart_call_end: bool | None = None
+
+
+class AgentTool(WireModel):
+    """A web tool on an agent: ``version`` None follows the tool's latest version."""
+
+    persistent_id: str
+    tool_id: str | None = None
+    version: int | None = None
+    tool_type: str | None = None
+    node_id: str | None = None
+    test_result: Any = None
+    overrides: dict[str, Any] | None = None
+
+
+class Agent(WireModel):
+    """A voice agent in Hamsa's nested v2 shape (``/v2/voice-agents``); fields the SDK does
+    not know yet are kept (``model_extra``)."""
+
+    id: str
+    name: str = ""
+    type: str | None = None  # "Single Prompt" | "Flow Agent"
+    description: str | None = None
+    conversation: AgentConversation = Field(default_factory=AgentConversation)
+    voice: AgentVoice = Field(default_factory=AgentVoice)
+    llm: AgentLlm = Field(default_factory=AgentLlm)
+    call_settings: AgentCallSettings = Field(default_factory=AgentCallSettings)
+    tools: list[AgentTool] = Field(default_factory=list)
+    knowledge_base_items_ids: list[str] = Field(default_factory=list)
+    voice_dictionary_ids: list[str] = Field(default_factory=list)
+    phone_number: dict[str, Any] | None = None
+    webhook_url: str | None = None
+    webhook_auth: dict[str, Any] | None = None  # authSecret masked
+    workflow: dict[str, Any] | None = None
+    outcome: str | None = None
+    outcome_response_shape: dict[str, Any] | None = None
+    resolved_web_tools: list[dict[str, Any]] = Field(default_factory=list)
+    is_template: bool = False
+    icon: str | None = None
+    collection_id: str | None = None
+    real_time: bool | None = None
+    web_tools_overrides: dict[str, Any] = Field(default_factory=dict)
+    project_id: str | None = None
+    api_key_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def lang(self) -> str | None:
+        return self.voice.lang
+
+    @property
+    def preamble(self) -> str:
+        return self.conversation.preamble
+
+    @property
+    def greeting(self) -> str:
+        return self.conversation.greeting_message
+
+
+class AgentPage(WireModel):
+    """One page of ``GET /v2/voice-agents``: ``total`` in the project, ``filtered`` matching."""
+
+    voice_agents: list[Agent] = Field(default_factory=list)
+    total: int = 0
+    filtered: int = 0

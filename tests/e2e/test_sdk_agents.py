@@ -1,0 +1,128 @@
+"""Voice agents, web tools and the knowledge base through the Python SDK (``client.agents``,
+``client.web_tools``, ``client.knowledge_base``), blocking and async, against the real server."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import uuid
+
+import pytest
+
+from hams.client import AsyncHams, BadRequestError, Hams, NotFoundError
+from hams.client.models import Agent, AgentPage
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    with Hams(api_key=server.key, base_url=server.base_url) as sdk:
+        yield sdk
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix} {uuid.uuid4().hex[:8]}"
+
+
+# --- the namespaces ------------------------------------------------------------------------
+
+
+def test_both_clients_have_the_same_namespaces_and_methods(client):
+    def methods(resource) -> dict[str, list[str]]:
+        return {name: list(inspect.signature(getattr(resource, name)).parameters)
+                for name in dir(resource) if not name.startswith("_")}
+
+    sync = Hams(api_key="k", base_url="http://127.0.0.1:9")
+    asynchronous = AsyncHams(api_key="k", base_url="http://127.0.0.1:9")
+    for name in ("agents",):
+        assert methods(getattr(sync, name)) == methods(getattr(asynchronous, name))
+        assert getattr(sync, name) is getattr(sync, name)  # made once per client
+    assert str(inspect.signature(client.agents.create).return_annotation) == "Agent"
+    sync.close()
+    asyncio.run(asynchronous.aclose())
+
+
+# --- agents --------------------------------------------------------------------------------
+
+
+def test_agent_create_get_list_update_clone_delete(client):
+    name = unique("Support")
+    agent = client.agents.create(
+        name, lang="en", preamble="You answer questions about hams.", greeting="Hello!",
+        description="first line", call_settings={"silence_threshold": 500},
+        llm={"temperature": 0.5}, voice_dictionary_ids=[])
+    assert isinstance(agent, Agent) and agent.id
+    assert agent.name == name and agent.lang == "en" and agent.type == "Single Prompt"
+    assert agent.preamble == "You answer questions about hams." and agent.greeting == "Hello!"
+    assert agent.call_settings.silence_threshold == 500
+    assert agent.call_settings.max_call_duration == 300  # the defaults come back
+    assert agent.llm.temperature == 0.5 and agent.description == "first line"
+    assert agent.voice.voice_id and agent.voice.voice_record["languageCode"] == "en"
+    assert agent.model_extra["account"] == {"plan": "self-hosted"}  # unknown fields kept
+    assert agent.model_dump(by_alias=True)["callSettings"]["silenceThreshold"] == 500
+
+    assert client.agents.get(agent.id).model_dump() == agent.model_dump()
+
+    page = client.agents.list(search=name, per_page=5)
+    assert isinstance(page, AgentPage)
+    assert [a.id for a in page.voice_agents] == [agent.id] and page.filtered == 1
+    assert page.total >= 1
+    assert client.agents.list(search=name, language="ar").voice_agents == []
+    assert client.agents.list(search=name, language=["ar", "en"], type="Single Prompt"
+                              ).filtered == 1
+
+    changed = client.agents.update(agent.id, greeting="Welcome back!",
+                                   call_settings={"interrupt": False}, description=None)
+    assert changed.greeting == "Welcome back!"
+    assert changed.preamble == "You answer questions about hams."  # the rest of the section
+    assert changed.call_settings.interrupt is False
+    assert changed.call_settings.silence_threshold == 500
+    assert changed.description is None  # sent as null: back to its default
+
+    copy = client.agents.clone(agent.id, name=name + " copy")
+    assert copy.id != agent.id and copy.name == name + " copy"
+    assert copy.greeting == "Welcome back!" and copy.call_settings.silence_threshold == 500
+    default_name = client.agents.clone(agent.id)
+    assert default_name.name == f"{name} (copy)"
+
+    for agent_id in (agent.id, copy.id, default_name.id):
+        client.agents.delete(agent_id)
+    with pytest.raises(NotFoundError):
+        client.agents.get(agent.id)
+    assert client.agents.list(search=name).filtered == 0
+
+
+def test_agent_refusals_are_the_error_tree(client):
+    with pytest.raises(BadRequestError) as unknown_voice:
+        client.agents.create(unique("Bad voice"), voice="No Such Voice")
+    assert unknown_voice.value.message_key == "UNKNOWN_VOICE"
+    with pytest.raises(BadRequestError) as out_of_range:
+        client.agents.create(unique("Bad range"), call_settings={"silence_threshold": 0})
+    assert "silenceThreshold" in out_of_range.value.message
+    with pytest.raises(NotFoundError):
+        client.agents.update(str(uuid.uuid4()), greeting="hi")
+    with pytest.raises(NotFoundError):
+        client.agents.clone(str(uuid.uuid4()))
+    with pytest.raises(NotFoundError):
+        client.agents.delete(str(uuid.uuid4()))
+
+
+def test_agents_through_the_async_client(server):
+    async def flow() -> tuple[Agent, Agent, Agent, AgentPage]:
+        async with AsyncHams(api_key=server.key, base_url=server.base_url) as sdk:
+            name = unique("Async")
+            agent = await sdk.agents.create(name, lang="ar", voice={"lang": "ar"},
+                                            preamble="أنت مساعد")
+            changed = await sdk.agents.update(agent.id, name=name + "!", lang="en")
+            copy = await sdk.agents.clone(agent.id)
+            page = await sdk.agents.list(search=name, sort_field="name", sort_order="asc")
+            await sdk.agents.delete(copy.id)
+            await sdk.agents.delete(agent.id)
+            with pytest.raises(NotFoundError):
+                await sdk.agents.get(agent.id)
+            return agent, changed, copy, page
+
+    agent, changed, copy, page = asyncio.run(flow())
+    assert agent.lang == "ar" and agent.preamble == "أنت مساعد"
+    assert changed.lang == "en" and changed.voice.voice_id != agent.voice.voice_id
+    assert copy.name == changed.name + " (copy)"
+    assert [a.id for a in page.voice_agents] == [changed.id, copy.id]
