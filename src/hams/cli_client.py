@@ -1,4 +1,4 @@
-"""Client commands of the `hams` CLI: transcribe, tts, jobs, content, voices.
+"""Client commands of the `hams` CLI: transcribe, tts, jobs, content, voices, agents, kb.
 
 They talk to a hams (or Hamsa) server over HTTP through :mod:`hams.client`, so they import
 nothing of the server and start fast. Results (text, tables, JSON) go to stdout; progress,
@@ -9,6 +9,7 @@ scripts: see ``Exit``.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from enum import IntEnum
 from pathlib import Path
@@ -90,6 +91,39 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
     voices = sub.add_parser("voices", parents=[connection], help="list the server's voices")
     voices.add_argument("--dialect")
     voices.set_defaults(client_func=cmd_voices)
+
+    _add_agent_commands(sub, connection)
+
+
+def _add_agent_commands(sub: argparse._SubParsersAction,
+                        connection: argparse.ArgumentParser) -> None:
+    agents = sub.add_parser("agents", help="list, create, show or delete voice agents"
+                            ).add_subparsers(required=True, metavar="ACTION")
+    listing = agents.add_parser("list", parents=[connection], help="list the project's agents")
+    listing.add_argument("--search", help="part of the name (or the id)")
+    listing.add_argument("--lang", choices=["ar", "en"], help="only agents in this language")
+    listing.add_argument("--page", type=int, default=1)
+    listing.add_argument("--per-page", type=int, default=20)
+    listing.set_defaults(client_func=cmd_agents_list)
+    create = agents.add_parser(
+        "create", parents=[connection],
+        help="create an agent from flags and/or a JSON file (the v2 agent object)")
+    create.add_argument("--from", dest="from_file", metavar="FILE",
+                        help="a JSON agent in Hamsa's v2 shape ('-': stdin); flags override it")
+    create.add_argument("--name", help="the agent's name (required unless the file has one)")
+    create.add_argument("--lang", choices=["ar", "en"], help="the language it speaks")
+    create.add_argument("--voice", help="voice name or id (default: the language's first)")
+    create.add_argument("--preamble", help="the system prompt")
+    create.add_argument("--greeting", help="what it says first")
+    create.add_argument("--type", choices=["Single Prompt", "Flow Agent"])
+    create.set_defaults(client_func=cmd_agents_create)
+    show = agents.add_parser("show", aliases=["get"], parents=[connection],
+                             help="show one agent")
+    show.add_argument("agent_id", metavar="AGENT_ID")
+    show.set_defaults(client_func=cmd_agents_show)
+    delete = agents.add_parser("delete", parents=[connection], help="delete an agent")
+    delete.add_argument("agent_id", metavar="AGENT_ID")
+    delete.set_defaults(client_func=cmd_agents_delete)
 
 
 def run_client_command(args: argparse.Namespace) -> int:
@@ -278,6 +312,104 @@ def cmd_voices(args: argparse.Namespace) -> int:
     out.table(["NAME", "DIALECT", "LANGUAGE", "ID"],
            [[v.name, out.text(v.dialect_code), out.text(v.language), v.id] for v in voices])
     return Exit.OK
+
+
+def cmd_agents_list(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        page = client.agents.list(page=args.page, per_page=args.per_page, search=args.search,
+                                  language=args.lang)
+    if args.json:
+        out.print_json(page.model_dump(mode="json", by_alias=True))
+        return Exit.OK
+    rows = [[a.id, a.name, out.text(a.type), out.text(a.lang), _voice_name(a),
+             out.short_time(a.created_at)] for a in page.voice_agents]
+    out.table(["ID", "NAME", "TYPE", "LANG", "VOICE", "CREATED"], rows,
+              caption=out.page_caption(args.page, args.per_page, page.filtered, page.total,
+                                       "agents"))
+    return Exit.OK
+
+
+def cmd_agents_create(args: argparse.Namespace) -> int:
+    fields = _json_object(args.from_file) if args.from_file else {}
+    name = args.name or fields.get("name") or fields.get("agentName")
+    if not isinstance(name, str) or not name.strip():
+        raise UsageError("the agent needs a name: pass --name (or a \"name\" in --from FILE)")
+    # the flags win over the file; the shortcuts' names are taken out of the file's fields
+    shortcuts = {key: fields.pop(key, None) for key in
+                 ("name", "agentName", "lang", "voice", "preamble", "greeting")}
+    voice = shortcuts["voice"]
+    if args.voice:
+        voice = {**voice, "voiceId": args.voice} if isinstance(voice, dict) else args.voice
+    if args.type:
+        fields["type"] = args.type
+    with _client(args) as client:
+        agent = client.agents.create(
+            name, lang=args.lang or shortcuts["lang"], voice=voice,
+            preamble=args.preamble or shortcuts["preamble"],
+            greeting=args.greeting or shortcuts["greeting"], **fields)
+    if args.json:
+        out.print_json(agent.model_dump(mode="json", by_alias=True))
+    else:
+        print(agent.id)
+        out.note(f"created agent {agent.name!r} ({agent.lang}, voice {_voice_name(agent)})")
+    return Exit.OK
+
+
+def cmd_agents_show(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        agent = client.agents.get(args.agent_id)
+    if args.json:
+        out.print_json(agent.model_dump(mode="json", by_alias=True))
+        return Exit.OK
+    fields = [("id", agent.id), ("name", agent.name), ("type", agent.type),
+              ("lang", agent.lang), ("voice", _voice_name(agent)),
+              ("description", agent.description), ("greeting", agent.greeting),
+              ("preamble", out.clip(agent.preamble)),
+              ("llm", agent.llm.model or agent.llm.base_url or "the server's"),
+              ("web tools", ", ".join(t.persistent_id for t in agent.tools)),
+              ("knowledge", ", ".join(agent.knowledge_base_items_ids)),
+              ("phone number", (agent.phone_number or {}).get("number")),
+              ("created", out.short_time(agent.created_at)),
+              ("updated", out.short_time(agent.updated_at))]
+    out.table(["FIELD", "VALUE"], [[name, out.text(value)] for name, value in fields
+                                   if value not in (None, "")])
+    return Exit.OK
+
+
+def cmd_agents_delete(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        client.agents.delete(args.agent_id)
+    if args.json:
+        out.print_json({"id": args.agent_id, "deleted": True})
+    else:
+        out.note(f"deleted agent {args.agent_id}")
+    return Exit.OK
+
+
+def _voice_name(agent: Any) -> str:
+    record = agent.voice.voice_record or {}
+    return out.text(record.get("name") or agent.voice.voice_id)
+
+
+def _json_object(source: str) -> dict[str, Any]:
+    """A JSON object from a file (or stdin for '-'), refused as a usage error otherwise."""
+    if source == "-":
+        raw = sys.stdin.read()
+    else:
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise UsageError(f"no such file: {source}")
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {source}: {exc}") from exc
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise UsageError(f"{source} is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise UsageError(f"{source} holds a JSON {type(value).__name__}, not an object")
+    return value
 
 
 # --- helpers -------------------------------------------------------------------------------

@@ -25,6 +25,19 @@ def short_time(value: Any) -> str:
     return text(value)[:19].replace("T", " ")
 
 
+def clip(value: str | None, limit: int = 200) -> str:
+    """A long text's start, on one line, for a table cell."""
+    flat = " ".join((value or "").split())
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+
+
+def page_caption(page: int, per_page: int, filtered: int, total: int, what: str) -> str:
+    """"page 1 of 3, 25 agents (40 in all)": where a list page stands."""
+    pages = max(1, -(-filtered // per_page)) if per_page > 0 else 1
+    caption = f"page {page} of {pages}, {filtered} {what}"
+    return caption + (f" ({total} in all)" if total != filtered else "")
+
+
 def stderr():
     from rich.console import Console
 
