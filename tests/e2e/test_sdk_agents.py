@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from hams.client import AsyncHams, BadRequestError, Hams, NotFoundError
-from hams.client.models import Agent, AgentPage
+from hams.client import AsyncHams, BadRequestError, Hams, NotFoundError, ServerError
+from hams.client.models import Agent, AgentPage, PhoneNumber
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def test_both_clients_have_the_same_namespaces_and_methods(client):
 
     sync = Hams(api_key="k", base_url="http://127.0.0.1:9")
     asynchronous = AsyncHams(api_key="k", base_url="http://127.0.0.1:9")
-    for name in ("agents",):
+    for name in ("agents", "phone_numbers"):
         assert methods(getattr(sync, name)) == methods(getattr(asynchronous, name))
         assert getattr(sync, name) is getattr(sync, name)  # made once per client
     assert str(inspect.signature(client.agents.create).return_annotation) == "Agent"
@@ -126,3 +126,41 @@ def test_agents_through_the_async_client(server):
     assert changed.lang == "en" and changed.voice.voice_id != agent.voice.voice_id
     assert copy.name == changed.name + " (copy)"
     assert [a.id for a in page.voice_agents] == [changed.id, copy.id]
+
+
+# --- phone numbers -------------------------------------------------------------------------
+
+
+def test_phone_numbers_added_assigned_and_deleted(client):
+    digits = str(uuid.uuid4().int)[:8]
+    agent = client.agents.create(unique("Phone agent"), lang="en")
+    sip = client.phone_numbers.add_sip(
+        f"+971 4 {digits}", address="sip.carrier.example:5060", transport="tcp",
+        username="trunk", password="s3cret-sip", custom_headers={"X-Tenant": "hams"},
+        label="trunk")
+    assert isinstance(sip, PhoneNumber) and sip.number == f"+9714{digits}"
+    assert sip.type == "SIP" and sip.sip_outbound_configs["transportType"] == "TCP"
+    assert "s3cret-sip" not in sip.model_dump_json()
+    twilio = client.phone_numbers.add_twilio(
+        f"+1 415 {digits}", account_sid="AC" + "0123456789abcdef" * 2,
+        auth_token="tw1l10-token", number_sid="PN" + "fedcba9876543210" * 2)
+    assert twilio.type == "TWILIO" and "tw1l10-token" not in twilio.model_dump_json()
+    assert client.phone_numbers.get(sip.id).number == sip.number
+
+    assigned = client.phone_numbers.assign(sip.number, agent.id)
+    assert assigned.voice_agent_id == agent.id and assigned.voice_agent["id"] == agent.id
+    assert client.agents.get(agent.id).phone_number["number"] == sip.number
+    assert [n.id for n in client.phone_numbers.list(agent_id=agent.id)] == [sip.id]
+    assert twilio.id in {n.id for n in client.phone_numbers.list(provider="TWILIO",
+                                                                 per_page=100)}
+    with pytest.raises(ServerError) as call:  # hams cannot place calls yet
+        client.phone_numbers.call("+966112345678", agent_id=agent.id)
+    assert call.value.status_code == 501 and call.value.message_key == "NOT_IMPLEMENTED"
+
+    client.phone_numbers.unassign(sip.number)
+    assert client.agents.get(agent.id).phone_number is None
+    for number in (sip, twilio):
+        assert client.phone_numbers.delete(number.id).id == number.id
+    with pytest.raises(NotFoundError):
+        client.phone_numbers.get(sip.id)
+    client.agents.delete(agent.id)

@@ -14,6 +14,7 @@ from typing import Any
 
 from hams.client._http import ApiRequest
 from hams.client._ops import ClientBase, Op, body_of, data_of, operation, segment
+from hams.client._phone_numbers import PhoneNumbers
 from hams.client._resource import Resource, camel_fields, many, merge
 from hams.client.models import Agent, AgentPage
 
@@ -111,3 +112,8 @@ class AgentResources(ClientBase):
     def agents(self) -> Agents:
         """Voice agents (``/v2/voice-agents``)."""
         return Agents(self)
+
+    @cached_property
+    def phone_numbers(self) -> PhoneNumbers:
+        """Twilio and SIP numbers and their agents (``/v1/voice-agents/phone-number``)."""
+        return PhoneNumbers(self)

@@ -424,3 +424,19 @@ class AgentPage(WireModel):
     voice_agents: list[Agent] = Field(default_factory=list)
     total: int = 0
     filtered: int = 0
+
+
+class PhoneNumber(WireModel):
+    """A Twilio or SIP number of the project (``/v1/voice-agents/phone-number``); secrets
+    (Twilio's auth token, the SIP password) are never answered."""
+
+    id: str
+    number: str
+    label: str | None = None
+    type: str | None = None  # TWILIO | SIP
+    sip_inbound_configs: dict[str, Any] | None = None
+    sip_outbound_configs: dict[str, Any] | None = None
+    voice_agent_id: str | None = None
+    voice_agent: dict[str, Any] | None = None  # {id, name}
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
