@@ -144,9 +144,9 @@ def _field_error(field_name: str, message: str, *, key: str = "VALIDATION_ERROR"
 def merged_config(agent: VoiceAgent) -> dict[str, Any]:
     config = {**copy.deepcopy(DEFAULTS), **copy.deepcopy(agent.config or {})}
     config["llm"] = {**DEFAULTS["llm"], **(agent.config or {}).get("llm", {})}
-    if config["alignment"] is None:
-        direction = "rtl" if agent.lang == "ar" else "ltr"
-        config["alignment"] = {"greetingMessage": direction, "preamble": direction}
+    direction = "rtl" if agent.lang == "ar" else "ltr"  # Arabic text reads right to left
+    config["alignment"] = {"greetingMessage": direction, "preamble": direction,
+                           **{k: v for k, v in (config["alignment"] or {}).items() if v}}
     return config
 
 
@@ -332,6 +332,9 @@ def _apply(session: Session, agent: VoiceAgent, changes: AgentChanges, *,
     config = {**copy.deepcopy(DEFAULTS), **copy.deepcopy(agent.config or {})}
     for name, value in changes.config.items():
         config[name] = copy.deepcopy(DEFAULTS.get(name)) if value is None else value
+    if changes.config.get("alignment"):  # a direction sent changes that one text's only
+        config["alignment"] = {**((agent.config or {}).get("alignment") or {}),
+                               **{k: v for k, v in changes.config["alignment"].items() if v}}
     if changes.name is not None:
         agent.name = changes.name.strip() or agent.name
     if changes.agent_type is not None:
