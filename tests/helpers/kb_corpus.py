@@ -4,9 +4,18 @@ distinct customer-service topics, and questions phrased unlike the text that ans
 ``DOCUMENTS`` maps a document key to its text (paragraphs separated by blank lines).
 ``QUESTIONS`` holds ``(question, document key, answer substring)``: the substring lies inside one
 sentence of that document, so whatever chunk answers the question contains it. Half the
-questions are Arabic, half English; each asks in the language of its document."""
+questions are Arabic, half English; each asks in the language of its document.
+
+``text_pdf`` writes a real PDF with a text layer (pypdf, the standard Helvetica font), for
+upload tests: Latin script only, since a standard font has no Arabic glyphs."""
 
 from __future__ import annotations
+
+import io
+import textwrap
+
+from pypdf import PdfWriter
+from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
 DOCUMENTS: dict[str, str] = {
     "clinic_hours": (
@@ -136,3 +145,29 @@ QUESTIONS: list[tuple[str, str, str]] = [
     ("Can a closed account be brought back?", "account_deletion",
      "cannot restore a deleted account"),
 ]
+
+
+def text_pdf(pages: list[str], *, line_chars: int = 90) -> bytes:
+    """A PDF with one page per string, its lines wrapped at ``line_chars`` (Latin-1 text)."""
+    writer = PdfWriter()
+    font = DictionaryObject({
+        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+        NameObject("/BaseFont"): NameObject("/Helvetica"),
+        NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+    })
+    for text in pages:
+        page = writer.add_blank_page(612, 792)
+        page[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
+        operators = ["BT", "/F1 10 Tf", "13 TL", "56 750 Td"]
+        for paragraph in text.split("\n\n"):
+            for line in textwrap.wrap(paragraph, line_chars) + [""]:
+                escaped = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+                operators.append(f"({escaped}) Tj T*")
+        operators.append("ET")
+        content = DecodedStreamObject()
+        content.set_data("\n".join(operators).encode("cp1252"))
+        page.replace_contents(content)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

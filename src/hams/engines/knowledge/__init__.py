@@ -1,0 +1,45 @@
+"""The knowledge-base engine: pure computation, no database.
+
+    extract_text   file bytes (txt, md, html, pdf, docx) -> text, or ExtractionError(reason)
+    chunk_text     text -> paragraph- and sentence-bounded chunks
+    normalize_for_search / search_tokens   Arabic-aware folding for BM25
+    load_embedder  the bundled multilingual sentence encoder (None when not installed)
+    hybrid_search  BM25 + embeddings, fused by reciprocal rank
+
+The service stores each chunk's text, normalized text and embedding
+(``embedding_to_bytes``) and hands them back to ``hybrid_search`` at query time.
+"""
+
+from hams.engines.knowledge.chunks import DEFAULT_MAX_CHARS, chunk_text
+from hams.engines.knowledge.embeddings import (
+    Embedder,
+    embedding_from_bytes,
+    embedding_to_bytes,
+    load_embedder,
+)
+from hams.engines.knowledge.extract import (
+    SUPPORTED_EXTENSIONS,
+    ExtractionError,
+    extract_text,
+    html_to_text,
+)
+from hams.engines.knowledge.normalize import normalize_for_search, search_tokens
+from hams.engines.knowledge.retrieval import SearchHit, SearchMode, hybrid_search
+
+__all__ = [
+    "DEFAULT_MAX_CHARS",
+    "SUPPORTED_EXTENSIONS",
+    "Embedder",
+    "ExtractionError",
+    "SearchHit",
+    "SearchMode",
+    "chunk_text",
+    "embedding_from_bytes",
+    "embedding_to_bytes",
+    "extract_text",
+    "html_to_text",
+    "hybrid_search",
+    "load_embedder",
+    "normalize_for_search",
+    "search_tokens",
+]

@@ -1,0 +1,142 @@
+"""Hybrid search over one knowledge base's chunks: BM25 on Arabic-aware normalized words
+finds exact names, numbers and rare terms; sentence embeddings find paraphrases and answers in
+the other language; reciprocal rank fusion (Cormack et al., 2009) joins the two rankings
+without having to calibrate their scores against each other.
+
+The BM25 index is built per call from the chunks given: a project's knowledge base is small
+(hundreds to a few thousand chunks), and building costs about a millisecond per 100 chunks
+(bench/kb_retrieval.py), less than embedding the query. Nothing to keep in sync with the
+database, and every replica answers from the same rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import bm25s
+import numpy as np
+
+from hams.engines.knowledge.embeddings import Embedder
+from hams.engines.knowledge.normalize import search_tokens
+
+SearchMode = Literal["hybrid", "bm25", "vector"]
+Tokenizer = Callable[[str], list[str]]
+DEFAULT_RRF_K = 60
+DEFAULT_BM25_WEIGHT = 1.0
+INDEX_CACHE_SIZE = 8  # knowledge bases whose BM25 index stays built (a few MB at most each)
+
+_cache: OrderedDict[tuple, bm25s.BM25 | None] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One chunk found: its position in the ``texts`` searched, the score hits are ranked by
+    (fused in hybrid mode, else the one ranking's own score) and each ranking's raw score
+    (None when that ranking did not find it or was not run)."""
+
+    index: int
+    score: float
+    bm25_score: float | None
+    vector_score: float | None
+
+
+def hybrid_search(query: str, texts: Sequence[str], embeddings: np.ndarray | None, *,
+                  embedder: Embedder | None, top_k: int = 5, mode: SearchMode = "hybrid",
+                  rrf_k: int = DEFAULT_RRF_K, bm25_weight: float = DEFAULT_BM25_WEIGHT,
+                  tokenize: Tokenizer = search_tokens) -> list[SearchHit]:
+    """The ``top_k`` best chunks for ``query``, best first.
+
+    ``texts`` are the chunks' texts, original or already passed through
+    ``normalize_for_search`` (tokenizing folds both alike); ``embeddings`` holds one row per
+    text, from the same embedder as ``embedder``. Without embeddings or an embedder every
+    mode searches BM25 only. In hybrid mode, a chunk only one ranking found still ranks, so
+    a question sharing no word with its answer gets vector hits; ``bm25_weight`` scales the
+    BM25 ranking's share of the fused score (the vector ranking's is 1).
+    """
+    if embeddings is not None and len(embeddings) != len(texts):
+        raise ValueError(f"{len(embeddings)} embeddings for {len(texts)} texts")
+    if not texts or top_k < 1 or not query.strip():
+        return []
+    use_vectors = mode != "bm25" and embedder is not None and embeddings is not None
+    use_bm25 = mode != "vector" or not use_vectors
+    keyword = bm25_ranking(query, texts, tokenize=tokenize) if use_bm25 else []
+    vector = vector_ranking(embedder.embed([query])[0], embeddings) if use_vectors else []
+    bm25_scores, vector_scores = dict(keyword), dict(vector)
+    if use_bm25 and use_vectors:
+        ranked = rrf_fuse([keyword, vector], weights=[bm25_weight, 1.0], rrf_k=rrf_k)
+    else:
+        ranked = keyword or vector
+    return [SearchHit(index, score, bm25_scores.get(index), vector_scores.get(index))
+            for index, score in ranked[:top_k]]
+
+
+def bm25_ranking(query: str, texts: Sequence[str], *,
+                 tokenize: Tokenizer = search_tokens) -> list[tuple[int, float]]:
+    """(index, BM25 score) of every text sharing a term with the query, best first."""
+    index = bm25_index(texts, tokenize)
+    if index is None:
+        return []
+    known = index.vocab_dict
+    ids = sorted({known[t] for t in tokenize(query) if t and t in known})
+    if not ids:
+        return []
+    scores = index.get_scores(ids)
+    order = np.argsort(-scores, kind="stable")
+    return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
+
+
+def bm25_index(texts: Sequence[str], tokenize: Tokenizer = search_tokens) -> bm25s.BM25 | None:
+    """The BM25 index of ``texts`` (None when they hold no term), from a small cache keyed by
+    their content: an agent asks the same knowledge base many times in one conversation."""
+    digest = hashlib.blake2b(digest_size=16)
+    for text in texts:
+        digest.update(text.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    key = (tokenize, len(texts), digest.digest())
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    index = build_bm25_index([tokenize(text) for text in texts])
+    with _cache_lock:
+        _cache[key] = index
+        while len(_cache) > INDEX_CACHE_SIZE:
+            _cache.popitem(last=False)
+    return index
+
+
+def build_bm25_index(corpus_tokens: Sequence[Sequence[str]]) -> bm25s.BM25 | None:
+    """A fresh BM25 index over tokenized texts; None when no text has a term."""
+    if not any(corpus_tokens):
+        return None
+    index = bm25s.BM25()
+    index.index([list(tokens) for tokens in corpus_tokens], show_progress=False)
+    return index
+
+
+def vector_ranking(query_vector: np.ndarray, embeddings: np.ndarray) -> list[tuple[int, float]]:
+    """(index, cosine similarity) of every text, best first; rows must be L2-normalized."""
+    similarities = np.asarray(embeddings, dtype=np.float32) @ np.asarray(query_vector,
+                                                                          dtype=np.float32)
+    order = np.argsort(-similarities, kind="stable")
+    return [(int(i), float(similarities[i])) for i in order]
+
+
+def rrf_fuse(rankings: Sequence[Sequence[tuple[int, float]]], *,
+             weights: Sequence[float] | None = None,
+             rrf_k: int = DEFAULT_RRF_K) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion: each ranking gives weight / (rrf_k + rank) to each item it
+    holds (rank from 1, weight 1 unless given); items sorted by their sum, ties kept in
+    first-seen order."""
+    fused: dict[int, float] = {}
+    for position, ranking in enumerate(rankings):
+        weight = 1.0 if weights is None else weights[position]
+        for rank, (index, _) in enumerate(ranking, start=1):
+            fused[index] = fused.get(index, 0.0) + weight / (rrf_k + rank)
+    return sorted(fused.items(), key=lambda item: -item[1])
