@@ -5,12 +5,60 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
+import threading
 import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from hams.client import AsyncHams, BadRequestError, Hams, NotFoundError, ServerError
-from hams.client.models import Agent, AgentPage, PhoneNumber
+from hams.client.models import Agent, AgentPage, PhoneNumber, WebTool, WebToolTestResult
+
+
+class EchoServer:
+    """Answers every request with what it received, as JSON: what a web tool sends."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _echo(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode() if length else None
+                parts = urlsplit(self.path)
+                answer = json.dumps({
+                    "method": self.command, "path": parts.path,
+                    "query": {k: v[0] for k, v in parse_qs(parts.query).items()},
+                    "json": json.loads(body) if body else None,
+                    "authorization": self.headers.get("Authorization"),
+                    "x-test": self.headers.get("X-Test")}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _echo  # noqa: N815
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def echo() -> Iterator[EchoServer]:
+    server = EchoServer()
+    yield server
+    server.close()
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +81,7 @@ def test_both_clients_have_the_same_namespaces_and_methods(client):
 
     sync = Hams(api_key="k", base_url="http://127.0.0.1:9")
     asynchronous = AsyncHams(api_key="k", base_url="http://127.0.0.1:9")
-    for name in ("agents", "phone_numbers"):
+    for name in ("agents", "web_tools", "phone_numbers"):
         assert methods(getattr(sync, name)) == methods(getattr(asynchronous, name))
         assert getattr(sync, name) is getattr(sync, name)  # made once per client
     assert str(inspect.signature(client.agents.create).return_annotation) == "Agent"
@@ -164,3 +212,74 @@ def test_phone_numbers_added_assigned_and_deleted(client):
     with pytest.raises(NotFoundError):
         client.phone_numbers.get(sip.id)
     client.agents.delete(agent.id)
+
+
+# --- web tools -----------------------------------------------------------------------------
+
+WEATHER_PARAMS = {"type": "object", "required": ["city"], "properties": {
+    "city": {"type": "string"}, "days": {"type": "integer"}}}
+
+
+def test_web_tool_create_version_test_use_and_delete(client, echo):
+    name = unique("weather")
+    tool = client.web_tools.create(
+        name, url=echo.url + "/forecast/{city}", method="POST", description="v1",
+        params=WEATHER_PARAMS, auth_token="s3cret-token", headers={"X-Test": "yes"},
+        timeout=5, messages=[{"type": "REQUEST_START", "content": "One moment"}])
+    assert isinstance(tool, WebTool) and tool.version == 1 and tool.name == name
+    assert tool.persistent_id and tool.function_name and tool.is_async is False
+    settings = tool.tool_settings
+    assert settings.server_url == echo.url + "/forecast/{city}"
+    assert settings.timeout == 5000 and settings.time_out == 5  # milliseconds and seconds
+    assert settings.auth_token and "s3cret-token" not in settings.auth_token  # masked
+
+    second = client.web_tools.update(tool.persistent_id, description="v2", method="GET")
+    assert (second.version, second.persistent_id) == (2, tool.persistent_id)
+    assert second.id != tool.id and second.description == "v2"
+    assert second.tool_settings.server_url == settings.server_url  # carried over
+    assert second.tool_settings.timeout == 5000
+    assert client.web_tools.get(tool.persistent_id).version == 2
+    assert client.web_tools.get(tool.persistent_id, version=1).description == "v1"
+    assert client.web_tools.get(tool.id).version == 1  # a version's own id
+    page = client.web_tools.list(search=name)
+    assert [(t.persistent_id, t.version) for t in page.items] == [(tool.persistent_id, 2)]
+    assert page.filtered == 1 and page.total >= 1
+
+    called = client.web_tools.test(tool.persistent_id, {"city": "Riyadh", "days": 3})
+    assert isinstance(called, WebToolTestResult) and called.ok and called.status == 200
+    assert called.method == "GET" and called.latency_ms >= 0
+    echoed = json.loads(called.body)
+    assert echoed["path"] == "/forecast/Riyadh" and echoed["query"] == {"days": "3"}
+    assert echoed["authorization"] == "Bearer s3cret-token" and echoed["x-test"] == "yes"
+    first = client.web_tools.test(tool.persistent_id, {"city": "Jeddah"}, version=1)
+    assert first.method == "POST" and json.loads(first.body)["json"] == {}
+    with pytest.raises(BadRequestError):  # the arguments do not fit params
+        client.web_tools.test(tool.persistent_id, {"days": "three"})
+
+    agent = client.agents.create(unique("Tool user"), tools=[tool.persistent_id])
+    assert [(t.persistent_id, t.version) for t in agent.tools] == [(tool.persistent_id, None)]
+    pinned = client.agents.update(agent.id, tools=[{"persistent_id": tool.persistent_id,
+                                                    "version": 1}])
+    assert pinned.tools[0].version == 1 and pinned.tools[0].tool_id == tool.id
+    used = client.web_tools.list(agent_id=agent.id)
+    assert [(t.persistent_id, t.version) for t in used.items] == [(tool.persistent_id, 1)]
+
+    client.web_tools.delete(tool.persistent_id)
+    with pytest.raises(NotFoundError):
+        client.web_tools.get(tool.persistent_id)
+    assert client.agents.get(agent.id).tools == []
+    client.agents.delete(agent.id)
+
+
+def test_a_web_tool_that_cannot_be_reached_is_reported_not_raised(server):
+    async def flow() -> WebToolTestResult:
+        async with AsyncHams(api_key=server.key, base_url=server.base_url) as sdk:
+            tool = await sdk.web_tools.create(unique("down"), url="http://127.0.0.1:9/x",
+                                              timeout=2)
+            try:
+                return await sdk.web_tools.test(tool.id)
+            finally:
+                await sdk.web_tools.delete(tool.id)
+
+    called = asyncio.run(flow())
+    assert called.ok is False and called.status is None and called.error

@@ -16,6 +16,7 @@ from hams.client._http import ApiRequest
 from hams.client._ops import ClientBase, Op, body_of, data_of, operation, segment
 from hams.client._phone_numbers import PhoneNumbers
 from hams.client._resource import Resource, camel_fields, many, merge
+from hams.client._web_tools import WebTools
 from hams.client.models import Agent, AgentPage
 
 V1_AGENTS = "/v1/voice-agents"
@@ -112,6 +113,11 @@ class AgentResources(ClientBase):
     def agents(self) -> Agents:
         """Voice agents (``/v2/voice-agents``)."""
         return Agents(self)
+
+    @cached_property
+    def web_tools(self) -> WebTools:
+        """Web tools: HTTP functions agents call (``/v2/voice-agents/web-tool``)."""
+        return WebTools(self)
 
     @cached_property
     def phone_numbers(self) -> PhoneNumbers:

@@ -440,3 +440,131 @@ class PhoneNumber(WireModel):
     voice_agent: dict[str, Any] | None = None  # {id, name}
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+# --- web tools -----------------------------------------------------------------------------------
+
+
+class WebToolSettings(WireModel):
+    server_url: str = ""
+    method_type: str | None = None
+    auth_token: str | None = None  # masked by the server
+    timeout: int | None = None  # milliseconds; None: the server's default
+    time_out: float | None = None  # the same in seconds
+    http_headers: dict[str, str] = Field(default_factory=dict)
+    path_parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class WebTool(WireModel):
+    """One version of a web tool: ``id`` names this version, ``persistent_id`` the tool across
+    its versions (an update makes the next version)."""
+
+    id: str
+    persistent_id: str
+    version: int = 1
+    name: str = ""
+    function_name: str | None = None  # the name the agent's LLM calls it by
+    type: str | None = None
+    description: str | None = None
+    is_active: bool = True
+    is_async: bool = Field(False, alias="async")
+    collection_id: str | None = None
+    tool_settings: WebToolSettings = Field(default_factory=WebToolSettings)
+    params: dict[str, Any] | None = None  # the arguments' JSON Schema
+    messages: list[dict[str, Any]] = Field(default_factory=list)
+    project_id: str | None = None
+    api_key_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class WebToolPage(WireModel):
+    """One page of web tools, each in its latest version."""
+
+    items: list[WebTool] = Field(default_factory=list)
+    total: int = 0
+    filtered: int = 0
+
+
+class WebToolTestResult(WireModel):
+    """One call of a web tool (hams' test route): what was called and what came back."""
+
+    method: str = ""
+    url: str = ""
+    ok: bool = False  # a 2xx answer
+    status: int | None = None  # None: no answer came (``error`` says why)
+    latency_ms: int | None = None
+    body: str | None = None
+    truncated: bool = False
+    content_type: str | None = None
+    error: str | None = None
+
+
+# --- the knowledge base ------------------------------------------------------------------------
+
+
+KB_FINISHED = ("PROCESSED", "FAILED")
+
+
+class KnowledgeItem(WireModel):
+    """A knowledge-base item (TEXT, URL or FILE). It is made searchable by a job: ``status``
+    PROCESSING, then PROCESSED or FAILED (``failure_reason`` says why)."""
+
+    id: str
+    item_name: str = ""
+    type: str | None = None
+    status: str = "PROCESSING"
+    failure_reason: str | None = None
+    content: str | None = None
+    item_url: str | None = None
+    item_urls: list[str] = Field(default_factory=list)
+    words_number: int | None = None
+    extension: str | None = None
+    file_size: str | None = None  # as Hamsa writes it: "2.5MB"
+    file_size_bytes: int | None = None
+    is_active: bool = True
+    used: bool | None = None  # whether a voice agent uses it
+    job_id: str | None = None  # hams: the KNOWLEDGE_BASE job that processes it
+    project_id: str | None = None
+    api_key_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def done(self) -> bool:
+        """Processed or failed: its status will not change until the item is changed."""
+        return self.status in KB_FINISHED
+
+    @property
+    def processed(self) -> bool:
+        return self.status == "PROCESSED"
+
+
+class KnowledgePage(WireModel):
+    """One page of knowledge-base items: ``total`` in the project, ``filtered`` matching."""
+
+    items: list[KnowledgeItem] = Field(default_factory=list)
+    total: int = 0
+    filtered: int = 0
+
+
+class KnowledgeHit(WireModel):
+    """One chunk a search found, best first."""
+
+    item_id: str
+    item_name: str | None = None
+    chunk_id: int | None = None
+    position: int | None = None
+    text: str = ""
+    source: str | None = None  # the page URL or file name the chunk came from
+    score: float = 0.0
+    bm25_score: float | None = None
+    vector_score: float | None = None
+
+
+class KnowledgeSearch(WireModel):
+    """A search's results and the mode that ran (hybrid falls back to bm25 on a server
+    without embeddings)."""
+
+    mode: str | None = None
+    results: list[KnowledgeHit] = Field(default_factory=list)
