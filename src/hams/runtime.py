@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 
@@ -22,7 +23,23 @@ from hams.sealing import SecretBox
 from hams.settings import Settings
 from hams.storage import BlobStorage, LocalStorage
 
+if TYPE_CHECKING:
+    from hams.engines.knowledge import Embedder
+
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KnowledgeEmbedder:
+    """The knowledge base's sentence encoder, loaded once per process on first use; None
+    when HAMS_KB_EMBEDDINGS is off or the offline extra is not installed (BM25 only)."""
+
+    enabled: bool
+
+    def get(self) -> Embedder | None:
+        from hams.engines.knowledge import load_embedder  # bm25s, pypdf...: only when used
+
+        return load_embedder() if self.enabled else None
 
 
 @dataclass
@@ -37,6 +54,7 @@ class Runtime:
     realtime: InferencePool  # realtime speech-to-text, REST and WebSocket alike
     rate_limiter: RateLimiter
     secrets: SecretBox  # agents', tools' and numbers' secrets at rest, keyed from secret_key
+    embedder: KnowledgeEmbedder = KnowledgeEmbedder(enabled=False)
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True, num_workers: int = 1) -> Runtime:
@@ -54,7 +72,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True, num_workers: int 
                              settings.realtime_retry_after_seconds)
     return Runtime(settings, db, storage, models, key, TtsEngines(settings),
                    content_engine(settings), realtime, RateLimiter.from_settings(settings, db),
-                   SecretBox(key))
+                   SecretBox(key), KnowledgeEmbedder(settings.kb_embeddings))
 
 
 def content_engine(settings: Settings) -> ContentEngine:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from hams.runtime import Runtime
 from hams.services.ai_content import run_ai_content
+from hams.services.knowledge_base import run_knowledge_job
 from hams.services.transcription import run_transcription
 from hams.services.tts_jobs import run_tts_job
 from hams.worker.outcome import Handler
@@ -24,4 +25,6 @@ def job_handlers(runtime: Runtime) -> dict[str, Handler]:
             secret_key=r.secret_key),
         "AI_CONTENT": lambda job: run_ai_content(
             r.db, job, settings=r.settings, content=r.content),
+        "KNOWLEDGE_BASE": lambda job: run_knowledge_job(
+            r.db, job, settings=r.settings, storage=r.storage, embedder=r.embedder.get()),
     }
