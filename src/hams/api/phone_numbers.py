@@ -64,12 +64,13 @@ def add_twilio_number(body: TwilioNumberCreate, session: SessionDep, principal: 
 def list_phone_numbers(session: SessionDep, principal: PrincipalDep,
                        voiceAgentId: str | None = Query(None, max_length=100),
                        provider: NumberType | None = Query(None),
-                       skip: int = Query(1, ge=0, le=MAX_PAGE, description="1-based page"),
+                       skip: int = Query(1, ge=0, le=MAX_PAGE,
+                                         description="1-based page number (0 reads as 1)"),
                        take: int = Query(10, ge=1, le=1000, description="page size"),
                        ) -> NumbersAnswer:
     """List the project's numbers, newest first; ``skip`` is a page number."""
     records = phone_numbers.list_numbers(session, principal, voice_agent_id=voiceAgentId,
-                                         provider=provider, page=max(skip, 1), per_page=take)
+                                         provider=provider, page=skip, per_page=take)
     return NumbersAnswer(data=[PhoneNumberPublic.of(r) for r in records], message=SUCCESS)
 
 
@@ -115,7 +116,7 @@ def assign_twilio_number(body: TwilioNumberAssign, session: SessionDep,
                          principal: PrincipalDep) -> TwilioAnswer:
     """Assign a Twilio number to an agent (one number ↔ one agent)."""
     record = phone_numbers.assign_number(session, principal, body.twilioPhoneNumber,
-                                         body.voiceAgentId, type=TWILIO)
+                                         body.voiceAgentId, provider=TWILIO)
     return TwilioAnswer(data=TwilioNumberPublic.of(record), message=SUCCESS)
 
 

@@ -199,11 +199,13 @@ def get_number(session: Session, principal: Principal, number_id: str) -> Number
 
 
 def find_number(session: Session, principal: Principal, number: str, *,
-                type: str | None = None) -> PhoneNumber:
-    """The project's number (E.164), of ``type`` when given; 404 otherwise."""
+                provider: str | None = None) -> PhoneNumber:
+    """The project's number (E.164), of ``provider`` (TWILIO, SIP) when given; 404
+    otherwise."""
     row = _by_number(session, principal, number)
-    if row is None or (type is not None and row.type != type):
-        kind = "Twilio phone number" if type == TWILIO else "phone number"
+    if row is None or (provider is not None and row.type != provider):
+        kind = {TWILIO: "Twilio phone number", SIP: "SIP phone number"}.get(
+            provider or "", "phone number")
         raise NotFound(f"No {kind} {number} in this project", data={"phoneNumber": number})
     return row
 
@@ -232,10 +234,10 @@ def list_numbers(session: Session, principal: Principal, *, voice_agent_id: str 
 
 
 def assign_number(session: Session, principal: Principal, number: str, agent_id: str, *,
-                  type: str | None = None) -> NumberRecord:
+                  provider: str | None = None) -> NumberRecord:
     """Assign the number to the agent. One number ↔ one agent: the number leaves the agent it
     had, and the agent's previous number (if any) becomes unassigned."""
-    row = find_number(session, principal, number, type=type)
+    row = find_number(session, principal, number, provider=provider)
     agent = get_agent(session, principal, agent_id)
     if row.voice_agent_id == agent.id:
         return NumberRecord(row, agent)
@@ -272,7 +274,7 @@ def delete_number(session: Session, principal: Principal, number_id: str) -> Num
 def twilio_credentials(session: Session, principal: Principal, number: str, *,
                        secrets: SecretBox) -> TwilioCredentials:
     """What a Twilio call from the project's ``number`` needs, the auth token opened."""
-    row = find_number(session, principal, number, type=TWILIO)
+    row = find_number(session, principal, number, provider=TWILIO)
     opened = secrets.open_fields(row.sealed_secrets)
     return TwilioCredentials(account_sid=row.twilio_account_sid or "",
                              auth_token=opened.get(_AUTH_TOKEN, ""),
@@ -282,7 +284,7 @@ def twilio_credentials(session: Session, principal: Principal, number: str, *,
 def sip_trunk(session: Session, principal: Principal, number: str, *,
               secrets: SecretBox) -> SipTrunk:
     """What a SIP call from the project's ``number`` needs, the password opened."""
-    row = find_number(session, principal, number, type=SIP)
+    row = find_number(session, principal, number, provider=SIP)
     sip = row.sip or {}
     out = sip.get("outbound")
     outbound = None if out is None else SipOutbound(
@@ -301,7 +303,7 @@ def place_call(session: Session, principal: Principal, call: CallRequest) -> NoR
         raise _fault("voiceAgentId", "is required (or agentDetails)")
     if call.from_number is not None:
         source = find_number(session, principal, call.from_number,
-                             type=TWILIO if call.twilio_only else None)
+                             provider=TWILIO if call.twilio_only else None)
     elif agent is not None:
         source = session.scalar(select(PhoneNumber).where(
             PhoneNumber.voice_agent_id == agent.id))
