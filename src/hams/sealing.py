@@ -17,12 +17,19 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from hams.errors import HamsError
+
 _FORMAT = "v1:"
 _NONCE_BYTES = 12
 
 
-class SealedSecretUnreadable(Exception):
-    """A sealed value that this server's key cannot open (the secret key changed)."""
+class SealedSecretUnreadable(HamsError):
+    """A sealed value that this server's key cannot open (the secret key changed): a
+    configuration problem, answered 503 with what to do rather than an opaque 500."""
+
+    status_code = 503
+    message_key = "SECRET_UNREADABLE"
+    retryable = False
 
 
 class SecretBox:

@@ -85,7 +85,17 @@ def test_error_responses_share_the_envelope(sqlite_runtime: Runtime):
 # --- fuzzing a real server ------------------------------------------------------------------
 
 FUZZ_EXAMPLES = 12
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+
+
+def not_an_unexpected_server_error(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Schemathesis' 5xx check, less hams' deliberate 501 NOT_IMPLEMENTED: a documented route
+    whose capability is not built yet (placing phone calls) answers it to valid requests."""
+    if response.status_code == 501 and b'"NOT_IMPLEMENTED"' in response.content:
+        return True
+    return not_a_server_error(ctx, response, case)
+
+
+CHECKS = [not_an_unexpected_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 
 

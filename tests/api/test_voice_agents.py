@@ -16,6 +16,7 @@ from hams.db.models import (
     WebTool,
 )
 from hams.errors import EngineUnavailable, ValidationFailed
+from hams.sealing import SealedSecretUnreadable, SecretBox
 from hams.services.voice_agents import agent_llm, conversation_params, fill_template
 from tests.conftest import built_runtime, make_settings
 from tests.factories import api_client
@@ -485,3 +486,20 @@ def test_another_projects_agent_is_not_found_and_delete_unassigns_the_number(api
         number = session.scalars(select(PhoneNumber).where(
             PhoneNumber.number == "+15550002222")).one()
         assert number.voice_agent_id is None
+
+
+def test_secrets_sealed_under_another_key_read_as_unset_and_can_be_set_again(api, runtime):
+    agent = _ok(api.post("/v2/voice-agents", json={"name": "moved", "llm": {
+        "model": "m", "baseUrl": "http://127.0.0.1:9/v1", "apiKey": "sk-old-key-00001111"}}))
+    with runtime.db.session() as session:  # as if HAMS_SECRET_KEY had changed since
+        row = session.get(VoiceAgent, agent["id"])
+        row.sealed_secrets = SecretBox("an-older-server-secret").seal_fields(
+            {"llmApiKey": "sk-old-key-00001111"})
+    assert _ok(api.get(f"/v2/voice-agents/{agent['id']}"))["llm"]["apiKey"] is None
+    with runtime.db.session() as session, pytest.raises(SealedSecretUnreadable) as refused:
+        agent_llm(session.get(VoiceAgent, agent["id"]), settings=runtime.settings,
+                  secrets=runtime.secrets)
+    assert refused.value.status_code == 503 and "HAMS_SECRET_KEY" in refused.value.message
+    again = _ok(api.patch(f"/v2/voice-agents/{agent['id']}",
+                          json={"llm": {"apiKey": "sk-new-key-22223333"}}))
+    assert again["llm"]["apiKey"] == "sk-…3333"

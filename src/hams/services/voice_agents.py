@@ -10,6 +10,7 @@ guard), and hands back an ``AgentView`` that either wire shape renders.
 from __future__ import annotations
 
 import copy
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,10 +30,12 @@ from hams.db.models import (
 )
 from hams.errors import BadRequest, EngineUnavailable, NotFound, ValidationFailed
 from hams.media.urls import check_url, url_policy
-from hams.sealing import SecretBox, is_masked, mask
+from hams.sealing import SealedSecretUnreadable, SecretBox, is_masked, mask
 from hams.services.keys import Principal
 from hams.services.voices import resolve_voice, voice_for_dialect
 from hams.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # Every documented field's default (spec §6.1 examples); ``config`` is merged over these on
 # read, so a field added later reads as its default on agents stored before it existed.
@@ -141,6 +144,18 @@ def _field_error(field_name: str, message: str, *, key: str = "VALIDATION_ERROR"
                             data=[{"field": field_name, "message": message}])
 
 
+def _readable_secrets(agent: VoiceAgent, secrets: SecretBox) -> dict[str, str]:
+    """The agent's secrets for reading and rewriting it: after a change of HAMS_SECRET_KEY the
+    old ones cannot be opened, and the agent must stay readable so they can be set again.
+    (A conversation opens them strictly, in ``agent_llm``.)"""
+    try:
+        return secrets.open_fields(agent.sealed_secrets)
+    except SealedSecretUnreadable:
+        log.warning("voice agent %s: its stored secrets cannot be read with this server's "
+                    "key; they read as unset until set again", agent.id)
+        return {}
+
+
 def merged_config(agent: VoiceAgent) -> dict[str, Any]:
     config = {**copy.deepcopy(DEFAULTS), **copy.deepcopy(agent.config or {})}
     config["llm"] = {**DEFAULTS["llm"], **(agent.config or {}).get("llm", {})}
@@ -213,7 +228,7 @@ def get_agent(session: Session, principal: Principal, agent_id: str) -> VoiceAge
 
 def agent_view(session: Session, agent: VoiceAgent, *, secrets: SecretBox) -> AgentView:
     config = merged_config(agent)
-    opened = secrets.open_fields(agent.sealed_secrets)
+    opened = _readable_secrets(agent, secrets)
     voice = session.get(Voice, config["voiceId"]) if config["voiceId"] else None
     links = session.scalars(select(VoiceAgentWebTool).where(
         VoiceAgentWebTool.agent_id == agent.id).order_by(VoiceAgentWebTool.position)).all()
@@ -298,8 +313,7 @@ def clone_agent(session: Session, principal: Principal, agent_id: str, name: str
                        name=name or f"{source.name} (copy)", agent_type=source.agent_type,
                        lang=source.lang, is_template=False,
                        config=copy.deepcopy(source.config or {}),
-                       sealed_secrets=secrets.seal_fields(
-                           secrets.open_fields(source.sealed_secrets)))
+                       sealed_secrets=secrets.seal_fields(_readable_secrets(source, secrets)))
     session.add(agent)
     session.flush()
     for link in session.scalars(select(VoiceAgentWebTool).where(
@@ -348,7 +362,7 @@ def _apply(session: Session, agent: VoiceAgent, changes: AgentChanges, *,
         config["voiceId"] = _voice_id(session, agent, config, changes.voice, lang_changed)
     if config.get("webhookUrl"):
         check_url(config["webhookUrl"], url_policy(settings), purpose="webhookUrl")
-    opened = secrets.open_fields(agent.sealed_secrets)
+    opened = _readable_secrets(agent, secrets)
     if changes.llm is not None:
         config["llm"] = ({**DEFAULTS["llm"]} if not changes.llm and changes.llm_api_key == ""
                          else {**DEFAULTS["llm"], **config.get("llm", {}), **{
