@@ -93,6 +93,7 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
     voices.set_defaults(client_func=cmd_voices)
 
     _add_agent_commands(sub, connection)
+    _add_kb_commands(sub, connection)
 
 
 def _add_agent_commands(sub: argparse._SubParsersAction,
@@ -126,9 +127,46 @@ def _add_agent_commands(sub: argparse._SubParsersAction,
     delete.set_defaults(client_func=cmd_agents_delete)
 
 
+def _add_kb_commands(sub: argparse._SubParsersAction,
+                     connection: argparse.ArgumentParser) -> None:
+    kb = sub.add_parser("kb", help="the knowledge base: add files and pages, list, search"
+                        ).add_subparsers(required=True, metavar="ACTION")
+    waiting = argparse.ArgumentParser(add_help=False)
+    waiting.add_argument("--wait", action="store_true",
+                         help="wait until the item is processed and say how it went")
+    waiting.add_argument("--timeout", type=float, default=None,
+                         help="seconds to wait (default: no limit)")
+    add = kb.add_parser("add", parents=[connection, waiting],
+                        help="add a local file (txt, md, html, pdf, docx) or a web page")
+    add.add_argument("source", metavar="FILE|URL")
+    add.add_argument("--name", help="the item's name (default: the file's name or the URL)")
+    add.set_defaults(client_func=cmd_kb_add)
+    listing = kb.add_parser("list", parents=[connection], help="list the project's items")
+    listing.add_argument("--search", help="part of the name or URL")
+    listing.add_argument("--type", choices=["TEXT", "URL", "FILE"])
+    listing.add_argument("--page", type=int, default=1)
+    listing.add_argument("--per-page", type=int, default=20)
+    listing.set_defaults(client_func=cmd_kb_list)
+    show = kb.add_parser("show", aliases=["get"], parents=[connection, waiting],
+                         help="show one item")
+    show.add_argument("item_id", metavar="ITEM_ID")
+    show.set_defaults(client_func=cmd_kb_show)
+    search = kb.add_parser("search", parents=[connection],
+                           help="the passages that best answer a question")
+    search.add_argument("query", metavar="QUERY")
+    search.add_argument("--top-k", type=int, default=5, help="how many (default: 5)")
+    search.add_argument("--item", action="append", dest="items", metavar="ITEM_ID",
+                        help="search only this item (repeatable)")
+    search.set_defaults(client_func=cmd_kb_search)
+    delete = kb.add_parser("delete", parents=[connection], help="delete an item")
+    delete.add_argument("item_id", metavar="ITEM_ID")
+    delete.set_defaults(client_func=cmd_kb_delete)
+
+
 def run_client_command(args: argparse.Namespace) -> int:
     """Run a client command and turn what went wrong into a message and an exit code."""
     from hams.client import APIConnectionError, AuthenticationError, HamsError, JobTimeout
+    from hams.client.errors import KnowledgeItemTimeout
 
     try:
         return args.client_func(args)
@@ -143,6 +181,11 @@ def run_client_command(args: argparse.Namespace) -> int:
                          Exit.AUTH)
         return _fail(f"error: the server refused the API key: {exc.message} (check "
                      "HAMS_API_KEY or --api-key)", Exit.AUTH)
+    except KnowledgeItemTimeout as exc:
+        item = exc.item
+        return _fail(f"error: knowledge-base item {item.id} is still {item.status} after "
+                     f"{args.timeout:g} s; it keeps being processed (`hams kb show {item.id} "
+                     "--wait` waits again)", Exit.FAILED)
     except JobTimeout as exc:  # the SDK's message names wait_for_job(); say the command
         job = exc.job
         state = job.state or str(job.status).lower()
@@ -383,6 +426,101 @@ def cmd_agents_delete(args: argparse.Namespace) -> int:
         out.print_json({"id": args.agent_id, "deleted": True})
     else:
         out.note(f"deleted agent {args.agent_id}")
+    return Exit.OK
+
+
+def cmd_kb_add(args: argparse.Namespace) -> int:
+    source = args.source
+    url = source.startswith(("http://", "https://"))
+    path = None if url else _readable_file(source)
+    with _client(args) as client, out.Progress(quiet=args.json) as progress:
+        kb = client.knowledge_base
+        if path is not None:
+            item = kb.add_file(path, args.name, on_progress=progress.upload(path.name))
+        else:
+            item = kb.add_urls(args.name, source)
+        if args.wait:
+            item = kb.wait(item.id, args.timeout, on_poll=progress.spinner("processing"))
+    return _print_item(args, item)
+
+
+def cmd_kb_show(args: argparse.Namespace) -> int:
+    with _client(args) as client, out.Progress(quiet=args.json) as progress:
+        if args.wait:
+            item = client.knowledge_base.wait(args.item_id, args.timeout,
+                                              on_poll=progress.spinner("processing"))
+        else:
+            item = client.knowledge_base.get(args.item_id)
+    if args.json:
+        out.print_json(item.model_dump(mode="json", by_alias=True))
+    else:
+        fields = [("id", item.id), ("name", item.item_name), ("type", item.type),
+                  ("status", item.status), ("failure", item.failure_reason),
+                  ("url", item.item_url), ("pages", len(item.item_urls) or None),
+                  ("words", item.words_number), ("size", item.file_size),
+                  ("active", item.is_active), ("used", item.used),
+                  ("created", out.short_time(item.created_at))]
+        out.table(["FIELD", "VALUE"], [[name, out.text(value)] for name, value in fields
+                                       if value not in (None, "")])
+    return Exit.FAILED if item.status == "FAILED" else Exit.OK
+
+
+def cmd_kb_list(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        page = client.knowledge_base.list(page=args.page, per_page=args.per_page,
+                                          search=args.search, type=args.type)
+    if args.json:
+        out.print_json(page.model_dump(mode="json", by_alias=True))
+        return Exit.OK
+    rows = [[i.id, out.clip(i.item_name, 60), out.text(i.type), i.status,
+             out.text(i.words_number), out.short_time(i.created_at)] for i in page.items]
+    out.table(["ID", "NAME", "TYPE", "STATUS", "WORDS", "CREATED"], rows,
+              caption=out.page_caption(args.page, args.per_page, page.filtered, page.total,
+                                       "items"))
+    return Exit.OK
+
+
+def cmd_kb_search(args: argparse.Namespace) -> int:
+    if not args.query.strip():
+        raise UsageError("the query is empty")
+    with _client(args) as client:
+        found = client.knowledge_base.search(args.query, item_ids=args.items, top_k=args.top_k)
+    if args.json:
+        out.print_json(found.model_dump(mode="json", by_alias=True))
+        return Exit.OK
+    for rank, hit in enumerate(found.results, 1):
+        where = hit.item_name or hit.item_id
+        if hit.source and hit.source != where:
+            where += f" ({hit.source})"
+        print(f"{rank}. {where}  [score {hit.score:.3f}]\n{hit.text.strip()}\n")
+    if not found.results:
+        out.note("nothing found (items still PROCESSING or inactive are not searched)")
+    return Exit.OK
+
+
+def cmd_kb_delete(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        client.knowledge_base.delete(args.item_id)
+    if args.json:
+        out.print_json({"id": args.item_id, "deleted": True})
+    else:
+        out.note(f"deleted item {args.item_id}")
+    return Exit.OK
+
+
+def _print_item(args: argparse.Namespace, item: Any) -> int:
+    """A new item: its id on stdout (the whole item with --json), how it stands on stderr."""
+    if args.json:
+        out.print_json(item.model_dump(mode="json", by_alias=True))
+    else:
+        print(item.id)
+    if item.status == "FAILED":
+        return _fail(f"error: item {item.id} failed: {item.failure_reason or 'no reason given'}",
+                     Exit.FAILED)
+    if not args.json:
+        words = f", {item.words_number:,} words" if item.words_number is not None else ""
+        after = "" if item.done else f" (`hams kb show {item.id} --wait` waits for it)"
+        out.note(f"{item.item_name}: {item.status}{words}{after}")
     return Exit.OK
 
 

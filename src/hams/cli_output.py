@@ -112,7 +112,8 @@ class Progress(contextlib.AbstractContextManager):
         self.status = self.console.status(what)
         self.status.start()
 
-        def show(job: Any) -> None:
+        def show(job: Any) -> None:  # a job, or anything with a status (a KB item)
             if self.status is not None:
-                self.status.update(f"{what} ({job.state or str(job.status).lower()})")
+                state = getattr(job, "state", None) or str(job.status).lower()
+                self.status.update(f"{what} ({state})")
         return show

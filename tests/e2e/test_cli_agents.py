@@ -89,3 +89,66 @@ def test_agents_create_refusals(server, tmp_path):
     assert missing.returncode == EXIT_USAGE and "no such file" in missing.stderr
     bad_voice = hams(server, "agents", "create", "--name", "x", "--voice", "No Such Voice")
     assert bad_voice.returncode == EXIT_FAILED and "[UNKNOWN_VOICE]" in bad_voice.stderr
+
+
+# --- the knowledge base --------------------------------------------------------------------
+
+NOTES = ("The Oasis support line answers from eight in the morning until ten at night. "
+         "Customers in Dammam can also visit the service desk on King Saud Street.")
+PAGE = ("<html><body><article><h1>Warranty</h1><p>Every Oasis appliance carries a two year "
+        "warranty that covers parts and labour at any branch.</p></article></body></html>")
+
+
+def test_kb_add_a_file_and_wait_then_list_search_show_delete(server, tmp_path):
+    notes = tmp_path / f"{unique('support')}.txt"
+    notes.write_text(NOTES, encoding="utf-8")
+    added = hams(server, "kb", "add", str(notes), "--wait", "--timeout", "60")
+    assert added.returncode == 0, added.stderr
+    item_id = added.stdout.strip()
+    assert item_id and "\n" not in item_id
+    assert f"{notes.name}: PROCESSED" in added.stderr and "words" in added.stderr
+
+    listed = hams(server, "kb", "list", "--search", notes.stem)
+    assert listed.returncode == 0, listed.stderr
+    assert item_id in listed.stdout and "PROCESSED" in listed.stdout
+
+    found = hams(server, "kb", "search", "When does the support line answer?", "--item",
+                 item_id, "--top-k", "1")
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.startswith(f"1. {notes.name}") and "eight in the morning" in found.stdout
+    as_json = json.loads(hams(server, "kb", "search", "Dammam service desk", "--item", item_id,
+                              "--json").stdout)
+    assert as_json["results"][0]["itemId"] == item_id
+
+    shown = json.loads(hams(server, "kb", "show", item_id, "--json").stdout)
+    assert shown["status"] == "PROCESSED" and shown["type"] == "FILE"
+    assert hams(server, "kb", "delete", item_id).returncode == 0
+    missing = hams(server, "kb", "show", item_id)
+    assert missing.returncode == EXIT_FAILED and "error:" in missing.stderr
+
+
+def test_kb_add_a_url_then_wait_for_it_with_show(server, media_server):
+    url = media_server.add_file(f"{unique('warranty')}.html", PAGE.encode())
+    added = hams(server, "kb", "add", url, "--name", "Warranty page")
+    assert added.returncode == 0, added.stderr
+    item_id = added.stdout.strip()
+    assert "Warranty page: PROCESSING" in added.stderr or "PROCESSED" in added.stderr
+    waited = hams(server, "kb", "show", item_id, "--wait", "--timeout", "60", "--json")
+    assert waited.returncode == 0, waited.stderr
+    item = json.loads(waited.stdout)
+    assert item["status"] == "PROCESSED" and item["itemUrls"] == [url]
+    assert item["itemName"] == "Warranty page"
+    assert hams(server, "kb", "delete", item_id).returncode == 0
+
+
+def test_kb_add_refusals(server, tmp_path):
+    missing = hams(server, "kb", "add", str(tmp_path / "none.txt"))
+    assert missing.returncode == EXIT_USAGE and "no such file" in missing.stderr
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    refused = hams(server, "kb", "add", str(empty))
+    assert refused.returncode == EXIT_USAGE and "is empty" in refused.stderr
+    unreadable = tmp_path / "sound.wav"
+    unreadable.write_bytes(b"RIFF....WAVE")
+    unsupported = hams(server, "kb", "add", str(unreadable))
+    assert unsupported.returncode == EXIT_FAILED and "[UNSUPPORTED_MEDIA]" in unsupported.stderr

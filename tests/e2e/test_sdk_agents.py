@@ -14,8 +14,24 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from hams.client import AsyncHams, BadRequestError, Hams, NotFoundError, ServerError
-from hams.client.models import Agent, AgentPage, PhoneNumber, WebTool, WebToolTestResult
+from hams.client import (
+    AsyncHams,
+    BadRequestError,
+    Hams,
+    JobTimeout,
+    NotFoundError,
+    ServerError,
+)
+from hams.client.errors import KnowledgeItemTimeout
+from hams.client.models import (
+    Agent,
+    AgentPage,
+    KnowledgeItem,
+    KnowledgeSearch,
+    PhoneNumber,
+    WebTool,
+    WebToolTestResult,
+)
 
 
 class EchoServer:
@@ -71,6 +87,11 @@ def unique(prefix: str) -> str:
     return f"{prefix} {uuid.uuid4().hex[:8]}"
 
 
+def slug(prefix: str) -> str:
+    """A unique name fit for a URL path."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
 # --- the namespaces ------------------------------------------------------------------------
 
 
@@ -81,7 +102,7 @@ def test_both_clients_have_the_same_namespaces_and_methods(client):
 
     sync = Hams(api_key="k", base_url="http://127.0.0.1:9")
     asynchronous = AsyncHams(api_key="k", base_url="http://127.0.0.1:9")
-    for name in ("agents", "web_tools", "phone_numbers"):
+    for name in ("agents", "web_tools", "knowledge_base", "phone_numbers"):
         assert methods(getattr(sync, name)) == methods(getattr(asynchronous, name))
         assert getattr(sync, name) is getattr(sync, name)  # made once per client
     assert str(inspect.signature(client.agents.create).return_annotation) == "Agent"
@@ -283,3 +304,114 @@ def test_a_web_tool_that_cannot_be_reached_is_reported_not_raised(server):
 
     called = asyncio.run(flow())
     assert called.ok is False and called.status is None and called.error
+
+
+# --- the knowledge base --------------------------------------------------------------------
+
+RETURNS = ("The Oasis store takes back unopened goods within fourteen days of purchase when "
+           "the original receipt is kept. Refunds reach the same card within seven working "
+           "days.")
+HOURS = ("# Opening hours\n\nThe Oasis branch in Riyadh opens at nine in the morning and "
+         "closes at eleven at night, every day except Friday mornings.\n")
+PAGE = ("<html><head><title>Delivery</title></head><body><article><h1>Delivery</h1>"
+        "<p>Orders above two hundred riyals are delivered free of charge to every district of "
+        "Jeddah, usually on the next working day.</p><p>Heavy furniture is delivered by a "
+        "second team that calls the customer one day before.</p></article></body></html>")
+
+
+def test_knowledge_text_file_and_page_are_processed_and_found(client, tmp_path, media_server):
+    name = unique("returns")
+    text = client.knowledge_base.add_text(name, RETURNS)
+    assert isinstance(text, KnowledgeItem) and text.type == "TEXT" and text.item_name == name
+    assert text.status == "PROCESSING" and text.job_id
+    polls: list[KnowledgeItem] = []
+    text = client.knowledge_base.wait(text.id, timeout=60, on_poll=polls.append)
+    assert text.processed and text.done and text.words_number > 10
+    assert polls and polls[-1].processed
+
+    notes = tmp_path / "hours.md"
+    notes.write_text(HOURS, encoding="utf-8")
+    progress: list[tuple[int, int]] = []
+    hours = client.knowledge_base.add_file(
+        notes, "أوقات العمل", wait=True, timeout=60,
+        on_progress=lambda sent, total: progress.append((sent, total)))
+    assert hours.processed and hours.type == "FILE" and hours.extension == "md"
+    assert hours.item_name == "أوقات العمل" and progress[-1] == (len(HOURS), len(HOURS))
+    unnamed = client.knowledge_base.add_file(notes)
+    assert unnamed.item_name == "hours.md"
+
+    url = media_server.add_file(f"{slug('delivery')}.html", PAGE.encode())
+    page = client.knowledge_base.add_urls(None, url, wait=True, timeout=60)
+    assert page.processed and page.type == "URL" and page.item_urls == [url], page
+
+    found = client.knowledge_base.search("How long do refunds take to reach my card?",
+                                         item_ids=[text.id, hours.id, page.id], top_k=3)
+    assert isinstance(found, KnowledgeSearch) and found.mode in ("hybrid", "bm25")
+    assert found.results[0].item_id == text.id and "seven working days" in found.results[0].text
+    when = client.knowledge_base.search("When does the Riyadh branch open?",
+                                        item_ids=[text.id, hours.id, page.id], top_k=1)
+    assert [hit.item_id for hit in when.results] == [hours.id]
+    free = client.knowledge_base.search("free delivery in Jeddah", item_ids=[page.id], top_k=2)
+    assert free.results and free.results[0].source == url
+    assert "two hundred riyals" in free.results[0].text
+
+    listed = client.knowledge_base.list(search=name, per_page=5)
+    assert [i.id for i in listed.items] == [text.id] and listed.filtered == 1
+    assert {i.id for i in client.knowledge_base.list(type="URL", per_page=100).items} >= {page.id}
+    renamed = client.knowledge_base.update(text.id, name=name + " (policy)", is_active=False)
+    assert renamed.item_name == name + " (policy)" and renamed.is_active is False
+    assert client.knowledge_base.search("refunds card", item_ids=[text.id]).results == []
+
+    agent = client.agents.create(unique("KB user"), knowledge_base_items_ids=[hours.id])
+    assert agent.knowledge_base_items_ids == [hours.id]
+    assert client.knowledge_base.get(hours.id).used is True
+    client.agents.delete(agent.id)
+    for item in (text, hours, unnamed, page):
+        client.knowledge_base.delete(item.id)
+    with pytest.raises(NotFoundError):
+        client.knowledge_base.get(text.id)
+
+
+def test_waiting_for_an_item_times_out_while_its_page_is_held(client, media_server):
+    name = f"{slug('slow')}.html"
+    url = media_server.add_file(name, PAGE.encode())
+    gate = media_server.gate(name)
+    item = client.knowledge_base.add_urls("slow page", [url])
+    try:
+        with pytest.raises(KnowledgeItemTimeout) as timed_out:
+            client.knowledge_base.wait(item.id, timeout=1)
+        assert isinstance(timed_out.value, JobTimeout) and isinstance(timed_out.value,
+                                                                      TimeoutError)
+        assert timed_out.value.item.status == "PROCESSING"
+        assert timed_out.value.job.id == item.job_id and not timed_out.value.job.done
+    finally:
+        gate.set()
+    assert client.knowledge_base.wait(item.id, timeout=60).processed
+    client.knowledge_base.delete(item.id)
+
+
+def test_knowledge_refusals_are_the_error_tree(client, tmp_path):
+    with pytest.raises(FileNotFoundError):
+        client.knowledge_base.add_file(tmp_path / "missing.txt")
+    with pytest.raises(BadRequestError):
+        client.knowledge_base.add_text("empty", "   ")
+    with pytest.raises(BadRequestError) as refused:
+        client.knowledge_base.add_urls("ftp", "ftp://example.com/a.txt")
+    assert refused.value.message_key
+    with pytest.raises(NotFoundError):
+        client.knowledge_base.wait(str(uuid.uuid4()))
+
+
+def test_knowledge_through_the_async_client(server):
+    async def flow() -> tuple[KnowledgeItem, KnowledgeSearch]:
+        async with AsyncHams(api_key=server.key, base_url=server.base_url) as sdk:
+            item = await sdk.knowledge_base.add_text(None, "Parking is free for two hours "
+                                                     "at the Olaya branch.", wait=True,
+                                                     timeout=60)
+            found = await sdk.knowledge_base.search("Is parking free?", item_ids=[item.id])
+            await sdk.knowledge_base.delete(item.id)
+            return item, found
+
+    item, found = asyncio.run(flow())
+    assert item.processed and item.item_name.startswith("Parking is free")
+    assert found.results and found.results[0].item_id == item.id

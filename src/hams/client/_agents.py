@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from hams.client._http import ApiRequest
+from hams.client._knowledge import KnowledgeBase
 from hams.client._ops import ClientBase, Op, body_of, data_of, operation, segment
 from hams.client._phone_numbers import PhoneNumbers
 from hams.client._resource import Resource, camel_fields, many, merge
@@ -118,6 +119,11 @@ class AgentResources(ClientBase):
     def web_tools(self) -> WebTools:
         """Web tools: HTTP functions agents call (``/v2/voice-agents/web-tool``)."""
         return WebTools(self)
+
+    @cached_property
+    def knowledge_base(self) -> KnowledgeBase:
+        """Knowledge-base items and search (``/v1/voice-agents/knowledge-base``)."""
+        return KnowledgeBase(self)
 
     @cached_property
     def phone_numbers(self) -> PhoneNumbers:

@@ -91,10 +91,12 @@ class Config:
 
 @dataclass(frozen=True)
 class FileBody:
-    """A local file sent as multipart field ``file``, read in chunks as it is sent."""
+    """A local file sent as multipart field ``file``, read in chunks as it is sent; ``fields``
+    are text fields sent before it."""
 
     path: Path
     on_progress: ProgressCallback | None = None
+    fields: tuple[tuple[str, str], ...] = ()
 
     @property
     def size(self) -> int:
@@ -302,7 +304,10 @@ def multipart_parts(body: FileBody) -> tuple[dict[str, str], bytes, bytes]:
     length is known without reading it and progress follows what was actually sent."""
     boundary = uuid.uuid4().hex
     content_type = mimetypes.guess_type(body.path.name)[0] or "application/octet-stream"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+    text = "".join(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{_quoted(name)}\""
+                   f"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{value}\r\n"
+                   for name, value in body.fields)
+    head = (f"{text}--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
             f"filename=\"{_quoted(body.path.name)}\"\r\nContent-Type: {content_type}\r\n\r\n"
             ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()

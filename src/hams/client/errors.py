@@ -14,7 +14,9 @@
     ├── RateLimitError            429 (.retry_after in seconds, from Retry-After)
     ├── ServerError               5xx
     ├── JobTimeout                a job still running when wait_for_job gave up (also a
-    │                             TimeoutError; .job is the job as last seen)
+    │   │                         TimeoutError; .job is the job as last seen)
+    │   └── KnowledgeItemTimeout  a knowledge-base item still PROCESSING when waiting gave
+    │                             up (.item as last seen; .job its job, None if unknown)
     └── JobFailed                 Job.raise_for_status() on a FAILED job (.job)
 
 HTTP errors carry the Hamsa envelope's ``messageKey`` and ``message``; WebSocket ``error``
@@ -26,7 +28,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from hams.client.models import Job
+    from hams.client.models import Job, KnowledgeItem
 
 
 class HamsError(Exception):
@@ -99,6 +101,17 @@ class JobTimeout(HamsError, TimeoutError):
     def __init__(self, message: str, *, job: Job):
         super().__init__(message, message_key="JOB_TIMEOUT")
         self.job = job
+
+
+class KnowledgeItemTimeout(JobTimeout):
+    """A knowledge-base item was still PROCESSING when waiting for it ran out of time; it
+    keeps being processed. ``.item`` is the item as last seen, ``.job`` the job processing it
+    (None on a server whose items name no job)."""
+
+    def __init__(self, message: str, *, item: KnowledgeItem, job: Job | None = None):
+        HamsError.__init__(self, message, message_key="JOB_TIMEOUT")
+        self.item = item
+        self.job = job  # type: ignore[assignment]
 
 
 class JobFailed(HamsError):
