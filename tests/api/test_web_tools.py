@@ -41,6 +41,9 @@ class EchoServer(ThreadingHTTPServer):
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.server_port}{path}"
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (the timeout test) is expected; keep test output quiet."""
+
 
 class EchoHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -67,6 +70,11 @@ class EchoHandler(BaseHTTPRequestHandler):
             self.send(200, json.dumps(seen).encode(), "application/json; charset=utf-8")
         elif url.path == "/big":
             self.send(200, b"x" * BIG, "text/plain")
+        elif url.path == "/moved":
+            self.send_response(302)
+            self.send_header("Location", "http://169.254.169.254/latest/meta-data")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif url.path == "/fail":
             self.send(503, b'{"error": "down"}', "application/json")
         elif url.path == "/slow":
@@ -198,9 +206,10 @@ def test_update_adds_a_version_and_carries_over_what_is_not_sent(api, echo):
     assert echoed["method"] == "PUT"
     assert echoed["headers"]["authorization"] == f"Bearer {TOKEN}"  # the masked value kept it
     third = api.patch(f"{V1}/{first['id']}", json={
-        "description": None, "toolSettings": {"authToken": None}}).json()["data"]
+        "description": None, "toolSettings": {"authToken": None, "timeOut": None}}).json()["data"]
     assert third["version"] == 3 and third["description"] is None
     assert third["toolSettings"]["authToken"] is None
+    assert (third["toolSettings"]["timeout"], third["toolSettings"]["timeOut"]) == (None, None)
 
 
 def test_delete_removes_every_version_and_the_agents_links(api, runtime, echo):
@@ -337,6 +346,8 @@ def test_a_bad_params_schema_is_a_400_naming_params(api, echo, params, reason):
     ({"toolSettings": {"httpHeaders": {"Bad Name": "v"}}}, "toolSettings.httpHeaders"),
     ({"toolSettings": {"httpHeaders": {"Host": "example.com"}}}, "toolSettings.httpHeaders"),
     ({"toolSettings": {"authToken": "a\nb"}}, "toolSettings.authToken"),
+    ({"toolSettings": {"authToken": "tök-0123456789"}}, "toolSettings.authToken"),
+    ({"toolSettings": {"httpHeaders": {"X-City": "القاهرة"}}}, "toolSettings.httpHeaders"),
     ({"toolSettings": {"serverUrl": "ftp://example.com/x"}}, "toolSettings.serverUrl"),
     ({"toolSettings": {"serverUrl": "http://[::1"}}, "toolSettings.serverUrl"),
     ({"toolSettings": {"serverUrl": "http://{host}.example.com/x"}}, "toolSettings.serverUrl"),
@@ -475,6 +486,26 @@ def test_a_refused_connection_is_an_answer_with_ok_false(api):
     result = api.post(f"{V2}/{tool['id']}/test", json={"arguments": {"city": "x"}}).json()["data"]
     assert (result["ok"], result["status"]) == (False, None)
     assert "could not be reached" in result["error"]
+
+
+def test_a_redirect_is_answered_not_followed(api, echo):
+    tool = create(api, echo.url("/moved"))
+    count = len(echo.received)
+    result = api.post(f"{V2}/{tool['id']}/test", json={"arguments": {"city": "x"}}).json()["data"]
+    assert (result["status"], result["ok"], result["body"]) == (302, False, "")
+    assert len(echo.received) == count + 1
+
+
+def test_json_that_is_not_json_is_a_400(api, echo):
+    tool = create(api, echo.url("/echo"))
+    nan = '{"arguments": {"city": "x", "n": NaN}}'
+    response = api.post(f"{V2}/{tool['id']}/test", content=nan,
+                        headers={"Content-Type": "application/json"})
+    assert fault(response)[1] == ["arguments"]
+    body = json.dumps(tool_body(echo.url("/echo"))).replace('"required"', '"maximum": Infinity, '
+                                                             '"required"')
+    response = api.post(V2, content=body, headers={"Content-Type": "application/json"})
+    assert fault(response)[1] == ["params"]
 
 
 def test_a_path_placeholder_without_a_value_is_a_400(api, echo):

@@ -165,3 +165,8 @@ def test_connection_refused_is_a_delivery_error() -> None:
 def test_an_undecodable_answer_is_a_delivery_error(base: str) -> None:
     with pytest.raises(DeliveryError, match="answered a body that is compressed with 'br'"):
         send("GET", f"{base}/brotli")
+
+
+def test_a_url_too_long_to_send_is_refused() -> None:
+    with pytest.raises(UrlRefused, match="serverUrl is not a URL that can be requested"):
+        send("GET", "http://127.0.0.1:1" + "/a" * 40_000)

@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from hams import __version__
-from hams.errors import MediaFetchFailed, PayloadTooLarge
+from hams.errors import MediaFetchFailed, PayloadTooLarge, UrlRefused
 from hams.media.compression import BodyDecodeError, decoded_chunks
 from hams.media.urls import ResolvedUrl, UrlPolicy, check_url
 
@@ -287,8 +287,9 @@ def request_guarded(
     """Send one request of any method to a checked, pinned address and read at most
     ``max_bytes`` of its decoded answer within ``timeout`` in all. A 3xx comes back as is,
     never followed: a web tool's POST must not be replayed at another address, and every hop
-    would need its own check. Raises UrlRefused before connecting, DeliveryError when the
-    request fails on the wire or the answer does not arrive in time."""
+    would need its own check. Raises UrlRefused before connecting (also for a URL httpx
+    cannot send), DeliveryError when the request fails on the wire or the answer does not
+    arrive in time."""
     resolved = check_url(url, policy, purpose=purpose)
     sent = {k: v for k, v in headers.items() if k.lower() != "host"}  # Host names the checked host
     if not any(k.lower() == "accept-encoding" for k in sent):
@@ -301,6 +302,8 @@ def request_guarded(
             )
             with contextlib.closing(response):
                 body, truncated = _read_limited(response, max_bytes, deadline, purpose)
+    except httpx.InvalidURL as exc:  # e.g. over httpx's length limit
+        raise UrlRefused(f"{purpose} is not a URL that can be requested ({exc})") from exc
     except httpx.TransportError as exc:
         raise DeliveryError(f"{purpose} {_describe(exc)}") from exc
     kept = [(k, v) for k, v in response.headers.multi_items() if k not in _DROPPED_HEADERS]

@@ -309,6 +309,9 @@ def _apply_settings(current: dict[str, Any], sent: ToolSettingsFields, kept: dic
     if sent.path_parameters is not UNSET:
         current["pathParameters"] = dict(sent.path_parameters or {})
     if sent.auth_token is not UNSET and not is_masked(sent.auth_token):
+        if sent.auth_token and not _header_safe(sent.auth_token):
+            raise _fault("toolSettings.authToken", "must be printable ASCII (it is sent as a "
+                         "header)")
         kept.pop("authToken", None)
         if sent.auth_token:
             kept["authToken"] = sent.auth_token
@@ -372,20 +375,41 @@ def _apply_headers(sent: Mapping[str, str], kept: dict[str, str]
             raise _fault(field_name, f"{name} is set by hams, not by the tool")
         if lower in seen:
             raise _fault(field_name, f"{name} is given twice")
-        if any(c in value for c in "\r\n\x00"):
-            raise _fault(field_name, f"the value of {name} must not contain line breaks")
         seen.add(lower)
-        if lower not in SECRET_HEADERS:
+        secret = lower in SECRET_HEADERS
+        if secret and is_masked(value):  # sent back as it was read: keep the stored value
+            if lower not in previous:
+                raise _fault(field_name, f"{name} was sent masked but no value is stored; "
+                             "send the value itself")
+            value = previous[lower]
+        if not _header_safe(value):
+            raise _fault(field_name, f"the value of {name} must be printable ASCII, without "
+                         "line breaks")
+        if not secret:
             shown[name] = value
             continue
-        secret = previous.get(lower) if is_masked(value) else value
-        if secret is None:
-            raise _fault(field_name, f"{name} was sent masked but no value is stored; send "
-                         "the value itself")
-        kept[f"header:{name}"] = secret
-        shown[name] = mask(secret) or "…"
+        kept[f"header:{name}"] = value
+        shown[name] = mask(value) or "…"
         secret_names.append(name)
     return shown, secret_names
+
+
+def _header_safe(value: str) -> bool:
+    """What an HTTP header value may hold: printable ASCII, spaces and tabs."""
+    return all(" " <= c <= "~" or c == "\t" for c in value)
+
+
+def _json_faults(field_name: str, value: Any, *, limit: int | None = None) -> None:
+    """Refuse JSON that nests too deep, is too long or holds NaN/Infinity (no JSON at all:
+    PostgreSQL refuses it, and a tool's server could not read it)."""
+    if _depth(value, MAX_SCHEMA_DEPTH) > MAX_SCHEMA_DEPTH:
+        raise _fault(field_name, f"nests deeper than {MAX_SCHEMA_DEPTH} levels")
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except ValueError as exc:
+        raise _fault(field_name, "numbers must be finite (no NaN or Infinity)") from exc
+    if limit is not None and len(text) > limit:
+        raise _fault(field_name, f"is longer than {limit} characters")
 
 
 def _check_messages(messages: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -422,10 +446,7 @@ def check_params(params: dict[str, Any] | None) -> dict[str, Any] | None:
     type object, with references only within itself."""
     if params is None:
         return None
-    if _depth(params, MAX_SCHEMA_DEPTH) > MAX_SCHEMA_DEPTH:
-        raise _fault("params", f"nests deeper than {MAX_SCHEMA_DEPTH} levels")
-    if len(json.dumps(params)) > MAX_SCHEMA_CHARS:
-        raise _fault("params", f"is longer than {MAX_SCHEMA_CHARS} characters")
+    _json_faults("params", params, limit=MAX_SCHEMA_CHARS)
     try:
         jsonschema_rs.meta.validate(params)
         _validator(params)
@@ -440,8 +461,7 @@ def check_params(params: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def check_arguments(tool: WebTool, arguments: dict[str, Any]) -> None:
     """The arguments against the tool's ``params``; every fault named in ``data``."""
-    if _depth(arguments, MAX_SCHEMA_DEPTH) > MAX_SCHEMA_DEPTH:
-        raise _fault("arguments", f"nest deeper than {MAX_SCHEMA_DEPTH} levels")
+    _json_faults("arguments", arguments)
     if not tool.params:
         return
     faults = [{"field": ".".join(["arguments", *map(str, error.instance_path)]),

@@ -28,7 +28,8 @@ TEXT = r"^[^\x00]*$"  # PostgreSQL text holds no NUL
 NAME = r"^[^\x00-\x1f\x7f]+$"  # one line, no control characters
 ID = r"^[A-Za-z0-9_-]{1,100}$"  # a version id (uuid) or a persistentId (uuid, Hamsa's cuid)
 PathName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")]
-PathValue = Annotated[str, StringConstraints(max_length=1000, pattern=TEXT)] | int | float | bool
+PathValue = (Annotated[str, StringConstraints(max_length=1000, pattern=TEXT)] | int
+             | Annotated[float, Field(allow_inf_nan=False)] | bool)
 Arguments = dict[str, Any]
 
 
