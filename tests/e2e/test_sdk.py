@@ -49,7 +49,9 @@ PUBLIC = {
     "ChartPoint", "Project",
     "RealtimeTranscript", "EndOfSpeech", "VoiceDictionary", "DictionaryWord", "TtsHistory",
     "TtsHistoryPage", "WebhookDelivery", "WebhookAttempt", "RealtimeSession",
-    "AsyncRealtimeSession",
+    "AsyncRealtimeSession", "Agent", "AgentPage", "PhoneNumber", "WebTool", "WebToolPage",
+    "WebToolTestResult", "KnowledgeItem", "KnowledgePage", "KnowledgeHit", "KnowledgeSearch",
+    "KnowledgeItemTimeout",
 }
 
 
