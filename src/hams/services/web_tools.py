@@ -18,6 +18,7 @@ larger one as milliseconds; hams stores milliseconds, at most 120 s.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 import unicodedata
@@ -55,6 +56,7 @@ PLACEHOLDER = re.compile(r"\{\{?\s*([A-Za-z_][A-Za-z0-9_.-]{0,63})\s*\}\}?")
 MAX_SCHEMA_DEPTH = 32  # deeper JSON is refused before a validator recurses into it
 MAX_SCHEMA_CHARS = 64 * 1024
 URL_FIELD = "toolSettings.serverUrl"
+log = logging.getLogger(__name__)
 AUTH_SCHEMES = ("bearer ", "basic ", "token ", "digest ", "apikey ", "api-key ")
 
 
@@ -250,7 +252,7 @@ def update_web_tool(session: Session, principal: Principal, ref: str, fields: To
                    collection_id=latest.collection_id, is_active=latest.is_active,
                    is_async=latest.is_async, settings=dict(latest.settings),
                    params=latest.params, messages=list(latest.messages))
-    stored = _open(latest, secrets)
+    stored = _readable_secrets(latest, secrets)
     _apply(tool, fields, stored, settings=settings, secrets=secrets)
     session.add(tool)
     try:
@@ -271,11 +273,16 @@ def delete_web_tool(session: Session, principal: Principal, ref: str) -> tuple[s
     return persistent_id, int(removed.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def _open(tool: WebTool, secrets: SecretBox) -> dict[str, str]:
+def _readable_secrets(tool: WebTool, secrets: SecretBox) -> dict[str, str]:
+    """The secrets an update carries over: after a change of HAMS_SECRET_KEY the old ones
+    cannot be opened and read as unset, so the tool stays editable and they can be set again.
+    (A call opens them strictly: SealedSecretUnreadable, 503.)"""
     try:
         return secrets.open_fields(tool.sealed_secrets)
-    except SealedSecretUnreadable as exc:
-        raise BadRequest(f"{exc} (toolSettings.authToken, httpHeaders)") from exc
+    except SealedSecretUnreadable:
+        log.warning("web tool %s: its stored secrets cannot be read with this server's key; "
+                    "they read as unset until set again", tool.id)
+        return {}
 
 
 def _apply(tool: WebTool, fields: ToolFields, stored_secrets: dict[str, str], *,
@@ -533,13 +540,14 @@ def call_web_tool(tool: WebTool, arguments: dict[str, Any], *, settings: Setting
     """Call the tool once with ``arguments`` (checked against ``params``): path placeholders
     filled, the rest as the query (GET, DELETE) or a JSON body (POST, PUT, PATCH), the URL
     checked by the SSRF guard again. Never inside a transaction: it waits on the network.
-    Raises ValidationFailed (arguments) or UrlRefused; a failure on the wire is an answer
-    with ``ok`` false and the error."""
+    Raises ValidationFailed (arguments), UrlRefused, or SealedSecretUnreadable (its secrets
+    were sealed under another server key); a failure on the wire is an answer with ``ok``
+    false and the error."""
     check_arguments(tool, arguments)
     method = tool.settings.get("methodType", "POST")
     url, rest = _fill_url(tool.settings["serverUrl"], arguments,
                           tool.settings.get("pathParameters") or {})
-    headers = _headers(tool, _open(tool, secrets))
+    headers = _headers(tool, secrets.open_fields(tool.sealed_secrets))
     content = None
     if method in BODY_METHODS:
         content = json.dumps(rest, ensure_ascii=False).encode()
