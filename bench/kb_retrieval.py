@@ -49,7 +49,9 @@ from hams.engines.knowledge import (  # noqa: E402
 )
 from hams.engines.knowledge.retrieval import build_bm25_index  # noqa: E402
 
-MODES = ("bm25", "vector", "hybrid")
+SETUPS = {"bm25": {"mode": "bm25"}, "vector": {"mode": "vector"},
+          "hybrid rrf": {"mode": "hybrid"},
+          "hybrid convex": {"mode": "hybrid", "fusion": "convex"}}
 
 EN_PRODUCTS = [
     ("blender", ["a 1.5-litre glass jar", "six speed settings", "a pulse button",
@@ -236,10 +238,10 @@ def latency(chunks: list[str], embeddings: np.ndarray, embedder) -> dict:
     misses the cache, as a knowledge base asked for the first time does), and of the parts."""
     questions = [q for q, _, _ in QUESTIONS]
     out = {}
-    for mode in MODES:
-        hybrid_search(questions[0], chunks, embeddings, embedder=embedder, mode=mode)
-        out[mode] = median_p95_ms([timed(partial(
-            hybrid_search, q, chunks, embeddings, embedder=embedder, mode=mode))
+    for name, setup in SETUPS.items():
+        hybrid_search(questions[0], chunks, embeddings, embedder=embedder, **setup)
+        out[name] = median_p95_ms([timed(partial(
+            hybrid_search, q, chunks, embeddings, embedder=embedder, **setup))
             for q in questions])
     out["hybrid_cold"] = median_p95_ms([timed(partial(
         hybrid_search, q, chunks, embeddings, embedder=embedder,
@@ -310,8 +312,9 @@ def main() -> None:
                     "embed_chunks_per_s": len(chunks) / embed_s}
     paraphrases = [(q, a) for q, _, a in QUESTIONS]
     sets = {"paraphrase": paraphrases, "lookup": lookups}
-    report["recall"] = {name: {mode: recall(qs, chunks, embeddings, embedder, mode=mode)
-                               for mode in MODES} for name, qs in sets.items()}
+    report["recall"] = {name: {setup: recall(qs, chunks, embeddings, embedder, **options)
+                               for setup, options in SETUPS.items()}
+                        for name, qs in sets.items()}
     variants: dict = {}
     for stemming in ("none", "prefixes", "light"):
         for stop in (True, False):
@@ -320,18 +323,20 @@ def main() -> None:
                 name = f"{mode} stemming={stemming} stop_words={'on' if stop else 'off'}"
                 variants[name] = {n: recall(qs, chunks, embeddings, embedder, mode=mode,
                                             tokenize=tokenize) for n, qs in sets.items()}
-    for weight in (0.25, 0.5, 1.0):
-        for k in (10, 60):
-            variants[f"hybrid bm25_weight={weight} rrf_k={k}"] = {
-                n: recall(qs, chunks, embeddings, embedder, bm25_weight=weight, rrf_k=k)
-                for n, qs in sets.items()}
+    for k in (10, 30, 60, 100):
+        variants[f"hybrid rrf rrf_k={k}"] = {
+            n: recall(qs, chunks, embeddings, embedder, rrf_k=k) for n, qs in sets.items()}
+    for alpha in (0.1, 0.2, 0.3, 0.4, 0.5):
+        variants[f"hybrid convex alpha={alpha}"] = {
+            n: recall(qs, chunks, embeddings, embedder, fusion="convex", alpha=alpha)
+            for n, qs in sets.items()}
     report["variants"] = variants
     small, _ = build_corpus(0, DEFAULT_MAX_CHARS)
     small_vectors = embedder.embed(small)
     report["recall_documents_only"] = {
         "chunks": len(small),
-        **{mode: recall(paraphrases, small, small_vectors, embedder, mode=mode)
-           for mode in MODES}}
+        **{name: recall(paraphrases, small, small_vectors, embedder, **options)
+           for name, options in SETUPS.items()}}
 
     report["latency"] = {}
     for size in sorted({len(chunks), 1000, 5000}):
@@ -365,19 +370,21 @@ def render(r: dict) -> str:
         lines.append(f"recall, {name} questions   @1     @3   (ar @3, en @3)")
         for mode, x in modes.items():
             lines.append(f"  {mode:<30} {row(x)}")
-        lines.append(f"  ratio @3 hybrid/bm25 {modes['hybrid']['r3'] / modes['bm25']['r3']:.2f}, "
-                     f"hybrid/vector {modes['hybrid']['r3'] / modes['vector']['r3']:.2f}")
+        for fusion in ("hybrid rrf", "hybrid convex"):
+            lines.append(f"  ratio @3 {fusion}/bm25 "
+                         f"{modes[fusion]['r3'] / modes['bm25']['r3']:.2f}, /vector "
+                         f"{modes[fusion]['r3'] / modes['vector']['r3']:.2f}")
     lines.append("variants (paraphrase | lookup)    @1     @3   (ar @3, en @3)")
     for name, sets in r["variants"].items():
         lines.append(f"  {name:<40} {row(sets['paraphrase'])} | {row(sets['lookup'])}")
     small = r["recall_documents_only"]
     lines.append(f"documents only ({small['chunks']} chunks at the default size): " + ", ".join(
-        f"{mode} @1 {small[mode]['r1']:.3f} @3 {small[mode]['r3']:.3f}" for mode in MODES))
+        f"{name} @1 {small[name]['r1']:.3f} @3 {small[name]['r3']:.3f}" for name in SETUPS))
     lines.append("latency per query, ms (median / p95)")
     for size, x in r["latency"].items():
-        modes = ", ".join(f"{m} {x[m][0]:.1f} / {x[m][1]:.1f}" for m in MODES)
-        lines.append(f"  {size:>5} chunks: {modes}; hybrid/bm25 "
-                     f"{x['hybrid'][0] / x['bm25'][0]:.2f}")
+        modes = ", ".join(f"{m} {x[m][0]:.1f} / {x[m][1]:.1f}" for m in SETUPS)
+        lines.append(f"  {size:>5} chunks: {modes}; hybrid rrf/bm25 "
+                     f"{x['hybrid rrf'][0] / x['bm25'][0]:.2f}")
         lines.append(f"               hybrid, index not cached: {x['hybrid_cold'][0]:.1f} / "
                      f"{x['hybrid_cold'][1]:.1f} (tokenize chunks {x['tokenize_chunks']:.1f}, "
                      f"build index {x['build_index']:.1f}); embed query {x['embed_query']:.1f}")

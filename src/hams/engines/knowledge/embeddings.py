@@ -92,3 +92,14 @@ def embedding_from_bytes(data: bytes) -> np.ndarray:
         raise ValueError(f"an embedding is a whole number of float32 values, not {len(data)} "
                          "bytes")
     return np.frombuffer(data, dtype="<f4").astype(np.float32)
+
+
+def embeddings_matrix(blobs: Sequence[bytes | None], dimension: int) -> np.ndarray:
+    """Stored embeddings stacked for ``hybrid_search``: one row per chunk, a zero row (never
+    similar to anything, still found by BM25) where a chunk has none or one of another size,
+    e.g. ingested while the model was not installed."""
+    matrix = np.zeros((len(blobs), dimension), dtype=np.float32)
+    for row, blob in enumerate(blobs):
+        if blob is not None and len(blob) == 4 * dimension:
+            matrix[row] = embedding_from_bytes(blob)
+    return matrix

@@ -25,9 +25,10 @@ from hams.engines.knowledge.embeddings import Embedder
 from hams.engines.knowledge.normalize import search_tokens
 
 SearchMode = Literal["hybrid", "bm25", "vector"]
+Fusion = Literal["rrf", "convex"]
 Tokenizer = Callable[[str], list[str]]
 DEFAULT_RRF_K = 60
-DEFAULT_BM25_WEIGHT = 1.0
+DEFAULT_ALPHA = 0.2  # BM25's share in convex fusion (bench/kb_retrieval.py)
 INDEX_CACHE_SIZE = 8  # knowledge bases whose BM25 index stays built (a few MB at most each)
 
 _cache: OrderedDict[tuple, bm25s.BM25 | None] = OrderedDict()
@@ -48,7 +49,8 @@ class SearchHit:
 
 def hybrid_search(query: str, texts: Sequence[str], embeddings: np.ndarray | None, *,
                   embedder: Embedder | None, top_k: int = 5, mode: SearchMode = "hybrid",
-                  rrf_k: int = DEFAULT_RRF_K, bm25_weight: float = DEFAULT_BM25_WEIGHT,
+                  rrf_k: int = DEFAULT_RRF_K, fusion: Fusion = "rrf",
+                  alpha: float = DEFAULT_ALPHA,
                   tokenize: Tokenizer = search_tokens) -> list[SearchHit]:
     """The ``top_k`` best chunks for ``query``, best first.
 
@@ -56,8 +58,9 @@ def hybrid_search(query: str, texts: Sequence[str], embeddings: np.ndarray | Non
     ``normalize_for_search`` (tokenizing folds both alike); ``embeddings`` holds one row per
     text, from the same embedder as ``embedder``. Without embeddings or an embedder every
     mode searches BM25 only. In hybrid mode, a chunk only one ranking found still ranks, so
-    a question sharing no word with its answer gets vector hits; ``bm25_weight`` scales the
-    BM25 ranking's share of the fused score (the vector ranking's is 1).
+    a question sharing no word with its answer gets vector hits. ``fusion`` picks how:
+    reciprocal rank fusion (``rrf_k``), or ``convex``, ``alpha`` x BM25 score / best BM25
+    score + (1 - alpha) x cosine, which keeps how far ahead an exact match is.
     """
     if embeddings is not None and len(embeddings) != len(texts):
         raise ValueError(f"{len(embeddings)} embeddings for {len(texts)} texts")
@@ -68,10 +71,12 @@ def hybrid_search(query: str, texts: Sequence[str], embeddings: np.ndarray | Non
     keyword = bm25_ranking(query, texts, tokenize=tokenize) if use_bm25 else []
     vector = vector_ranking(embedder.embed([query])[0], embeddings) if use_vectors else []
     bm25_scores, vector_scores = dict(keyword), dict(vector)
-    if use_bm25 and use_vectors:
-        ranked = rrf_fuse([keyword, vector], weights=[bm25_weight, 1.0], rrf_k=rrf_k)
-    else:
+    if not (use_bm25 and use_vectors):
         ranked = keyword or vector
+    elif fusion == "convex":
+        ranked = convex_fuse(keyword, vector, alpha=alpha)
+    else:
+        ranked = rrf_fuse([keyword, vector], rrf_k=rrf_k)
     return [SearchHit(index, score, bm25_scores.get(index), vector_scores.get(index))
             for index, score in ranked[:top_k]]
 
@@ -129,14 +134,22 @@ def vector_ranking(query_vector: np.ndarray, embeddings: np.ndarray) -> list[tup
 
 
 def rrf_fuse(rankings: Sequence[Sequence[tuple[int, float]]], *,
-             weights: Sequence[float] | None = None,
              rrf_k: int = DEFAULT_RRF_K) -> list[tuple[int, float]]:
-    """Reciprocal rank fusion: each ranking gives weight / (rrf_k + rank) to each item it
-    holds (rank from 1, weight 1 unless given); items sorted by their sum, ties kept in
-    first-seen order."""
+    """Reciprocal rank fusion: each ranking gives 1 / (rrf_k + rank) to each item it holds
+    (rank from 1); items sorted by their sum, ties kept in first-seen order."""
     fused: dict[int, float] = {}
-    for position, ranking in enumerate(rankings):
-        weight = 1.0 if weights is None else weights[position]
+    for ranking in rankings:
         for rank, (index, _) in enumerate(ranking, start=1):
-            fused[index] = fused.get(index, 0.0) + weight / (rrf_k + rank)
+            fused[index] = fused.get(index, 0.0) + 1.0 / (rrf_k + rank)
+    return sorted(fused.items(), key=lambda item: -item[1])
+
+
+def convex_fuse(keyword: Sequence[tuple[int, float]], vector: Sequence[tuple[int, float]], *,
+                alpha: float = DEFAULT_ALPHA) -> list[tuple[int, float]]:
+    """alpha x BM25 score scaled by the best one (0 when BM25 did not find the item)
+    + (1 - alpha) x cosine; items of either ranking, best first."""
+    best = max((score for _, score in keyword), default=0.0) or 1.0
+    fused = {index: (1 - alpha) * score for index, score in vector}
+    for index, score in keyword:
+        fused[index] = fused.get(index, 0.0) + alpha * score / best
     return sorted(fused.items(), key=lambda item: -item[1])
