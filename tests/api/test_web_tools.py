@@ -555,7 +555,8 @@ def test_secrets_are_never_answered_nor_stored_in_the_clear(api, runtime, echo):
 
 def test_secrets_sealed_under_another_key_fail_the_call_but_not_the_tool(api, runtime, echo,
                                                                         tmp_path):
-    tool = create(api, echo.url("/echo"), toolSettings={"authToken": TOKEN})
+    tool = create(api, echo.url("/echo"), toolSettings={
+        "authToken": TOKEN, "httpHeaders": {"X-Api-Key": HEADER_SECRET, "X-Plain": "p"}})
     with built_runtime(tmp_path / "rekeyed", database_url=runtime.settings.database_url,
                        secret_key="another-server-key-" + "k" * 32) as rt, TestClient(
             create_app(rt.settings, runtime=rt), headers=dict(api.headers)) as rekeyed:
@@ -564,7 +565,9 @@ def test_secrets_sealed_under_another_key_fail_the_call_but_not_the_tool(api, ru
         assert fault(call, 503)[0] == "SECRET_UNREADABLE"
         updated = rekeyed.patch(f"{V2}/{tool['id']}", json={"description": "rekeyed"})
         assert updated.status_code == 200, updated.text
-        assert updated.json()["data"]["toolSettings"]["authToken"] is None  # set it again
+        settings = updated.json()["data"]["toolSettings"]
+        assert settings["authToken"] is None  # to be set again
+        assert settings["httpHeaders"] == {"X-Plain": "p"}
         rekeyed.patch(f"{V2}/{tool['id']}", json={"toolSettings": {"authToken": "new-token"}})
         echoed = json.loads(rekeyed.post(f"{V2}/{tool['persistentId']}/test", json={
             "arguments": {"city": "x"}}).json()["data"]["body"])

@@ -325,6 +325,12 @@ def _apply_settings(current: dict[str, Any], sent: ToolSettingsFields, kept: dic
     if sent.http_headers is not UNSET:
         current["httpHeaders"], current["secretHeaders"] = _apply_headers(
             sent.http_headers or {}, kept)
+    secret_names = current.get("secretHeaders") or []
+    lost = {name for name in secret_names if f"header:{name}" not in kept}  # unreadable
+    if lost:
+        current["httpHeaders"] = {k: v for k, v in current["httpHeaders"].items()
+                                  if k not in lost}
+        current["secretHeaders"] = [name for name in secret_names if name not in lost]
     current["authToken"] = mask(kept.get("authToken"))
     return current
 
