@@ -493,6 +493,7 @@ def test_a_redirect_is_answered_not_followed(api, echo):
     count = len(echo.received)
     result = api.post(f"{V2}/{tool['id']}/test", json={"arguments": {"city": "x"}}).json()["data"]
     assert (result["status"], result["ok"], result["body"]) == (302, False, "")
+    assert result["error"].endswith("answered HTTP 302 (a redirect, not followed)")
     assert len(echo.received) == count + 1
 
 

@@ -573,25 +573,23 @@ def call_web_tool(tool: WebTool, arguments: dict[str, Any], *, settings: Setting
         return ToolCallResult(method, url, ok=False, status=None, error=str(exc),
                               latency_ms=round((time.monotonic() - started) * 1000))
     latency = round((time.monotonic() - started) * 1000)
+    status = answer.status_code
     content_type = answer.headers.get("content-type")
-    charset = _charset(content_type)
-    return ToolCallResult(method, url, ok=200 <= answer.status_code < 300,
-                          status=answer.status_code, latency_ms=latency,
-                          body=answer.body.decode(charset, errors="replace"),
-                          truncated=answer.truncated, content_type=content_type,
-                          error=None if answer.status_code < 400
-                          else f"{URL_FIELD} answered HTTP {answer.status_code}")
+    error = None if status < 300 else f"{URL_FIELD} answered HTTP {status}" + (
+        " (a redirect, not followed)" if status < 400 else "")
+    return ToolCallResult(method, url, ok=status < 300, status=status, latency_ms=latency,
+                          body=_decoded(answer.body, content_type), truncated=answer.truncated,
+                          content_type=content_type, error=error)
 
 
-def _charset(content_type: str | None) -> str:
+def _decoded(body: bytes, content_type: str | None) -> str:
+    """The answer as text in its declared charset, else UTF-8; what does not decode is
+    replaced (the end of a cut answer may split a character)."""
     match = re.search(r"charset=\"?([A-Za-z0-9._-]+)", content_type or "")
-    if match:
-        try:
-            "".encode(match.group(1))
-            return match.group(1)
-        except LookupError:
-            pass
-    return "utf-8"
+    try:
+        return body.decode(match.group(1) if match else "utf-8", errors="replace")
+    except (LookupError, UnicodeError):  # an unknown charset, or a codec that is not text
+        return body.decode("utf-8", errors="replace")
 
 
 def try_web_tool(db: Database, principal: Principal, ref: str, arguments: dict[str, Any], *,
