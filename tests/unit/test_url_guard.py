@@ -39,6 +39,7 @@ GUARDED = UrlPolicy(resolver=stub_resolver)
         "http://user@public.test/a.mp3",
         "http://public.test:99999/",
         "http://pub lic.test/",
+        "http://[::1",  # an unclosed IPv6 bracket: urlsplit's own ValueError
     ],
 )
 def test_refuses_bad_schemes_hosts_and_credentials(url: str) -> None:

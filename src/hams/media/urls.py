@@ -138,7 +138,10 @@ def _split_host(url: str, purpose: str) -> tuple[str, str, int, IPAddress | None
     """Parse scheme, normalized host, port and literal address, refusing anything ambiguous."""
     if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
         raise UrlRefused(f"{purpose} must not contain spaces or control characters")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. "http://[::1": an unclosed IPv6 bracket
+        raise UrlRefused(f"{purpose} is not a valid URL ({exc})") from exc
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
         shown = f"{scheme!r}" if scheme else "no scheme"
