@@ -178,13 +178,21 @@ def test_url_pages_are_fetched_and_one_can_be_removed(api, runtime, media_server
     assert again.status_code == 404
 
 
-def test_a_page_that_answers_404_fails_the_item(api, runtime, media_server):
-    [item] = create(api, {"type": "URL", "itemUrl": media_server.url("kb-missing.html")})
-    assert item["itemName"] == media_server.url("kb-missing.html")
+def test_a_page_that_answers_404_fails_the_item_until_sent_again(api, runtime, media_server):
+    name = f"kb-missing-{api.principal.project_id}.html"
+    [item] = create(api, {"type": "URL", "itemUrl": media_server.url(name)})
+    assert item["itemName"] == media_server.url(name)
     run_queued(runtime)
     failed = get(api, item["id"])
     assert failed["status"] == "FAILED" and "HTTP 404" in failed["failureReason"]
-    assert media_server.url("kb-missing.html") in failed["failureReason"]
+    assert media_server.url(name) in failed["failureReason"]
+    assert load_job(runtime, item["jobId"]).attempts == 1
+
+    media_server.add_file(name, b"<html><body><p>Back online since Tuesday.</p></body></html>")
+    again = api.patch(f"{PATH}/{item['id']}", json={"itemUrls": [media_server.url(name)]})
+    assert again.json()["data"]["status"] == "PROCESSING"  # the same pages, sent again
+    run_queued(runtime)
+    assert get(api, item["id"])["status"] == "PROCESSED"
 
 
 def test_file_items_from_an_upload_or_a_file_url(api, runtime, media_server):
@@ -357,6 +365,7 @@ def test_search_modes(api, runtime):
         hit = answer["results"][0]
         assert (hit["bm25Score"] is None) == (mode == "vector")
         assert (hit["vectorScore"] is None) == (mode == "bm25")
+        assert hit["vectorScore"] is None or hit["vectorScore"] > 0.1  # the stored vectors read
     assert api.post(f"{PATH}/search", json={"query": "x", "topK": 51}).status_code == 400
     assert api.post(f"{PATH}/search", json={"query": ""}).status_code == 400
     with pytest.raises(EngineUnavailable):
