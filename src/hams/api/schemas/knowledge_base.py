@@ -1,5 +1,5 @@
-"""Wire models of the knowledge base: items to create (JSON, or files as multipart), the list
-query, the KB item object, and the search (a hams extension)."""
+"""Wire models of the knowledge base: items to create (JSON; files come as multipart, read by
+the router), updates, the KB item object and its pages, and the search (a hams extension)."""
 
 from __future__ import annotations
 
