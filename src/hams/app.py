@@ -84,6 +84,9 @@ def create_app(settings: Settings, *, workers: int = 0, runtime: Runtime | None 
         "/v1/audio/transcriptions": upload_limit,
         "/v1/audio/translations": upload_limit,
         "/v1/realtime/stt": settings.realtime_max_body_bytes,
+        # knowledge files by multipart, or long TEXT items (JSON escapes \uXXXX: 6 bytes/char)
+        "/v1/voice-agents/knowledge-base": max(settings.kb_max_file_bytes,
+                                               6 * settings.kb_max_text_chars) + 64 * 1024,
     })
     return app
 

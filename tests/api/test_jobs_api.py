@@ -197,3 +197,14 @@ def test_webhook_auth_cannot_inject_headers(api):
         webhookAuth={"authKey": "Token", "authSecret": "x\r\nX-Evil: 1"}))
     assert response.status_code == 400
     assert "webhookAuth.authSecret" in {f["field"] for f in response.json()["data"]}
+
+
+def test_internal_jobs_are_readable_by_id_but_not_listed(api, runtime):
+    listed = api.post("/v1/jobs/transcribe", json=body(title="a meeting")).json()["data"]["jobId"]
+    internal = make_job(runtime, api.principal, type="KNOWLEDGE_BASE", title="kb item")
+    v1 = api.post("/v1/jobs/all", json={"take": 10}).json()["data"]
+    assert [j["id"] for j in v1["jobs"]] == [listed] and v1["total"] == 1
+    v2 = api.get("/v2/jobs").json()["data"]
+    assert [j["id"] for j in v2["jobs"]] == [listed] and v2["totalCount"] == 1
+    read = api.get("/v1/jobs", params={"jobId": internal.id})
+    assert read.status_code == 200 and read.json()["data"]["type"] == "KNOWLEDGE_BASE"

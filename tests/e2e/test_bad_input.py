@@ -102,6 +102,21 @@ def test_unparseable_json_and_oversize_body(server):
     assert client.get("/health").status_code == 200
 
 
+def test_knowledge_files_have_the_knowledge_limit_not_the_json_one(server):
+    """A 3 MB file to the knowledge base passes the 1 MiB JSON body limit (its own limit is
+    HAMS_KB_MAX_FILE_BYTES); the same size as JSON elsewhere is still 413."""
+    client = server.client()
+    page = ("The clinic opens at nine. " * 40 + "\n") * 3000  # about 3 MB
+    created = client.post("/v1/voice-agents/knowledge-base",
+                          files={"file": ("big.txt", page.encode(), "text/plain")})
+    assert created.status_code == 200, created.text
+    item = created.json()["data"][0]
+    assert item["type"] == "FILE" and item["fileSizeBytes"] == len(page.encode())
+    assert client.delete(f"/v1/voice-agents/knowledge-base/{item['id']}").status_code == 200
+    elsewhere = client.post("/v1/voice-agents", json={"agentName": "x", "preamble": page})
+    assert elsewhere.status_code == 413
+
+
 @pytest.mark.parametrize("body, key", [
     ({"model": "Whisper-Large"}, "UNSUPPORTED_MODEL"),
     ({"language": "fr"}, "UNSUPPORTED_LANGUAGE"),

@@ -165,6 +165,11 @@ def get_job(session: Session, principal: Principal, job_id: str,
     return job
 
 
+# Jobs hams queues for its own work (processing a knowledge-base item): readable by id, like
+# any job of the project, but not listed among the Hamsa jobs clients page through.
+INTERNAL_JOB_TYPES = ("KNOWLEDGE_BASE",)
+
+
 @dataclass(frozen=True)
 class JobQuery:
     project_id: str | None = None  # the projectId parameter: the key's own, or not found
@@ -182,7 +187,8 @@ def list_jobs(
 ) -> tuple[list[Job], int, int]:
     """One page of the project's jobs, the project's total, and the total after filters."""
     check_project(principal, query.project_id)
-    base = select(Job).where(Job.project_id == principal.project_id)
+    base = select(Job).where(Job.project_id == principal.project_id,
+                             Job.type.not_in(INTERNAL_JOB_TYPES))
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     filtered = base
     if query.status:
