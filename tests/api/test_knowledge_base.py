@@ -13,7 +13,7 @@ import pytest
 
 from hams.db.models import Job, KnowledgeChunk, VoiceAgent, VoiceAgentKnowledgeItem
 from hams.errors import EngineUnavailable
-from hams.services import knowledge_base as kb
+from hams.services import knowledge_search
 from hams.worker.runner import Worker
 from tests.conftest import built_runtime
 from tests.factories import api_client, load_job
@@ -369,10 +369,12 @@ def test_search_modes(api, runtime):
     assert api.post(f"{PATH}/search", json={"query": "x", "topK": 51}).status_code == 400
     assert api.post(f"{PATH}/search", json={"query": ""}).status_code == 400
     with pytest.raises(EngineUnavailable):
-        kb.search(runtime.db, api.principal, kb.SearchQuery("refund", mode="vector"),
-                  embedder=None)
-    assert kb.search(runtime.db, api.principal, kb.SearchQuery("refund"),
-                     embedder=None).mode == "bm25"
+        knowledge_search.search(runtime.db, api.principal,
+                                knowledge_search.SearchQuery("refund", mode="vector"),
+                                embedder=None)
+    assert knowledge_search.search(runtime.db, api.principal,
+                                   knowledge_search.SearchQuery("refund"),
+                                   embedder=None).mode == "bm25"
     assert item["id"]
 
 

@@ -29,6 +29,7 @@ from hams.api.schemas.knowledge_base import (
 from hams.api.schemas.paging import MAX_PAGE
 from hams.errors import ValidationFailed
 from hams.services import knowledge_base as kb
+from hams.services import knowledge_search
 from hams.services.knowledge_base import NewItem
 
 router = APIRouter(tags=["Knowledge base"])
@@ -124,8 +125,8 @@ def list_items(
 def search_items(body: KnowledgeSearchRequest, runtime: RuntimeDep,
                  principal: PrincipalDep) -> SearchAnswer:
     """Search the project's active items: BM25 and embeddings fused by rank (hams)."""
-    found = kb.search(runtime.db, principal, body.search_query(),
-                      embedder=runtime.embedder.get() if body.mode != "bm25" else None)
+    embedder = runtime.embedder.get() if body.mode != "bm25" else None
+    found = knowledge_search.search(runtime.db, principal, body.search_query(), embedder=embedder)
     return SearchAnswer(data=KnowledgeSearchResults(
         mode=found.mode, results=[KnowledgeSearchResult.of(hit) for hit in found.hits]))
 

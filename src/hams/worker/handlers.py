@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from hams.runtime import Runtime
 from hams.services.ai_content import run_ai_content
-from hams.services.knowledge_base import run_knowledge_job
+from hams.services.knowledge_ingest import run_knowledge_job
 from hams.services.transcription import run_transcription
 from hams.services.tts_jobs import run_tts_job
 from hams.worker.outcome import Handler

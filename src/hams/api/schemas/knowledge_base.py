@@ -8,7 +8,8 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from hams.api.schemas.common import ResponseModel, WireModel, iso
-from hams.services.knowledge_base import MAX_TOP_K, ChunkHit, ItemView, NewItem, SearchQuery
+from hams.services.knowledge_base import ItemView, NewItem
+from hams.services.knowledge_search import MAX_TOP_K, ChunkHit, SearchQuery
 
 ItemType = Literal["TEXT", "URL", "FILE"]
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
