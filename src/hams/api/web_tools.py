@@ -23,7 +23,7 @@ from hams.api.schemas.web_tools import (
     WebToolTestResult,
     WebToolUpdate,
 )
-from hams.services import web_tools
+from hams.services import web_tool_calls, web_tools
 
 router = APIRouter(tags=["Web tools"])
 V1, V2 = "/v1/voice-agents/web-tool", "/v2/voice-agents/web-tool"
@@ -126,6 +126,7 @@ def test_web_tool(runtime: RuntimeDep, principal: PrincipalDep, tool_id: str = T
                   body: WebToolTest | None = Body(None)) -> TestAnswer:
     """Call a web tool once with the given arguments: status, latency and the answer."""
     arguments = (body or WebToolTest()).chosen()
-    result = web_tools.try_web_tool(runtime.db, principal, tool_id, arguments, version=version,
-                                    settings=runtime.settings, secrets=runtime.secrets)
+    result = web_tool_calls.try_web_tool(runtime.db, principal, tool_id, arguments,
+                                         version=version, settings=runtime.settings,
+                                         secrets=runtime.secrets)
     return TestAnswer(data=WebToolTestResult.of(result))

@@ -1,5 +1,5 @@
-"""Web tools: versioned HTTP functions an agent may call, and the one call path that runs them
-(the test route now, the conversation runtime later).
+"""Web tools: the records of the versioned HTTP functions an agent may call, and the checks
+and sealing of what they store (calling one is ``services.web_tool_calls``).
 
 A tool is a chain of rows under one ``persistent_id``: creating makes version 1, every update
 adds the next version (fields not sent are carried over from the latest), and a delete removes
@@ -20,12 +20,11 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import jsonschema_rs
 from sqlalchemy import and_, delete, func, or_, select
@@ -34,9 +33,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from hams.db.models import VoiceAgentWebTool, WebTool
-from hams.db.session import Database
 from hams.errors import BadRequest, Conflict, NotFound, UrlRefused, ValidationFailed
-from hams.media.fetch import DeliveryError, request_guarded
 from hams.media.urls import check_url, url_policy
 from hams.sealing import SealedSecretUnreadable, SecretBox, is_masked, mask
 from hams.services.keys import Principal
@@ -44,7 +41,6 @@ from hams.settings import Settings
 
 TYPES = ("FUNCTION",)  # Hamsa also documents MCP tools; hams cannot call an MCP server yet
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})  # the others send arguments as the query
 SECONDS_UP_TO = 120  # a timeout up to this is seconds, above it milliseconds
 MAX_TIMEOUT_MS = 120_000
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key",
@@ -57,7 +53,6 @@ MAX_SCHEMA_DEPTH = 32  # deeper JSON is refused before a validator recurses into
 MAX_SCHEMA_CHARS = 64 * 1024
 URL_FIELD = "toolSettings.serverUrl"
 log = logging.getLogger(__name__)
-AUTH_SCHEMES = ("bearer ", "basic ", "token ", "digest ", "apikey ", "api-key ")
 
 
 class Unset:
@@ -111,23 +106,9 @@ class ToolQuery:
     voice_agent_id: str | None = None
 
 
-@dataclass(frozen=True)
-class ToolCallResult:
-    """What one call of a tool gave: the answer (status, text cut to the limit) or the error."""
-
-    method: str
-    url: str
-    ok: bool
-    status: int | None
-    latency_ms: int
-    body: str | None = None
-    truncated: bool = False
-    content_type: str | None = None
-    error: str | None = None
-
-
-def _fault(field_name: str, message: str, error: type[BadRequest] = ValidationFailed
-           ) -> BadRequest:
+def field_error(field_name: str, message: str, error: type[BadRequest] = ValidationFailed
+                ) -> BadRequest:
+    """The error for one field, named in ``data`` as well (shared with the call path)."""
     return error(f"{field_name}: {message}", data=[{"field": field_name, "message": message}])
 
 
@@ -219,11 +200,6 @@ def function_name(tool: WebTool) -> str:
     return slug or "tool_" + tool.persistent_id.replace("-", "")[:12]
 
 
-def timeout_seconds(tool: WebTool, settings: Settings) -> float:
-    stored = tool.settings.get("timeout")
-    return stored / 1000 if stored else settings.web_tool_timeout_seconds
-
-
 # --- writing ---------------------------------------------------------------------------------
 
 
@@ -232,7 +208,7 @@ def create_web_tool(session: Session, principal: Principal, fields: ToolFields, 
     """Version 1 of a new tool, after every check (the serverUrl through the SSRF guard)."""
     if fields.name is UNSET or fields.settings.server_url is UNSET:
         missing = "name" if fields.name is UNSET else URL_FIELD
-        raise _fault(missing, "is required")
+        raise field_error(missing, "is required")
     tool = WebTool(project_id=principal.project_id, api_key_id=principal.api_key_id,
                    version=1, type="FUNCTION", is_active=True, is_async=False, messages=[],
                    settings={"methodType": "POST"})
@@ -317,8 +293,8 @@ def _apply_settings(current: dict[str, Any], sent: ToolSettingsFields, kept: dic
         current["pathParameters"] = dict(sent.path_parameters or {})
     if sent.auth_token is not UNSET and not is_masked(sent.auth_token):
         if sent.auth_token and not _header_safe(sent.auth_token):
-            raise _fault("toolSettings.authToken", "must be printable ASCII (it is sent as a "
-                         "header)")
+            raise field_error("toolSettings.authToken", "must be printable ASCII (it is sent as a "
+                              "header)")
         kept.pop("authToken", None)
         if sent.auth_token:
             kept["authToken"] = sent.auth_token
@@ -338,7 +314,7 @@ def _apply_settings(current: dict[str, Any], sent: ToolSettingsFields, kept: dic
 def _choice(field_name: str, value: str, allowed: tuple[str, ...]) -> str:
     upper = value.strip().upper()
     if upper not in allowed:
-        raise _fault(field_name, f"must be one of {', '.join(allowed)} (got {value!r})")
+        raise field_error(field_name, f"must be one of {', '.join(allowed)} (got {value!r})")
     return upper
 
 
@@ -346,8 +322,8 @@ def timeout_ms(value: float) -> int:
     """Milliseconds from a timeout as sent: up to SECONDS_UP_TO it is seconds."""
     milliseconds = value * 1000 if value <= SECONDS_UP_TO else value
     if not 0 < milliseconds <= MAX_TIMEOUT_MS:
-        raise _fault("toolSettings.timeOut", "must be more than 0 and at most 120 seconds "
-                     "(values up to 120 are seconds, larger ones milliseconds)")
+        raise field_error("toolSettings.timeOut", "must be more than 0 and at most 120 seconds "
+                          "(values up to 120 are seconds, larger ones milliseconds)")
     return max(1, round(milliseconds))
 
 
@@ -357,14 +333,14 @@ def check_server_url(url: str, settings: Settings) -> str:
     try:
         parts = urlsplit(url)
     except ValueError as exc:  # e.g. an unclosed IPv6 bracket
-        raise _fault(URL_FIELD, f"is not a valid URL ({exc})", UrlRefused) from exc
+        raise field_error(URL_FIELD, f"is not a valid URL ({exc})", UrlRefused) from exc
     if "{" in parts.netloc or "}" in parts.netloc:
-        raise _fault(URL_FIELD, "placeholders such as {name} may appear only in the path or "
-                     "the query, never in the host", UrlRefused)
+        raise field_error(URL_FIELD, "placeholders such as {name} may appear only in the path or "
+                          "the query, never in the host", UrlRefused)
     try:
         check_url(PLACEHOLDER.sub("x", url), url_policy(settings), purpose=URL_FIELD)
     except UrlRefused as exc:
-        raise _fault(URL_FIELD, exc.message.removeprefix(URL_FIELD + " "), UrlRefused) from exc
+        raise field_error(URL_FIELD, exc.message.removeprefix(URL_FIELD + " "), UrlRefused) from exc
     return url
 
 
@@ -383,21 +359,21 @@ def _apply_headers(sent: Mapping[str, str], kept: dict[str, str]
     for name, value in sent.items():
         lower = name.lower()
         if not HEADER_NAME.fullmatch(name):
-            raise _fault(field_name, f"{name!r} is not a valid header name")
+            raise field_error(field_name, f"{name!r} is not a valid header name")
         if lower in FORBIDDEN_HEADERS:
-            raise _fault(field_name, f"{name} is set by hams, not by the tool")
+            raise field_error(field_name, f"{name} is set by hams, not by the tool")
         if lower in seen:
-            raise _fault(field_name, f"{name} is given twice")
+            raise field_error(field_name, f"{name} is given twice")
         seen.add(lower)
         secret = lower in SECRET_HEADERS
         if secret and is_masked(value):  # sent back as it was read: keep the stored value
             if lower not in previous:
-                raise _fault(field_name, f"{name} was sent masked but no value is stored; "
-                             "send the value itself")
+                raise field_error(field_name, f"{name} was sent masked but no value is stored; "
+                                  "send the value itself")
             value = previous[lower]
         if not _header_safe(value):
-            raise _fault(field_name, f"the value of {name} must be printable ASCII, without "
-                         "line breaks")
+            raise field_error(field_name, f"the value of {name} must be printable ASCII, without "
+                              "line breaks")
         if not secret:
             shown[name] = value
             continue
@@ -412,23 +388,23 @@ def _header_safe(value: str) -> bool:
     return all(" " <= c <= "~" or c == "\t" for c in value)
 
 
-def _json_faults(field_name: str, value: Any, *, limit: int | None = None) -> None:
+def check_json(field_name: str, value: Any, *, limit: int | None = None) -> None:
     """Refuse JSON that nests too deep, is too long or holds NaN/Infinity (no JSON at all:
     PostgreSQL refuses it, and a tool's server could not read it)."""
     if _depth(value, MAX_SCHEMA_DEPTH) > MAX_SCHEMA_DEPTH:
-        raise _fault(field_name, f"nests deeper than {MAX_SCHEMA_DEPTH} levels")
+        raise field_error(field_name, f"nests deeper than {MAX_SCHEMA_DEPTH} levels")
     try:
         text = json.dumps(value, allow_nan=False)
     except ValueError as exc:
-        raise _fault(field_name, "numbers must be finite (no NaN or Infinity)") from exc
+        raise field_error(field_name, "numbers must be finite (no NaN or Infinity)") from exc
     if limit is not None and len(text) > limit:
-        raise _fault(field_name, f"is longer than {limit} characters")
+        raise field_error(field_name, f"is longer than {limit} characters")
 
 
 def _check_messages(messages: list[dict[str, str]]) -> list[dict[str, str]]:
     types = [m["type"] for m in messages]
     if len(set(types)) != len(types):
-        raise _fault("messages", "each message type may appear once")
+        raise field_error("messages", "each message type may appear once")
     return [{"type": m["type"], "content": m["content"]} for m in messages]
 
 
@@ -450,7 +426,8 @@ def _refuse_remote(uri: str) -> Any:
     raise ValueError(f"{uri}: only references within the schema itself are followed")
 
 
-def _validator(params: dict[str, Any]) -> Any:
+def params_validator(params: dict[str, Any]) -> Any:
+    """A validator for a tool's ``params`` that follows no reference outside the schema."""
     return jsonschema_rs.validator_for(params, retriever=_refuse_remote)
 
 
@@ -459,142 +436,14 @@ def check_params(params: dict[str, Any] | None) -> dict[str, Any] | None:
     type object, with references only within itself."""
     if params is None:
         return None
-    _json_faults("params", params, limit=MAX_SCHEMA_CHARS)
+    check_json("params", params, limit=MAX_SCHEMA_CHARS)
     try:
         jsonschema_rs.meta.validate(params)
-        _validator(params)
+        params_validator(params)
     except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as exc:
         reason = str(getattr(exc, "message", exc)).split("\n", 1)[0]
-        raise _fault("params", f"is not a valid JSON Schema ({reason})") from exc
+        raise field_error("params", f"is not a valid JSON Schema ({reason})") from exc
     if params.get("type") != "object":
-        raise _fault("params", 'must be a JSON Schema of "type": "object" (the arguments '
-                     "the agent passes)")
+        raise field_error("params", 'must be a JSON Schema of "type": "object" (the arguments '
+                          "the agent passes)")
     return params
-
-
-def check_arguments(tool: WebTool, arguments: dict[str, Any]) -> None:
-    """The arguments against the tool's ``params``; every fault named in ``data``."""
-    _json_faults("arguments", arguments)
-    if not tool.params:
-        return
-    faults = [{"field": ".".join(["arguments", *map(str, error.instance_path)]),
-               "message": error.message} for error in _validator(tool.params).iter_errors(
-                   arguments)][:20]
-    if faults:
-        summary = "; ".join(f"{f['field']}: {f['message']}" for f in faults[:5])
-        raise ValidationFailed(f"Invalid arguments: {summary}", data=faults)
-
-
-# --- calling ---------------------------------------------------------------------------------
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-def _fill_url(url: str, arguments: dict[str, Any], defaults: Mapping[str, Any]
-              ) -> tuple[str, dict[str, Any]]:
-    """serverUrl with each ``{name}`` replaced (the argument, else the pathParameter),
-    percent-encoded whole; the arguments not used in the path."""
-    used: set[str] = set()
-
-    def value_of(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name in arguments and arguments[name] is not None:
-            used.add(name)
-            return quote(_text(arguments[name]), safe="")
-        if name in defaults:
-            return quote(_text(defaults[name]), safe="")
-        raise _fault(f"arguments.{name}", "is needed for the serverUrl's path and has no "
-                     "value in the arguments or the pathParameters")
-
-    filled = PLACEHOLDER.sub(value_of, url)
-    return filled, {k: v for k, v in arguments.items() if k not in used}
-
-
-def _with_query(url: str, arguments: dict[str, Any]) -> str:
-    pairs = [(name, _text(item)) for name, value in arguments.items() if value is not None
-             for item in (value if isinstance(value, list) else [value])]
-    if not pairs:
-        return url
-    base, _, fragment = url.partition("#")
-    joiner = "&" if "?" in base else "?"
-    return base + joiner + urlencode(pairs) + (f"#{fragment}" if fragment else "")
-
-
-def _headers(tool: WebTool, opened: dict[str, str]) -> dict[str, str]:
-    """httpHeaders with their sealed values, then ``Authorization`` from the authToken: as
-    is when it names its scheme (``Bearer …``, ``Basic …``), else ``Bearer <authToken>``."""
-    headers = {name: value for name, value in (tool.settings.get("httpHeaders") or {}).items()
-               if name not in (tool.settings.get("secretHeaders") or [])}
-    headers.update({key.removeprefix("header:"): value for key, value in opened.items()
-                    if key.startswith("header:")})
-    token = opened.get("authToken")
-    if token:
-        headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
-        headers["Authorization"] = token if token.lower().startswith(AUTH_SCHEMES) \
-            else f"Bearer {token}"
-    return headers
-
-
-def call_web_tool(tool: WebTool, arguments: dict[str, Any], *, settings: Settings,
-                  secrets: SecretBox) -> ToolCallResult:
-    """Call the tool once with ``arguments`` (checked against ``params``): path placeholders
-    filled, the rest as the query (GET, DELETE) or a JSON body (POST, PUT, PATCH), the URL
-    checked by the SSRF guard again. Never inside a transaction: it waits on the network.
-    Raises ValidationFailed (arguments), UrlRefused, or SealedSecretUnreadable (its secrets
-    were sealed under another server key); a failure on the wire is an answer with ``ok``
-    false and the error."""
-    check_arguments(tool, arguments)
-    method = tool.settings.get("methodType", "POST")
-    url, rest = _fill_url(tool.settings["serverUrl"], arguments,
-                          tool.settings.get("pathParameters") or {})
-    headers = _headers(tool, secrets.open_fields(tool.sealed_secrets))
-    content = None
-    if method in BODY_METHODS:
-        content = json.dumps(rest, ensure_ascii=False).encode()
-        if not any(name.lower() == "content-type" for name in headers):
-            headers["Content-Type"] = "application/json"
-    else:
-        url = _with_query(url, rest)
-    started = time.monotonic()
-    try:
-        answer = request_guarded(method, url, policy=url_policy(settings), headers=headers,
-                                 content=content, timeout=timeout_seconds(tool, settings),
-                                 max_bytes=settings.web_tool_max_response_bytes,
-                                 purpose=URL_FIELD)
-    except UrlRefused as exc:
-        raise _fault(URL_FIELD, exc.message.removeprefix(URL_FIELD + " "), UrlRefused) from exc
-    except DeliveryError as exc:
-        return ToolCallResult(method, url, ok=False, status=None, error=str(exc),
-                              latency_ms=round((time.monotonic() - started) * 1000))
-    latency = round((time.monotonic() - started) * 1000)
-    status = answer.status_code
-    content_type = answer.headers.get("content-type")
-    error = None if status < 300 else f"{URL_FIELD} answered HTTP {status}" + (
-        " (a redirect, not followed)" if status < 400 else "")
-    return ToolCallResult(method, url, ok=status < 300, status=status, latency_ms=latency,
-                          body=_decoded(answer.body, content_type), truncated=answer.truncated,
-                          content_type=content_type, error=error)
-
-
-def _decoded(body: bytes, content_type: str | None) -> str:
-    """The answer as text in its declared charset, else UTF-8; what does not decode is
-    replaced (the end of a cut answer may split a character)."""
-    match = re.search(r"charset=\"?([A-Za-z0-9._-]+)", content_type or "")
-    try:
-        return body.decode(match.group(1) if match else "utf-8", errors="replace")
-    except (LookupError, UnicodeError):  # an unknown charset, or a codec that is not text
-        return body.decode("utf-8", errors="replace")
-
-
-def try_web_tool(db: Database, principal: Principal, ref: str, arguments: dict[str, Any], *,
-                  version: int | None, settings: Settings, secrets: SecretBox) -> ToolCallResult:
-    """Read the tool in a short transaction of its own, then call it outside any."""
-    with db.session() as session:
-        tool = get_web_tool(session, principal, ref, version)
-    return call_web_tool(tool, arguments, settings=settings, secrets=secrets)

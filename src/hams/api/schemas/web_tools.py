@@ -15,10 +15,10 @@ from pydantic import ConfigDict, Field, StringConstraints
 
 from hams.api.schemas.common import HEADER_SAFE, ResponseModel, WireModel, iso
 from hams.db.models import WebTool
+from hams.services.web_tool_calls import ToolCallResult
 from hams.services.web_tools import (
     MAX_TIMEOUT_MS,
     UNSET,
-    ToolCallResult,
     ToolFields,
     ToolSettingsFields,
     function_name,
