@@ -4,14 +4,18 @@ fast documents are ingested.
 1. Corpus: the 10 documents of `tests/helpers/kb_corpus.py` chunked at `--chunk-chars`
    (default 200: one or two sentences a chunk), plus seeded, templated distractor chunks in
    Arabic and English (product catalogue, course schedules, branch directory, event notices)
-   up to `--chunks` (default 240). No distractor answers a question; several share its words.
-2. Recall@1 and @3 of the 30 questions (15 Arabic, 15 English, phrased unlike their answer):
-   a hit is a returned chunk holding the answer's substring. For BM25 alone, embeddings alone
-   and the fusion (RRF, k = 60); then BM25's stemming and stop-word variants, and RRF's k. Also
-   the 10 documents alone at the default chunk size (what the API test searches).
-3. Latency per query (median and p95 of the 30 questions, all in one process, model loaded):
-   each mode at `--chunks` and at 1,000 and 5,000 chunks (more distractors), with the parts
-   of the cost: tokenizing the chunks, building the BM25 index, embedding the query.
+   up to `--chunks` (default 240). No distractor answers a kb_corpus question; several share
+   its words.
+2. Recall@1 and @3 (a hit is a returned chunk holding the answer's substring) of two question
+   sets: the 30 kb_corpus questions (15 Arabic, 15 English, phrased unlike their answer), and
+   30 lookup questions generated from the distractors (a product's model, a branch's phone
+   number: what BM25 is for). For BM25 alone, embeddings alone, and both fusions (RRF, k 60;
+   convex, alpha 0.2); then BM25's stemming and stop-word variants, RRF's k and convex's
+   alpha. Also the 10 documents alone at the default chunk size (what the API test searches).
+3. Latency per query (median and p95 of the 30 kb_corpus questions, model loaded): each setup
+   at `--chunks` and at 1,000 and 5,000 chunks (more distractors) with the BM25 index cached,
+   hybrid with a cold index, and the parts: tokenizing the chunks, building the index,
+   embedding the query.
 4. The model: load time, batch embedding throughput.
 5. Ingestion: `--pages` PDF pages (pypdf-written, English) and as many HTML pages (Arabic and
    English, with navigation and footer) through extract_text, chunk_text and embedding; pages/s.

