@@ -65,7 +65,8 @@ def extract_text(data: bytes, extension: str, *, url: str | None = None,
     if not data:
         raise ExtractionError("the file is empty")
     if len(data) > max_bytes:
-        raise ExtractionError(f"the file is larger than {max_bytes // (1024 * 1024)} MB")
+        limit = (f"{max_bytes / 2**20:.0f} MB" if max_bytes >= 2**20 else f"{max_bytes:,} bytes")
+        raise ExtractionError(f"the file is larger than {limit}")
     if kind == "pdf":
         text = _pdf_text(data, max_chars)
     elif kind == "docx":
