@@ -1,6 +1,7 @@
 """Web tools in-process on a real database: versions, lists, ownership, validation, the URL
 guard at creation and at call time, secrets at rest, and the test call against a real HTTP
-server on 127.0.0.1."""
+server on 127.0.0.1: its answers, and its bounds (a shorter timeout, a few at once) that keep
+the threadpool of the sync routes free."""
 
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import anyio.to_thread
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hams.app import create_app
 from hams.db.models import VoiceAgent, VoiceAgentWebTool, WebTool
+from hams.media.fetch import DeliveryError
 from hams.runtime import Runtime
+from hams.services import web_tool_calls
+from hams.services.web_tools import get_web_tool
 from tests.conftest import built_runtime
 from tests.factories import api_client
 from tests.helpers.server import free_port
@@ -29,7 +34,8 @@ BIG = 1024 * 1024  # over the default 64 KiB a tool's answer is cut at
 
 
 class EchoServer(ThreadingHTTPServer):
-    """Answers ``/echo…`` with what it received; ``/big``, ``/slow``, ``/fail`` play others."""
+    """Answers ``/echo…`` with what it received; ``/big``, ``/slow``, ``/fail`` play others;
+    ``/hold`` tells ``held`` it arrived, then answers when ``gate`` opens."""
 
     daemon_threads = False
 
@@ -37,6 +43,8 @@ class EchoServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), EchoHandler)
         self.stopping = threading.Event()
         self.received: list[dict[str, Any]] = []
+        self.held = threading.Semaphore(0)
+        self.gate = threading.Event()
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.server_port}{path}"
@@ -80,6 +88,10 @@ class EchoHandler(BaseHTTPRequestHandler):
         elif url.path == "/slow":
             self.server.stopping.wait(10)
             self.send(200, b"late", "text/plain")
+        elif url.path == "/hold":
+            self.server.held.release()
+            self.server.gate.wait(30)
+            self.send(200, b"released", "text/plain")
         else:
             self.send(404, b"no such path", "text/plain")
 
@@ -573,3 +585,76 @@ def test_secrets_sealed_under_another_key_fail_the_call_but_not_the_tool(api, ru
         echoed = json.loads(rekeyed.post(f"{V2}/{tool['persistentId']}/test", json={
             "arguments": {"city": "x"}}).json()["data"]["body"])
         assert echoed["headers"]["authorization"] == "Bearer new-token"
+
+
+# --- the test route's bounds -----------------------------------------------------------------
+
+
+def in_thread(call: Any) -> tuple[threading.Event, dict[str, Any]]:
+    """Run ``call()`` on a thread: an event set when it returned, and its answer."""
+    done, answer = threading.Event(), {}
+
+    def run() -> None:
+        answer["response"] = call()
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    return done, answer
+
+
+def test_test_calls_are_bounded_and_the_api_stays_responsive(api, echo):
+    limit = web_tool_calls.TEST_CALLS_AT_ONCE
+    tool = create(api, echo.url("/hold"), toolSettings={"timeOut": 60})
+    test = f"{V2}/{tool['id']}/test"
+
+    def set_threads(total: int) -> None:  # in the app's event loop
+        anyio.to_thread.current_default_thread_limiter().total_tokens = total
+
+    # The shared threadpool only one thread bigger than the test calls allowed at once: an
+    # unbounded extra test call would take that last thread and /health would wait behind it.
+    api.portal.call(set_threads, limit + 1)
+    echo.held, echo.gate = threading.Semaphore(0), threading.Event()
+    try:
+        calls = [in_thread(lambda: api.post(test, json={"arguments": {"city": "x"}}))
+                 for _ in range(limit)]
+        for _ in range(limit):
+            assert echo.held.acquire(timeout=10), "a test call did not reach the server"
+        done, extra = in_thread(lambda: api.post(test, json={"arguments": {"city": "x"}}))
+        assert done.wait(10), "the extra test call was not refused while the others hang"
+        refused = extra["response"]
+        assert (refused.status_code, refused.headers["Retry-After"]) == (429, "5"), refused.text
+        assert refused.json()["messageKey"] == "TOO_MANY_REQUESTS"
+        assert not echo.held.acquire(blocking=False)  # it never reached the server
+        done, health = in_thread(lambda: api.get("/health"))
+        assert done.wait(10), "/health waited behind the hanging test calls"
+        assert health["response"].status_code == 200
+    finally:
+        echo.gate.set()
+    for done, answer in calls:
+        assert done.wait(10)
+        result = answer["response"].json()["data"]
+        assert (result["ok"], result["body"]) == (True, "released")
+    again = api.post(test, json={"arguments": {"city": "x"}})  # the slots were given back
+    assert (again.status_code, again.json()["data"]["body"]) == (200, "released")
+
+
+def test_a_test_call_waits_at_most_the_test_cap_but_call_web_tool_keeps_the_tools(
+        api, runtime, echo, monkeypatch):
+    waited: list[float] = []
+
+    def guarded(*args: Any, timeout: float, **kwargs: Any) -> Any:
+        waited.append(timeout)
+        raise DeliveryError("serverUrl timed out")
+
+    monkeypatch.setattr(web_tool_calls, "request_guarded", guarded)
+    slow = create(api, echo.url("/echo"), toolSettings={"timeOut": 60})
+    quick = create(api, echo.url("/echo"), toolSettings={"timeOut": 5})
+    for tool in (slow, quick):
+        result = api.post(f"{V2}/{tool['id']}/test", json={"arguments": {"city": "x"}})
+        assert result.json()["data"]["error"] == "serverUrl timed out"
+    assert waited == [web_tool_calls.TEST_TIMEOUT_SECONDS, 5.0]
+    with runtime.db.session() as session:
+        record = get_web_tool(session, api.principal, slow["id"], None)
+    web_tool_calls.call_web_tool(record, {"city": "x"}, settings=runtime.settings,
+                                 secrets=runtime.secrets)
+    assert waited[-1] == 60.0  # the conversation runtime's calls are not capped here

@@ -124,7 +124,9 @@ def delete_web_tool(session: SessionDep, principal: PrincipalDep,
 def test_web_tool(runtime: RuntimeDep, principal: PrincipalDep, tool_id: str = ToolId,
                   version: int | None = Version,
                   body: WebToolTest | None = Body(None)) -> TestAnswer:
-    """Call a web tool once with the given arguments: status, latency and the answer."""
+    """Call a web tool once with the given arguments: status, latency and the answer. The call
+    waits at most 15 s (or the tool's shorter timeOut); a few run at once per server process,
+    another is a 429 with Retry-After."""
     arguments = (body or WebToolTest()).chosen()
     result = web_tool_calls.try_web_tool(runtime.db, principal, tool_id, arguments,
                                          version=version, settings=runtime.settings,

@@ -4,12 +4,19 @@ one request through the SSRF guard, answered as a ``ToolCallResult``.
 It exists apart from ``services.web_tools`` (the records) because a call waits on the network
 and runs outside any transaction, for the test route now and the conversation runtime later;
 it reads a tool and never writes one. It imports from ``web_tools``, never the reverse.
+
+``call_web_tool`` waits as long as the tool allows (or a caller's ``timeout_cap``). The test
+route's path, ``try_web_tool``, is bounded apart: it runs on a thread of the threadpool every
+sync route shares, so it waits at most ``TEST_TIMEOUT_SECONDS`` and at most
+``TEST_CALLS_AT_ONCE`` test calls run at once in a process (another one is a 429 with
+Retry-After), leaving the rest of the pool to the other routes.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +25,7 @@ from urllib.parse import quote, urlencode
 
 from hams.db.models import WebTool
 from hams.db.session import Database
-from hams.errors import UrlRefused, ValidationFailed
+from hams.errors import TooManyRequests, UrlRefused, ValidationFailed
 from hams.media.fetch import DeliveryError, request_guarded
 from hams.media.urls import url_policy
 from hams.sealing import SecretBox
@@ -35,6 +42,10 @@ from hams.settings import Settings
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})  # the others send arguments as the query
 AUTH_SCHEMES = ("bearer ", "basic ", "token ", "digest ", "apikey ", "api-key ")
+TEST_TIMEOUT_SECONDS = 15.0  # a test call waits at most this long, whatever the tool's timeOut
+TEST_CALLS_AT_ONCE = 4  # test calls running at once in a process; one more is a 429
+TEST_RETRY_AFTER_SECONDS = 5.0
+_test_slots = threading.BoundedSemaphore(TEST_CALLS_AT_ONCE)
 
 
 @dataclass(frozen=True)
@@ -124,10 +135,11 @@ def _headers(tool: WebTool, opened: dict[str, str]) -> dict[str, str]:
 
 
 def call_web_tool(tool: WebTool, arguments: dict[str, Any], *, settings: Settings,
-                  secrets: SecretBox) -> ToolCallResult:
+                  secrets: SecretBox, timeout_cap: float | None = None) -> ToolCallResult:
     """Call the tool once with ``arguments`` (checked against ``params``): path placeholders
     filled, the rest as the query (GET, DELETE) or a JSON body (POST, PUT, PATCH), the URL
-    checked by the SSRF guard again. Never inside a transaction: it waits on the network.
+    checked by the SSRF guard again. Never inside a transaction: it waits on the network, for
+    the tool's timeout or ``timeout_cap`` seconds, whichever is shorter.
     Raises ValidationFailed (arguments), UrlRefused, or SealedSecretUnreadable (its secrets
     were sealed under another server key); a failure on the wire is an answer with ``ok``
     false and the error."""
@@ -143,10 +155,13 @@ def call_web_tool(tool: WebTool, arguments: dict[str, Any], *, settings: Setting
             headers["Content-Type"] = "application/json"
     else:
         url = _with_query(url, rest)
+    timeout = timeout_seconds(tool, settings)
+    if timeout_cap is not None:
+        timeout = min(timeout, timeout_cap)
     started = time.monotonic()
     try:
         answer = request_guarded(method, url, policy=url_policy(settings), headers=headers,
-                                 content=content, timeout=timeout_seconds(tool, settings),
+                                 content=content, timeout=timeout,
                                  max_bytes=settings.web_tool_max_response_bytes,
                                  purpose=URL_FIELD)
     except UrlRefused as exc:
@@ -176,7 +191,17 @@ def _decoded(body: bytes, content_type: str | None) -> str:
 
 def try_web_tool(db: Database, principal: Principal, ref: str, arguments: dict[str, Any], *,
                   version: int | None, settings: Settings, secrets: SecretBox) -> ToolCallResult:
-    """Read the tool in a short transaction of its own, then call it outside any."""
+    """The test route's call: read the tool in a short transaction of its own, then call it
+    outside any, waiting at most ``TEST_TIMEOUT_SECONDS``. Raises TooManyRequests when
+    ``TEST_CALLS_AT_ONCE`` test calls are already running in this process."""
     with db.session() as session:
         tool = get_web_tool(session, principal, ref, version)
-    return call_web_tool(tool, arguments, settings=settings, secrets=secrets)
+    if not _test_slots.acquire(blocking=False):
+        raise TooManyRequests(
+            f"{TEST_CALLS_AT_ONCE} web-tool test calls are already running on this server; "
+            f"retry in {TEST_RETRY_AFTER_SECONDS:g} s", retry_after=TEST_RETRY_AFTER_SECONDS)
+    try:
+        return call_web_tool(tool, arguments, settings=settings, secrets=secrets,
+                             timeout_cap=TEST_TIMEOUT_SECONDS)
+    finally:
+        _test_slots.release()
