@@ -40,7 +40,7 @@ from hams.api import (
 from hams.api.deps import route_path
 from hams.api.envelope import error_response, validation_failed
 from hams.api.openai_errors import is_openai_path, openai_error_response
-from hams.errors import HamsError, MethodNotAllowed, NotFound, PayloadTooLarge
+from hams.errors import HamsError, MethodNotAllowed, NotFound, PayloadTooLarge, ValidationFailed
 from hams.runtime import Runtime, build_runtime
 from hams.settings import Settings
 from hams.worker.runner import Worker
@@ -178,6 +178,12 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if _holds_nul(scope):
+            await render_error(route_path(scope), ValidationFailed(
+                "The path or query holds a NUL character (%00)",
+                data=[{"field": "url", "message": "NUL (%00) is not allowed"}]))(
+                    scope, receive, send)
+            return
         limit = self.path_limits.get(route_path(scope), self.default_limit)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -214,6 +220,14 @@ def _assume_json(scope: Scope) -> Scope:
     if current.startswith((b"multipart/", b"application/json")) or current.endswith(b"+json"):
         return scope
     return {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
+
+
+def _holds_nul(scope: Scope) -> bool:
+    """A NUL in the path or query: no id or search holds one, and PostgreSQL cannot compare
+    text with it (a 500 on every route that looks the value up)."""
+    raw = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
+    return any(b"\x00" in part or b"%00" in part
+               for part in (raw, scope.get("query_string", b"")))
 
 
 def _too_large(limit: int, path: str) -> ASGIApp:

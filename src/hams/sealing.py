@@ -73,7 +73,9 @@ def mask(secret: str | None) -> str | None:
     if len(secret) < 12:
         return "…"
     prefix, dash, _ = secret.partition("-")
-    head = prefix + dash if dash and len(prefix) <= 8 else ""
+    # a kind prefix is letters (sk-, ghp-); hex or digits before a dash are part of the secret
+    is_kind = prefix.isalpha() and len(prefix) <= 8 and not set(prefix.lower()) <= set("abcdef")
+    head = prefix + dash if dash and is_kind else ""
     return f"{head}…{secret[-4:]}"
 
 

@@ -4,6 +4,8 @@ and the project boundary. On SQLite and PostgreSQL (the ``api`` fixture)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlalchemy import select
 
@@ -19,7 +21,7 @@ from hams.errors import EngineUnavailable, ValidationFailed
 from hams.sealing import SealedSecretUnreadable, SecretBox
 from hams.services.voice_agents import agent_llm, conversation_params, fill_template
 from tests.conftest import built_runtime, make_settings
-from tests.factories import api_client
+from tests.factories import api_client, make_key
 
 LLM_KEY = "sk-proj-VERYSECRETllmkey0000abcd"
 HOOK_SECRET = "hook-secret-value-7777"
@@ -503,3 +505,73 @@ def test_secrets_sealed_under_another_key_read_as_unset_and_can_be_set_again(api
     again = _ok(api.patch(f"/v2/voice-agents/{agent['id']}",
                           json={"llm": {"apiKey": "sk-new-key-22223333"}}))
     assert again["llm"]["apiKey"] == "sk-…3333"
+
+
+def test_any_key_of_the_project_can_clone_its_templates(api, runtime):
+    template = _ok(api.post("/v1/voice-agents", json={"agentName": "tpl", "isTemplate": True}))
+    _, second_secret = make_key(runtime, api.project)
+    clone = api.post(f"/v1/voice-agents/clone?voiceAgentId={template['id']}",
+                     headers={"Authorization": f"Token {second_secret}"})
+    copied = _ok(clone)
+    assert copied["agentName"] == "tpl (copy)" and copied["projectId"] == api.project.id
+
+
+def test_json_and_text_that_a_database_cannot_store_are_refused_as_400(api):
+    nan = '{"agentName": "x", "params": {"a": NaN}}'
+    for body in (nan, nan.replace("NaN", "Infinity")):
+        refused = api.post("/v1/voice-agents", content=body,
+                           headers={"Content-Type": "application/json"})
+        assert _fields(_error(refused)) == {"params"}
+    refused = api.post("/v2/voice-agents", content='{"name": "x", "workflow": {"nodes": '
+                       '[{"id": "a", "weight": -Infinity}]}}',
+                       headers={"Content-Type": "application/json"})
+    assert _fields(_error(refused)) == {"workflow"}
+    refused = api.post("/v1/voice-agents", content='{"agentName": "x", "tools": {"g": NaN}}',
+                       headers={"Content-Type": "application/json"})
+    assert _fields(_error(refused)) == {"tools"}
+    assert _fields(_error(api.post("/v1/voice-agents", json={"agentName": "a\u0000b"}))) == {
+        "agentName"}
+    for path in ("/v1/voice-agents/abc%00def", "/v2/voice-agents?search=a%00",
+                 "/v1/voice-agents/clone?voiceAgentId=%00"):
+        response = api.post(path) if "clone" in path else api.get(path)
+        assert _error(response)["messageKey"] == "VALIDATION_ERROR", path
+    assert _fields(_error(api.get("/v2/voice-agents?language[]=fr"))) == {"language[]"}
+    _ok(api.post("/v1/voice-agents", json={"agentName": "50%_off"}))
+    _ok(api.post("/v1/voice-agents", json={"agentName": "plain"}))
+    assert [a["name"] for a in _ok(api.get("/v2/voice-agents?search=%_"))["voiceAgents"]] == [
+        "50%_off"]  # LIKE wildcards in a search are literal
+
+
+def test_a_stored_url_that_stopped_resolving_does_not_block_other_changes(api, runtime):
+    agent = _ok(api.post("/v1/voice-agents", json={"agentName": "old hook"}))
+    with runtime.db.session() as session:
+        row = session.get(VoiceAgent, agent["id"])
+        row.config = {**row.config, "webhookUrl": "http://hooks.invalid/agent"}
+    renamed = _ok(api.patch(f"/v1/voice-agents/{agent['id']}", json={"agentName": "renamed"}))
+    assert renamed["agentName"] == "renamed"
+    assert renamed["webhookUrl"] == "http://hooks.invalid/agent"
+    sent = api.patch(f"/v1/voice-agents/{agent['id']}",
+                     json={"webhookUrl": "http://hooks.invalid/other"})
+    assert _error(sent)["messageKey"] == "URL_REFUSED"
+
+
+def test_concurrent_updates_of_one_agent_take_turns(api, runtime):
+    with runtime.db.session() as session:
+        items = [KnowledgeItem(project_id=api.project.id, item_name=f"i{n}", type="TEXT",
+                               status="PROCESSED", content="x", item_urls=[])
+                 for n in range(4)]
+        session.add_all(items)
+        session.flush()
+        item_ids = [item.id for item in items]
+    agent = _ok(api.post("/v1/voice-agents", json={"agentName": "busy"}))
+
+    def patch(n: int) -> int:
+        body = {"knowledgeBaseItemsIds": item_ids[n % 4:] + item_ids[: n % 4],
+                "silenceThreshold": 100 + n}
+        return api.patch(f"/v1/voice-agents/{agent['id']}", json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(pool.map(patch, range(24)))
+    assert statuses == [200] * 24
+    final = _ok(api.get(f"/v1/voice-agents/{agent['id']}"))
+    assert sorted(final["knowledgeBaseItemsIds"]) == sorted(item_ids)

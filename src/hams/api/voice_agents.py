@@ -24,6 +24,7 @@ from hams.api.schemas.voice_agents import (
     AgentV2Public,
     CloneBody,
 )
+from hams.errors import ValidationFailed
 from hams.services import voice_agents
 from hams.services.voice_agents import AgentQuery
 
@@ -137,8 +138,13 @@ def list_agents_v2(
 
 
 def _bracketed(request: Request, name: str, allowed: tuple[str, ...]) -> list[str]:
-    """``name[]`` query values (PHP/axios style arrays), kept when they are allowed values."""
-    return [v for v in request.query_params.getlist(f"{name}[]") if v in allowed]
+    """``name[]`` query values (PHP/axios style arrays), checked as ``name`` values are."""
+    values = request.query_params.getlist(f"{name}[]")
+    if unknown := [v for v in values if v not in allowed]:
+        message = f"use {', '.join(allowed)} (got {', '.join(map(repr, unknown))})"
+        raise ValidationFailed(f"Invalid request: {name}[]: {message}",
+                               data=[{"field": f"{name}[]", "message": message}])
+    return values
 
 
 @router.get(V2 + "/{voiceAgentId}", dependencies=[READ], response_model=V2Answer,

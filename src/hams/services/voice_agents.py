@@ -219,8 +219,11 @@ def agent_llm(agent: VoiceAgent, *, settings: Settings, secrets: SecretBox) -> L
 
 # ---- reading --------------------------------------------------------------------------------
 
-def get_agent(session: Session, principal: Principal, agent_id: str) -> VoiceAgent:
-    agent = session.get(VoiceAgent, agent_id)
+def get_agent(session: Session, principal: Principal, agent_id: str, *,
+              for_update: bool = False) -> VoiceAgent:
+    """The project's agent; ``for_update`` locks its row (PostgreSQL) so concurrent writes
+    to one agent (its config, its link rows) take turns instead of colliding."""
+    agent = session.get(VoiceAgent, agent_id, with_for_update=for_update or None)
     if agent is None or agent.project_id != principal.project_id:
         raise NotFound("Voice agent not found", message_key="VOICE_AGENT_NOT_FOUND")
     return agent
@@ -267,8 +270,9 @@ def list_agents(session: Session, principal: Principal, query: AgentQuery, *,
     total = session.scalar(select(func.count()).select_from(mine.subquery())) or 0
     statement = mine
     if query.search:
-        pattern = f"%{query.search.strip()}%"
-        statement = statement.where(or_(VoiceAgent.name.ilike(pattern),
+        escaped = query.search.strip().replace("\\", "\\\\").replace("%", "\\%").replace(
+            "_", "\\_")
+        statement = statement.where(or_(VoiceAgent.name.ilike(f"%{escaped}%", escape="\\"),
                                         VoiceAgent.id == query.search.strip()))
     if query.languages:
         statement = statement.where(VoiceAgent.lang.in_(query.languages))
@@ -298,7 +302,7 @@ def create_agent(session: Session, principal: Principal, changes: AgentChanges, 
 def update_agent(session: Session, principal: Principal, agent_id: str,
                  changes: AgentChanges, *, settings: Settings,
                  secrets: SecretBox) -> AgentView:
-    agent = get_agent(session, principal, agent_id)
+    agent = get_agent(session, principal, agent_id, for_update=True)
     _apply(session, agent, changes, settings=settings, secrets=secrets, creating=False)
     session.flush()
     return agent_view(session, agent, secrets=secrets)
@@ -330,7 +334,7 @@ def clone_agent(session: Session, principal: Principal, agent_id: str, name: str
 
 def delete_agent(session: Session, principal: Principal, agent_id: str) -> None:
     """Delete an agent; its links go with it and its phone number becomes unassigned."""
-    agent = get_agent(session, principal, agent_id)
+    agent = get_agent(session, principal, agent_id, for_update=True)
     for number in session.scalars(select(PhoneNumber).where(
             PhoneNumber.voice_agent_id == agent.id)).all():
         number.voice_agent_id = None
@@ -360,7 +364,9 @@ def _apply(session: Session, agent: VoiceAgent, changes: AgentChanges, *,
         agent.lang = changes.lang
     if changes.voice is not None or creating or lang_changed:
         config["voiceId"] = _voice_id(session, agent, config, changes.voice, lang_changed)
-    if config.get("webhookUrl"):
+    # URLs are checked when they are sent: a stored one whose host stopped resolving must not
+    # block renaming the agent (it is checked again whenever it is used)
+    if changes.config.get("webhookUrl"):
         check_url(config["webhookUrl"], url_policy(settings), purpose="webhookUrl")
     opened = _readable_secrets(agent, secrets)
     if changes.llm is not None:
@@ -368,7 +374,7 @@ def _apply(session: Session, agent: VoiceAgent, changes: AgentChanges, *,
                          else {**DEFAULTS["llm"], **config.get("llm", {}), **{
                              k: (DEFAULTS["llm"][k] if k == "temperature" and v is None else v)
                              for k, v in changes.llm.items()}})
-    if config["llm"].get("baseUrl"):
+    if (changes.llm or {}).get("baseUrl"):
         check_url(config["llm"]["baseUrl"], url_policy(settings), purpose="llm.baseUrl")
     if changes.llm_api_key is not None and not is_masked(changes.llm_api_key):
         opened["llmApiKey"] = changes.llm_api_key

@@ -3,10 +3,11 @@ the ``responses=`` a route declares so the OpenAPI document names every status i
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 DataT = TypeVar("DataT")
 Number = int | float  # kept as computed or stored: an int 0 stays 0, a float 0.0 stays 0.0
@@ -30,6 +31,20 @@ class WireModel(BaseModel):
 
 
 HEADER_SAFE = r"^[^\r\n\x00]*$"  # sent as an HTTP header: no line breaks
+NO_NUL = r"^[^\x00]*$"  # stored in a text column: PostgreSQL cannot hold NUL
+
+
+def finite_json(value: Any) -> Any:
+    """Free-form JSON that every database stores: no NaN or Infinity (Python's json writes
+    them, PostgreSQL refuses them)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError as exc:
+        raise ValueError("numbers must be finite (no NaN or Infinity)") from exc
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(finite_json)]
 
 
 class WebhookAuth(WireModel):

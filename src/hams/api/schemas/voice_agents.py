@@ -11,9 +11,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from hams.api.schemas.common import HEADER_SAFE, Number, ResponseModel, WireModel, iso
+from hams.api.schemas.common import (
+    HEADER_SAFE,
+    NO_NUL,
+    JsonObject,
+    Number,
+    ResponseModel,
+    WireModel,
+    finite_json,
+    iso,
+)
 from hams.services.voice_agents import AgentChanges, AgentView, ToolRef
 
 
@@ -57,6 +66,7 @@ Direction = Annotated[Literal["ltr", "rtl"], BeforeValidator(_lower)]
 ShortText = Annotated[str, Field(max_length=300)]
 LongText = Annotated[str, Field(max_length=100_000)]
 Ids = Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=100)]
+AgentName = Annotated[str, Field(min_length=1, max_length=300, pattern=NO_NUL)]
 
 
 class AgentWebhookAuth(WireModel):
@@ -95,6 +105,11 @@ class V1Tools(WireModel):
 
     genderDetection: bool | None = None
     smartCallEnd: bool | None = None
+
+    @model_validator(mode="after")
+    def _finite_extras(self) -> V1Tools:
+        finite_json(self.model_extra)
+        return self
 
 
 class CallSettingsFields(WireModel):
@@ -161,7 +176,7 @@ class AgentV1Body(CallSettingsFields):
     """PATCH /v1/voice-agents/{id}: any v1 field; a field sent as null returns to its
     default (or is cleared)."""
 
-    agentName: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    agentName: AgentName | None = None
     greetingMessage: LongText | None = None
     greetingMessageType: GreetingType | None = None
     description: LongText | None = None
@@ -172,20 +187,20 @@ class AgentV1Body(CallSettingsFields):
     realTime: bool | None = None
     type: AgentType | None = None
     outcome: LongText | None = None
-    outcomeResponseShape: dict[str, Any] | None = None
+    outcomeResponseShape: JsonObject | None = None
     voiceId: ShortText | None = None
     collectionId: ShortText | None = None
     isTemplate: bool | None = None
     icon: Annotated[str, Field(max_length=2000)] | None = None
     webhookUrl: Annotated[str, Field(max_length=2000)] | None = None
     webhookAuth: AgentWebhookAuth | None = None
-    params: dict[str, Any] | None = None
+    params: JsonObject | None = None
     alignment: Alignment | None = None
     tools: V1Tools | None = None
     webToolsIds: Ids | None = None
     voiceDictionaryIds: Ids | None = None
     knowledgeBaseItemsIds: Ids | None = None
-    webToolsOverrides: dict[str, Any] | None = None
+    webToolsOverrides: JsonObject | None = None
     llmConfig: LlmSettingsIn | None = None
 
     def changes(self) -> AgentChanges:
@@ -215,11 +230,11 @@ class AgentV1Body(CallSettingsFields):
 class AgentV1Create(AgentV1Body):
     """POST /v1/voice-agents: ``agentName`` is required."""
 
-    agentName: Annotated[str, Field(min_length=1, max_length=300)]
+    agentName: AgentName
 
 
 class CloneBody(WireModel):
-    agentName: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    agentName: AgentName | None = None
 
 
 class ConversationIn(WireModel):
@@ -228,7 +243,7 @@ class ConversationIn(WireModel):
     preamble: LongText | None = None
     pokeMessages: Annotated[list[Annotated[str, Field(max_length=2000)]],
                             Field(max_length=50)] | None = None
-    params: dict[str, Any] | None = None
+    params: JsonObject | None = None
     alignment: Alignment | None = None
 
 
@@ -236,7 +251,7 @@ class VoiceIn(WireModel):
     voiceId: ShortText | None = None
     voiceRecordId: ShortText | None = None
     lang: Lang | None = None
-    ttsParams: dict[str, Any] | None = None
+    ttsParams: JsonObject | None = None
 
 
 class CallSettingsIn(CallSettingsFields):
@@ -253,7 +268,7 @@ class ToolIn(WireModel):
     version: Annotated[int, Field(ge=1)] | None = None
     toolType: ShortText | None = None
     nodeId: ShortText | None = None
-    overrides: dict[str, Any] | None = None
+    overrides: JsonObject | None = None
 
 
 class WorkflowIn(WireModel):
@@ -265,11 +280,16 @@ class WorkflowIn(WireModel):
     edges: Annotated[list[dict[str, Any]], Field(max_length=2000)] = []
     customVariables: Annotated[list[Any], Field(max_length=500)] = []
 
+    @model_validator(mode="after")
+    def _finite(self) -> WorkflowIn:
+        finite_json(self.model_dump())
+        return self
+
 
 class AgentV2Body(WireModel):
     """PATCH /v2/voice-agents/{id}: any part, nested objects partially."""
 
-    name: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    name: AgentName | None = None
     type: AgentType | None = None
     description: LongText | None = None
     conversation: ConversationIn | None = None
@@ -283,12 +303,12 @@ class AgentV2Body(WireModel):
     webhookAuth: AgentWebhookAuth | None = None
     workflow: WorkflowIn | None = None
     outcome: LongText | None = None
-    outcomeResponseShape: dict[str, Any] | None = None
+    outcomeResponseShape: JsonObject | None = None
     isTemplate: bool | None = None
     icon: Annotated[str, Field(max_length=2000)] | None = None
     collectionId: ShortText | None = None
     realTime: bool | None = None
-    webToolsOverrides: dict[str, Any] | None = None
+    webToolsOverrides: JsonObject | None = None
 
     def changes(self) -> AgentChanges:
         sent = self.model_fields_set
@@ -325,7 +345,7 @@ class AgentV2Body(WireModel):
 class AgentV2Create(AgentV2Body):
     """POST /v2/voice-agents: ``name`` is required."""
 
-    name: Annotated[str, Field(min_length=1, max_length=300)]
+    name: AgentName
 
 
 # ---- answers -------------------------------------------------------------------------------
