@@ -250,6 +250,11 @@ class Settings(BaseSettings):
         800, ge=200, le=8000, description="Longest knowledge-base chunk, in characters; chunks "
         "end on sentence boundaries."
     )
+    kb_max_chunks_per_project: int = Field(
+        20_000, ge=1, description="Most knowledge-base chunks one project may hold: a search "
+        "ranks them all, from an index each process caches up to this size. An item whose "
+        "processing would go past it fails, its failureReason naming this setting."
+    )
     kb_embeddings: bool = Field(
         True, description="Index knowledge-base chunks with the packaged multilingual "
         "sentence encoder (the offline extra) besides BM25; off or not installed = BM25 only."

@@ -13,6 +13,7 @@ import pytest
 
 from hams.db.models import Job, KnowledgeChunk, VoiceAgent, VoiceAgentKnowledgeItem
 from hams.errors import EngineUnavailable
+from hams.runtime import KnowledgeEmbedder
 from hams.services import knowledge_search
 from hams.worker.runner import Worker
 from tests.conftest import built_runtime
@@ -25,6 +26,127 @@ ARABIC = ("سياسة الإرجاع في متجر الواحة. يمكن إرج
           "يعاد المبلغ إلى البطاقة نفسها خلال سبعة أيام عمل. لا تقبل إعادة الملابس الداخلية "
           "والعطور المفتوحة.")
 KB_MAX_FILE_BYTES = 256 * 1024
+# Same topics as the corpus (tests/helpers/kb_corpus.py), other facts; none holds an answer.
+DISTRACTORS: dict[str, str] = {
+    # Arabic: the corpus's topics, other facts
+    "eye_clinic": (
+        "مركز الشفاء لطب العيون يفتح أبوابه من الأحد إلى الخميس، من الساعة الثامنة صباحاً حتى "
+        "الرابعة عصراً، ويغلق يومي الجمعة والسبت.\n\n"
+        "فحص النظر مجاني للأطفال دون الثانية عشرة. تُصرف النظارات الطبية خلال ثلاثة أيام من "
+        "الفحص، ويمكن استلامها من الاستقبال."
+    ),
+    "pharmacy": (
+        "صيدلية الحياة تعمل على مدار الساعة في فرع طريق الملك فهد، وباقي الفروع من السابعة "
+        "صباحاً حتى منتصف الليل.\n\n"
+        "لا تُصرف المضادات الحيوية إلا بوصفة طبية سارية. يمكن طلب الأدوية عبر التطبيق "
+        "وتوصيلها خلال ساعتين داخل المدينة."
+    ),
+    "city_delivery": (
+        "التوصيل داخل المدينة. نوصل الطلبات داخل الرياض وجدة والدمام في اليوم التالي للطلب. "
+        "رسوم التوصيل ١٥ ريالاً، ومجاناً لمشتركي باقة بلس.\n\n"
+        "يصلك رقم تتبع برسالة نصية عند خروج الطلب من المستودع، ويتصل بك المندوب قبل الوصول."
+    ),
+    "eid_offers": (
+        "عروض عيد الأضحى. خصم عشرين بالمئة على الملابس والعطور طوال أسبوع العيد في جميع "
+        "الفروع والموقع الإلكتروني.\n\n"
+        "تعمل الفروع في ليلة العيد حتى الثالثة فجراً. لا يمكن الجمع بين عروض العيد وقسائم "
+        "الخصم الأخرى."
+    ),
+    "gift_cards_ar": (
+        "بطاقات الهدايا متوفرة بقيم ١٠٠ و٢٥٠ و٥٠٠ ريال، ويمكن إرسالها إلكترونياً برسالة "
+        "شخصية.\n\n"
+        "صلاحية بطاقة الهدية سنتان من تاريخ الشراء، ولا يمكن استبدالها نقداً. عند ضياع البطاقة "
+        "لا يمكن استرجاع رصيدها."
+    ),
+    "mobile_plans": (
+        "باقات الجوال المفوترة. باقة الأساس تشمل عشرين غيغابايت ومكالمات غير محدودة مقابل "
+        "٩٩ ريالاً شهرياً.\n\n"
+        "يمكن ترقية الباقة في أي وقت من التطبيق، وتطبق الأسعار الجديدة من بداية دورة الفوترة "
+        "التالية. التجوال الدولي يفعل برسالة نصية."
+    ),
+    "tv_service": (
+        "خدمة التلفزيون. إذا ظهرت شاشة سوداء فتأكد من توصيل كابل جهاز الاستقبال بالتلفاز ثم "
+        "اضغط زر المصدر في جهاز التحكم.\n\n"
+        "تضم الباقة الرياضية القنوات الناقلة للدوري مقابل ٦٥ ريالاً شهرياً، ويمكن إلغاؤها قبل "
+        "نهاية الشهر دون رسوم."
+    ),
+    "branch_jobs": (
+        "الوظائف في فروعنا. نبحث عن مندوبي مبيعات وأمناء صناديق بدوام كامل وجزئي في المنطقة "
+        "الشرقية.\n\n"
+        "ترسل السيرة الذاتية عبر صفحة التوظيف، ويتواصل فريق الموارد البشرية مع المرشحين خلال "
+        "أسبوعين لتحديد موعد المقابلة."
+    ),
+    "car_rental": (
+        "تأجير السيارات. يشترط لاستئجار سيارة رخصة قيادة سارية وبطاقة ائتمان باسم المستأجر، "
+        "وألا يقل عمر السائق عن واحد وعشرين عاماً.\n\n"
+        "تسلم السيارة بخزان وقود ممتلئ ويجب إعادتها كذلك، وإلا تحتسب تكلفة الوقود مع رسوم خدمة."
+    ),
+    "hotel_booking": (
+        "حجز الفنادق. يمكن إلغاء الحجز مجاناً قبل ثمانٍ وأربعين ساعة من موعد الوصول، وبعدها "
+        "تحتسب قيمة الليلة الأولى.\n\n"
+        "تسجيل الدخول من الساعة الثالثة عصراً، والمغادرة قبل الثانية عشرة ظهراً. الإفطار مشمول "
+        "في الغرف المطلة على البحر فقط."
+    ),
+    # English: the corpus's topics, other facts
+    "exchange_policy": (
+        "Exchanges in store. Clothes and shoes can be exchanged for another size or colour within "
+        "14 days at any branch, with the receipt.\n\n"
+        "Sale items are exchanged for store credit only. Store credit never expires and can be "
+        "used online as well as in branches."
+    ),
+    "two_step_login": (
+        "Two-step verification. When you sign in on a new device we text a six-digit code to "
+        "your phone; the code expires after 5 minutes.\n\n"
+        "You can switch to an authenticator app under Security settings. If you change your "
+        "phone number, update it before removing the old SIM."
+    ),
+    "repairs_out_of_warranty": (
+        "Repairs after the warranty. Devices out of warranty are repaired at a diagnostic fee "
+        "of 50 SAR, deducted from the repair price if you go ahead.\n\n"
+        "Screen replacements for popular phone models are done the same day at our flagship "
+        "service centre; other repairs are quoted before any work starts."
+    ),
+    "billing": (
+        "Monthly billing. Subscriptions are billed on the first day of each month and the "
+        "invoice is emailed to the account owner.\n\n"
+        "A late fee of 10 SAR applies when a bill is unpaid after 14 days. You can download "
+        "past bills as PDF from the Billing page."
+    ),
+    "privacy_notice": (
+        "Privacy notice. We collect your name, contact details and order history to deliver "
+        "orders and improve our service, and we never sell personal data.\n\n"
+        "You can unsubscribe from marketing emails with the link at the bottom of every "
+        "message. Cookies for analytics can be turned off in the cookie banner."
+    ),
+    "order_tracking": (
+        "Tracking an order. Once your parcel ships, the tracking number appears under My "
+        "Orders and in the shipping email.\n\n"
+        "If the courier could not deliver, they try again the next working day; after three "
+        "failed attempts the parcel is returned to our warehouse."
+    ),
+    "store_events": (
+        "Store events. Our flagship store hosts free cooking workshops every Saturday morning; "
+        "places are limited to twenty people.\n\n"
+        "Book a place in the app under Events. Children under twelve must come with an adult."
+    ),
+    "careers_en": (
+        "Careers. We hire customer service agents who speak Arabic and English for our Riyadh "
+        "contact centre, with day and night shifts.\n\n"
+        "Apply on the careers page with your CV; shortlisted candidates take a short online "
+        "assessment before the interview."
+    ),
+    "store_wifi": (
+        "Wi-Fi in our branches. Every branch offers free Wi-Fi; the network name is on the sign "
+        "at the entrance and the password is printed on your receipt.\n\n"
+        "A session lasts one hour and can be renewed at the cashier. Video streaming is blocked "
+        "to keep the connection fast for everyone."
+    ),
+    "newsletter": (
+        "Our newsletter. Subscribers hear about new collections and private sales a day before "
+        "everyone else, once a week at most.\n\n"
+        "Choose the topics you care about in your profile; we send nothing on public holidays."
+    ),
+}
 
 
 @pytest.fixture
@@ -176,6 +298,10 @@ def test_url_pages_are_fetched_and_one_can_be_removed(api, runtime, media_server
     assert all(hit["source"] == hours for hit in search(api, "التوصيل مجاني في الرياض"))
     again = api.request("DELETE", f"{PATH}/{item['id']}/url", json={"url": arabic})
     assert again.status_code == 404
+    last = api.request("DELETE", f"{PATH}/{item['id']}/url", json={"url": hours})
+    assert last.status_code == 400 and "delete the item" in last.json()["message"]
+    assert get(api, item["id"])["itemUrls"] == [hours]  # nothing removed
+    assert {c.source for c in chunks_of(runtime, item["id"])} == {hours}
 
 
 def test_a_page_that_answers_404_fails_the_item_until_sent_again(api, runtime, media_server):
@@ -283,6 +409,91 @@ def test_an_update_processes_again_and_old_chunks_answer_meanwhile(api, runtime)
     assert search(api, "which soup", itemIds=[item["id"]]) == []
 
 
+def test_search_reads_chunks_once_and_follows_every_change(api, runtime, monkeypatch):
+    """The project's index is read once, then reused until the database says otherwise:
+    chunks added, replaced (SQLite reuses the deleted largest chunk id), an item switched off
+    and on, deleted; a rename or an item queued again keeps it (the names are read fresh)."""
+    loads = []
+    load = knowledge_search._load
+    monkeypatch.setattr(knowledge_search, "_load", lambda *a, **k: loads.append(1) or load(*a, **k))
+    [other] = create(api, {"itemName": "Parking", "type": "TEXT",
+                           "content": "Guests park for free behind the hotel."})
+    [menu] = create(api, {"itemName": "Menu", "type": "TEXT",
+                          "content": "The soup of the day is tomato."})
+    run_queued(runtime)
+
+    def best(query: str, **body) -> dict | None:
+        hits = search(api, query, **body)
+        return hits[0] if hits else None
+
+    assert "tomato" in best("which soup")["text"] and len(loads) == 1
+    assert "park for free" in best("where do guests park")["text"] and len(loads) == 1
+    api.patch(f"{PATH}/{menu['id']}", json={"itemName": "Lunch menu"})
+    assert best("which soup")["itemName"] == "Lunch menu" and len(loads) == 1
+    [old_chunk] = chunks_of(runtime, menu["id"])
+    api.patch(f"{PATH}/{menu['id']}", json={"content": "The soup of the day is lentil."})
+    assert "tomato" in best("which soup")["text"] and len(loads) == 1  # queued again
+
+    run_queued(runtime)
+    [new_chunk] = chunks_of(runtime, menu["id"])
+    assert new_chunk.id == old_chunk.id or runtime.db.engine.dialect.name == "postgresql"
+    assert "lentil" in best("which soup")["text"] and len(loads) == 2
+    api.patch(f"{PATH}/{menu['id']}", json={"isActive": False})
+    assert best("which soup", itemIds=[menu["id"]]) is None
+    api.patch(f"{PATH}/{menu['id']}", json={"isActive": True})
+    assert "lentil" in best("which soup", itemIds=[menu["id"]])["text"]
+    assert best("which soup", itemIds=[other["id"]])["itemId"] == other["id"]
+    api.delete(f"{PATH}/{other['id']}")
+    assert {hit["itemId"] for hit in search(api, "where do guests park")} <= {menu["id"]}
+    assert len(loads) == 5
+
+
+def test_an_item_that_would_pass_the_projects_chunk_limit_fails(database_url, tmp_path):
+    paragraphs = ["Paragraph {n}: " + "the shuttle timetable changes in winter. " * 4] * 3
+    three = "\n\n".join(p.format(n=n) for n, p in enumerate(paragraphs))  # 3 chunks of 200
+    with built_runtime(tmp_path, database_url=database_url, kb_chunk_chars=200,
+                       kb_max_chunks_per_project=4) as runtime, api_client(runtime) as api:
+        [first] = create(api, {"type": "TEXT", "content": three})
+        run_queued(runtime)
+        assert get(api, first["id"])["status"] == "PROCESSED"
+        assert len(chunks_of(runtime, first["id"])) == 3
+        [second, third] = create(api, {"type": "TEXT", "content": three[:400]},
+                                 {"type": "TEXT", "content": "One short chunk."})
+        run_queued(runtime)
+        failed = get(api, second["id"])
+        assert failed["status"] == "FAILED", failed
+        assert "HAMS_KB_MAX_CHUNKS_PER_PROJECT" in failed["failureReason"]
+        assert "limit is 4" in failed["failureReason"]
+        job = load_job(runtime, second["jobId"])
+        assert job.status == "FAILED" and job.attempts == 1 and job.error == failed["failureReason"]
+        assert chunks_of(runtime, second["id"]) == []
+        assert get(api, third["id"])["status"] == "PROCESSED"  # 3 + 1: it fits
+        again = api.patch(f"{PATH}/{first['id']}", json={"content": three + " More."})
+        assert again.status_code == 200
+        run_queued(runtime)  # its own previous chunks make room for the new ones
+        assert get(api, first["id"])["status"] == "PROCESSED"
+        with api_client(runtime) as other:  # the limit is per project
+            [elsewhere] = create(other, {"type": "TEXT", "content": three})
+            run_queued(runtime)
+            assert get(other, elsewhere["id"])["status"] == "PROCESSED"
+
+
+def test_list_search_takes_percent_and_underscore_literally(api, runtime):
+    for name in ("Sale 50% off", "Sale 500 offers", "price_list", "price-list", "back\\slash"):
+        create(api, {"itemName": name, "type": "TEXT", "content": "x"})
+
+    def names(search: str) -> list[str]:
+        answer = api.get(f"{PATH}/list", params={"search": search})
+        assert answer.status_code == 200, answer.text
+        return sorted(item["itemName"] for item in answer.json()["data"]["items"])
+
+    assert names("50%") == ["Sale 50% off"]
+    assert names("price_") == ["price_list"]
+    assert names("%") == ["Sale 50% off"]
+    assert names("\\") == ["back\\slash"]
+    assert names("sale") == ["Sale 50% off", "Sale 500 offers"]
+
+
 def test_another_projects_item_is_not_found(api, runtime):
     [item] = create(api, {"type": "TEXT", "content": "Private notes about the launch."})
     run_queued(runtime)
@@ -368,36 +579,49 @@ def test_search_modes(api, runtime):
         assert hit["vectorScore"] is None or hit["vectorScore"] > 0.1  # the stored vectors read
     assert api.post(f"{PATH}/search", json={"query": "x", "topK": 51}).status_code == 400
     assert api.post(f"{PATH}/search", json={"query": ""}).status_code == 400
+    none = KnowledgeEmbedder(enabled=False)  # HAMS_KB_EMBEDDINGS off, or not installed
     with pytest.raises(EngineUnavailable):
         knowledge_search.search(runtime.db, api.principal,
                                 knowledge_search.SearchQuery("refund", mode="vector"),
-                                embedder=None)
+                                settings=runtime.settings, embedder=none)
     assert knowledge_search.search(runtime.db, api.principal,
                                    knowledge_search.SearchQuery("refund"),
-                                   embedder=None).mode == "bm25"
+                                   settings=runtime.settings, embedder=none).mode == "bm25"
     assert item["id"]
 
 
-def test_retrieval_recall_at_3_on_the_fixed_corpus(api, runtime):
-    """Every document as a TEXT item through the API; each question must find its answer
-    in the top 3 chunks. Measured: 30/30 on both databases (hybrid, kb_chunk_chars 800)."""
-    items = create(api, *({"itemName": key, "type": "TEXT", "content": text}
-                          for key, text in DOCUMENTS.items()))
-    assert run_queued(runtime) == len(DOCUMENTS)
-    assert all(get(api, item["id"])["status"] == "PROCESSED" for item in items)
-    started = time.perf_counter()
-    found, misses = 0, []
-    for question, document, answer in QUESTIONS:
-        top = search(api, question, topK=3)
-        if any(answer in hit["text"] and hit["itemName"] == document for hit in top):
-            found += 1
-        else:
-            misses.append(question)
-    recall = found / len(QUESTIONS)
-    print(f"recall@3 {recall:.2f} ({found}/{len(QUESTIONS)}), "
-          f"{(time.perf_counter() - started) / len(QUESTIONS) * 1000:.0f} ms per search")
-    assert len(QUESTIONS) >= 20
-    assert recall >= 0.9, misses
+def test_retrieval_recall_on_the_fixed_corpus_among_distractors(database_url, tmp_path):
+    """The corpus's documents and 20 distractors on the same topics with other facts (another
+    clinic's days, another delivery fee, another login code's life) as TEXT items, cut into
+    chunks of at most 200 characters: 64 chunks, of which 25 are the corpus's. A question is
+    answered when a chunk of its document holding the answer ranks first (recall@1) or in the
+    top 3 (recall@3). Measured, hybrid (the default), on SQLite and PostgreSQL alike: recall@1
+    14/30, recall@3 26/30; the thresholds leave one question of slack. (Vector alone: 15 and
+    27; BM25 alone: 9 and 15. Without the distractors: 18 and 29.)"""
+    with built_runtime(tmp_path, database_url=database_url, kb_chunk_chars=200) as runtime, \
+            api_client(runtime) as api:
+        documents = {**DOCUMENTS, **DISTRACTORS}
+        items = create(api, *({"itemName": key, "type": "TEXT", "content": text}
+                              for key, text in documents.items()))
+        assert run_queued(runtime) == len(documents)
+        assert all(get(api, item["id"])["status"] == "PROCESSED" for item in items)
+        with runtime.db.session() as session:
+            assert session.query(KnowledgeChunk).filter_by(
+                project_id=api.principal.project_id).count() == 64
+        started = time.perf_counter()
+        first = top3 = 0
+        misses = []
+        for question, document, answer in QUESTIONS:
+            ranks = [rank for rank, hit in enumerate(search(api, question, topK=3))
+                     if answer in hit["text"] and hit["itemName"] == document]
+            first += ranks[:1] == [0]
+            top3 += bool(ranks)
+            if not ranks:
+                misses.append(question)
+        print(f"recall@1 {first}/{len(QUESTIONS)}, recall@3 {top3}/{len(QUESTIONS)}, "
+              f"{(time.perf_counter() - started) / len(QUESTIONS) * 1000:.0f} ms per search")
+    assert len(QUESTIONS) == 30
+    assert first >= 13 and top3 >= 25, misses
 
 
 def test_an_item_whose_job_was_cancelled_or_deleted_fails(api, runtime):

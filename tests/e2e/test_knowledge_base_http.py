@@ -49,3 +49,7 @@ def test_items_are_processed_and_found_over_http(server: ServerProcess, media_se
         assert coffee["itemName"] == "المقهى" and coffee["vectorScore"] is not None
         listed = client.get(f"{PATH}/list", params={"take": 100}).json()["data"]
         assert {item["id"] for item in items} <= {item["id"] for item in listed["items"]}
+
+        parking = next(item for item in items if item["itemName"] == "Parking")
+        assert client.delete(f"{PATH}/{parking['id']}").status_code == 200
+        assert best("where can I leave my car")["itemId"] != parking["id"]  # not a cached one

@@ -125,8 +125,8 @@ def list_items(
 def search_items(body: KnowledgeSearchRequest, runtime: RuntimeDep,
                  principal: PrincipalDep) -> SearchAnswer:
     """Search the project's active items: BM25 and embeddings fused by rank (hams)."""
-    embedder = runtime.embedder.get() if body.mode != "bm25" else None
-    found = knowledge_search.search(runtime.db, principal, body.search_query(), embedder=embedder)
+    found = knowledge_search.search(runtime.db, principal, body.search_query(),
+                                    settings=runtime.settings, embedder=runtime.embedder)
     return SearchAnswer(data=KnowledgeSearchResults(
         mode=found.mode, results=[KnowledgeSearchResult.of(hit) for hit in found.hits]))
 
@@ -166,7 +166,7 @@ def delete_item(item_id: str, runtime: RuntimeDep, session: SessionDep,
                responses=READS)
 def delete_item_url(item_id: str, session: SessionDep, principal: PrincipalDep,
                     body: KnowledgeUrlDelete = Body()) -> ItemAnswer:
-    """Remove one URL (and its chunks) from a URL item."""
+    """Remove one URL (and its chunks) from a URL item; its only URL is refused (400)."""
     view = kb.delete_item_url(session, principal, item_id, body.url)
     return ItemAnswer(data=KnowledgeItemPublic.of(view), message="URL deleted successfully",
                       messageKey="URL_DELETED_SUCCESSFULLY")

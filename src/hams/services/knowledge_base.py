@@ -130,10 +130,11 @@ def list_items(session: Session, principal: Principal, query: ItemQuery
         filtered = filtered.where(linked if query.used else ~linked)
     if query.types:
         filtered = filtered.where(KnowledgeItem.type.in_(query.types))
-    if query.search:
-        pattern = f"%{query.search}%"
-        filtered = filtered.where(or_(KnowledgeItem.item_name.ilike(pattern),
-                                      KnowledgeItem.item_url.ilike(pattern)))
+    if query.search:  # the words as written: % and _ match themselves
+        escaped = query.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        filtered = filtered.where(or_(KnowledgeItem.item_name.ilike(pattern, escape="\\"),
+                                      KnowledgeItem.item_url.ilike(pattern, escape="\\")))
     count = session.scalar(select(func.count()).select_from(filtered.subquery())) or 0
     rows = session.scalars(filtered.order_by(KnowledgeItem.created_at.desc(), KnowledgeItem.id)
                            .offset((query.page - 1) * query.per_page)
@@ -184,17 +185,20 @@ def delete_item(session: Session, principal: Principal, item_id: str, *,
 
 
 def delete_item_url(session: Session, principal: Principal, item_id: str, url: str) -> ItemView:
-    """Remove one page from a URL item, and its chunks; the rest stays searchable."""
+    """Remove one page from a URL item, and its chunks; the rest stays searchable. The only
+    page is refused (400): an item without pages would be PROCESSED with nothing to search."""
     item = _own_item(session, principal, item_id)
     if item.type != "URL":
         raise _invalid("url", f"only a URL item has URLs; this one is {item.type}")
     urls = list(item.item_urls or [])
     if url not in urls:
         raise NotFound(f"The item has no URL {url!r}")
+    if urls == [url]:
+        raise _invalid("url", "it is the item's only URL: delete the item instead")
     urls.remove(url)
     item.item_urls = urls
     if item.item_url == url:
-        item.item_url = urls[0] if urls else None
+        item.item_url = urls[0]
     session.execute(delete(KnowledgeChunk).where(KnowledgeChunk.item_id == item.id,
                                                  KnowledgeChunk.source == url))
     texts = session.scalars(select(KnowledgeChunk.text).where(

@@ -5,7 +5,9 @@ together. Apart from the records (``knowledge_base``) because only the worker ru
 The write is one transaction fenced on the item's current job (an update that queues a newer
 job makes the older one's result void) and on the job's own lease. Bad input (a file that
 cannot be read, no text, a page that answers 404) fails the item with a ``failureReason`` and
-its job at once.
+its job at once, and so do chunks that would take the project past
+HAMS_KB_MAX_CHUNKS_PER_PROJECT (checked in that write with the project's row locked, so two
+jobs of one project cannot both take the last room).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
-from hams.db.models import Job, KnowledgeChunk, KnowledgeItem
+from hams.db.models import Job, KnowledgeChunk, KnowledgeItem, Project
 from hams.engines.knowledge import (
     SUPPORTED_EXTENSIONS,
     Embedder,
@@ -94,11 +97,13 @@ def run_knowledge_job(db: Database, job: Job, *, settings: Settings, storage: Bl
     except Exception as exc:
         retryable = not isinstance(exc, HamsError) or exc.retryable
         if not retryable or job.attempts >= job.max_attempts:
-            _write_result(db, job, item_id, failure=_reason(exc))
+            _write_result(db, job, item_id, settings=settings, failure=_reason(exc))
         raise
     pieces = [_Piece(origin, text, normalize_for_search(text), vectors and vectors[index])
               for index, (origin, text) in enumerate(cut)]
-    stored = _write_result(db, job, item_id, pages=pages, pieces=pieces)
+    stored = _write_result(db, job, item_id, settings=settings, pages=pages, pieces=pieces)
+    if isinstance(stored, str):
+        raise BadRequest(stored)  # the item failed with this reason: so does its job
     if stored is None:
         return _outcome(item_id, skipped="the item changed while it was processed")
     return _outcome(item_id, chunks=stored, embeddings=embedder.name if vectors else None)
@@ -195,11 +200,15 @@ def _embed(texts: list[str], embedder: Embedder | None) -> list[bytes] | None:
     return vectors
 
 
-def _write_result(db: Database, job: Job, item_id: str, *, failure: str | None = None,
-                  pages: Sequence[_Page] = (), pieces: Sequence[_Piece] = ()) -> int | None:
+def _write_result(db: Database, job: Job, item_id: str, *, settings: Settings,
+                  failure: str | None = None, pages: Sequence[_Page] = (),
+                  pieces: Sequence[_Piece] = ()) -> int | str | None:
     """Replace the item's chunks and set its status in one transaction, if the item is still
-    this job's and the job still this worker's; how many chunks were stored (None: neither)."""
+    this job's and the job still this worker's: how many chunks were stored, None when
+    neither, or the reason the item failed because its chunks would not fit the project."""
     with db.session() as session:
+        if failure is None:  # the project's room is counted by one job at a time
+            session.get(Project, job.project_id, with_for_update=True)
         item = session.get(KnowledgeItem, item_id, with_for_update=True,
                            populate_existing=True)
         current = session.execute(select(Job.fencing, Job.state).where(Job.id == job.id)).first()
@@ -211,6 +220,9 @@ def _write_result(db: Database, job: Job, item_id: str, *, failure: str | None =
             return 0
         listed = set(item.item_urls or ()) if item.type == "URL" else None  # a page removed
         kept = [piece for piece in pieces if listed is None or piece.source in listed]  # meanwhile
+        if refused := _no_room(session, item, len(kept), settings):
+            item.status, item.failure_reason = "FAILED", refused
+            return refused
         rows = [KnowledgeChunk(item_id=item_id, project_id=item.project_id, position=position,
                                source=piece.source, text=piece.text,
                                search_text=piece.search_text, embedding=piece.embedding)
@@ -224,3 +236,18 @@ def _write_result(db: Database, job: Job, item_id: str, *, failure: str | None =
         elif item.type == "FILE" and item.storage_key is None and pages:  # fetched by URL
             item.file_size, item.extension = pages[0].size, pages[0].extension
         return len(rows)
+
+
+def _no_room(session: Session, item: KnowledgeItem, chunks: int, settings: Settings
+             ) -> str | None:
+    """Why ``chunks`` more would not fit the project (its other items' chunks, active or
+    not, count: an item switched on again is not processed again); None when they fit."""
+    limit = settings.kb_max_chunks_per_project
+    held = session.scalar(select(func.count()).select_from(KnowledgeChunk).where(
+        KnowledgeChunk.project_id == item.project_id, KnowledgeChunk.item_id != item.id)) or 0
+    if held + chunks <= limit:
+        return None
+    return (f"The item's {chunks:,} chunks would take the project's knowledge base to "
+            f"{held + chunks:,} chunks; the limit is {limit:,} "
+            "(HAMS_KB_MAX_CHUNKS_PER_PROJECT). Delete or shorten items, or ask the operator "
+            "to raise it.")
