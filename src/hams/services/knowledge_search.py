@@ -70,6 +70,7 @@ class SearchQuery:
     item_ids: tuple[str, ...] | None = None
     top_k: int = 5
     mode: str = "hybrid"
+    fusion: str = DEFAULT_FUSION  # "rrf" (the issue's) or "convex" (measured better)
 
 
 @dataclass(frozen=True)
@@ -302,7 +303,7 @@ def _rank(index: _Index, query: SearchQuery, mode: str, encoder: Embedder | None
     vector = _top(cosine, allowed, depth) if cosine is not None else []
     if cosine is None or mode == "vector":
         ranked = keyword or vector
-    elif DEFAULT_FUSION == "convex":
+    elif query.fusion == "convex":
         candidates = dict.fromkeys([i for i, _ in vector] + [i for i, _ in keyword])
         ranked = convex_fuse(keyword, [(i, float(cosine[i])) for i in candidates],
                              alpha=DEFAULT_ALPHA)
