@@ -351,6 +351,11 @@ def test_knowledge_text_file_and_page_are_processed_and_found(client, tmp_path, 
     when = client.knowledge_base.search("When does the Riyadh branch open?",
                                         item_ids=[text.id, hours.id, page.id], top_k=1)
     assert [hit.item_id for hit in when.results] == [hours.id]
+    convex = client.knowledge_base.search("When does the Riyadh branch open?",
+                                          item_ids=[text.id, hours.id, page.id], top_k=3,
+                                          fusion="convex")
+    assert convex.results[0].item_id == hours.id and convex.results[0].score != \
+        when.results[0].score  # a score of another kind: the fusion reached the server
     free = client.knowledge_base.search("free delivery in Jeddah", item_ids=[page.id], top_k=2)
     assert free.results and free.results[0].source == url
     assert "two hundred riyals" in free.results[0].text

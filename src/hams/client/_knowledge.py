@@ -166,11 +166,12 @@ class KnowledgeBase(Resource):
 
     @operation
     def search(self, query: str, item_ids: Sequence[str] | None = None, top_k: int = 5, *,
-               mode: str | None = None) -> Op[KnowledgeSearch]:
+               mode: str | None = None, fusion: str | None = None) -> Op[KnowledgeSearch]:
         """The chunks of the project's active, processed items that best answer ``query``,
         best first (a hams extension). ``mode``: "hybrid" (the default: BM25 and embeddings
-        fused by rank), "bm25" or "vector"."""
+        fused), "bm25" or "vector"; ``fusion``: "rrf" (the default, by rank) or "convex" (by
+        score)."""
         response = yield ApiRequest("POST", KB + "/search", idempotent=True, json=body_of(
             query=query, itemIds=list(item_ids) if item_ids is not None else None, topK=top_k,
-            mode=mode))
+            mode=mode, fusion=fusion))
         return KnowledgeSearch.model_validate(data_of(response))
