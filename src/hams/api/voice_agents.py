@@ -91,17 +91,6 @@ def update_agent_v1(voiceAgentId: str, body: AgentV1Body, session: SessionDep,
                     messageKey="VoiceAgentUpdatedSuccessfully")
 
 
-@router.delete(V1 + "/{voiceAgentId}", dependencies=[JOBS], response_model=DeletedAnswer,
-               responses=error_responses(*AUTHENTICATED, 404))
-def delete_agent_v1(voiceAgentId: str, session: SessionDep,
-                    principal: PrincipalDep) -> DeletedAnswer:
-    """Delete an agent (an extension: Hamsa documents no delete); its number is unassigned."""
-    voice_agents.delete_agent(session, principal, voiceAgentId)
-    return DeletedAnswer(data=AgentDeleted(id=voiceAgentId),
-                         message="Voice agent deleted successfully",
-                         messageKey="VoiceAgentDeletedSuccessfully")
-
-
 @router.post(V2, dependencies=[JOBS], response_model=V2Answer,
              responses=error_responses(*AUTHENTICATED))
 def create_agent_v2(body: AgentV2Create, session: SessionDep, principal: PrincipalDep,
@@ -167,11 +156,14 @@ def update_agent_v2(voiceAgentId: str, body: AgentV2Body, session: SessionDep,
                     messageKey="VoiceAgentUpdatedSuccessfully")
 
 
+@router.delete(V1 + "/{voiceAgentId}", dependencies=[JOBS], response_model=DeletedAnswer,
+               responses=error_responses(*AUTHENTICATED, 404))
 @router.delete(V2 + "/{voiceAgentId}", dependencies=[JOBS], response_model=DeletedAnswer,
                responses=error_responses(*AUTHENTICATED, 404))
-def delete_agent_v2(voiceAgentId: str, session: SessionDep,
-                    principal: PrincipalDep) -> DeletedAnswer:
-    """Delete an agent (an extension)."""
+def delete_agent(voiceAgentId: str, session: SessionDep, principal: PrincipalDep
+                 ) -> DeletedAnswer:
+    """Delete an agent (an extension: Hamsa documents no delete); its number is unassigned.
+    The same on both versions, since the answer names only the id."""
     voice_agents.delete_agent(session, principal, voiceAgentId)
     return DeletedAnswer(data=AgentDeleted(id=voiceAgentId),
                          message="Voice agent deleted successfully",
