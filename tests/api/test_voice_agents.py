@@ -19,7 +19,7 @@ from hams.db.models import (
 )
 from hams.errors import EngineUnavailable, ValidationFailed
 from hams.sealing import SealedSecretUnreadable, SecretBox
-from hams.services.voice_agents import agent_llm, conversation_params, fill_template
+from hams.services.agent_runtime import agent_llm, conversation_params, fill_template
 from tests.conftest import built_runtime, make_settings
 from tests.factories import api_client, make_key
 

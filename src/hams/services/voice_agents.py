@@ -28,7 +28,7 @@ from hams.db.models import (
     VoiceDictionary,
     WebTool,
 )
-from hams.errors import BadRequest, EngineUnavailable, NotFound, ValidationFailed
+from hams.errors import BadRequest, NotFound, ValidationFailed
 from hams.media.urls import check_url, url_policy
 from hams.sealing import SealedSecretUnreadable, SecretBox, is_masked, mask
 from hams.services.keys import Principal
@@ -55,7 +55,6 @@ DEFAULTS: dict[str, Any] = {
     "llm": {"provider": None, "model": None, "baseUrl": None, "temperature": 0.2},
 }
 DEFAULT_DIALECT = {"ar": "msa", "en": "en"}  # the voice of an agent that names none
-OPENAI_BASE_URL = "https://api.openai.com/v1"
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w.-]{0,63})\s*\}\}")
 SORT_FIELDS = {"createdAt": VoiceAgent.created_at, "updatedAt": VoiceAgent.updated_at,
                "name": VoiceAgent.name, "agentName": VoiceAgent.name}
@@ -127,17 +126,6 @@ class AgentQuery:
     types: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class LlmEndpoint:
-    """Where a conversation's LLM is reached: the agent's own settings, else the server's."""
-
-    base_url: str
-    model: str
-    api_key: str | None
-    temperature: float
-    source: str  # "agent" | "server"
-
-
 def _field_error(field_name: str, message: str, *, key: str = "VALIDATION_ERROR"
                  ) -> ValidationFailed:
     return ValidationFailed(f"{field_name}: {message}", message_key=key,
@@ -176,45 +164,6 @@ def agent_params(config: dict[str, Any]) -> dict[str, Any]:
     or null when a conversation must supply it), plus defaults set for other names."""
     defaults = dict(config.get("params") or {})
     return {**defaults, **{name: defaults.get(name) for name in template_params(config)}}
-
-
-def conversation_params(config: dict[str, Any], given: dict[str, Any] | None) -> dict[str, str]:
-    """The values a conversation fills the texts with, or a 400 naming every parameter the
-    greeting or preamble needs that neither the start request nor the agent supplies."""
-    values = {k: v for k, v in (config.get("params") or {}).items() if v not in (None, "")}
-    values.update({k: v for k, v in (given or {}).items() if v is not None})
-    missing = [name for name in template_params(config) if values.get(name) in (None, "")]
-    if missing:
-        raise ValidationFailed(
-            f"Missing params {', '.join(missing)}: the agent's greeting or preamble uses them",
-            message_key="MISSING_PARAMS",
-            data=[{"field": f"params.{name}", "message": "required by the agent"}
-                  for name in missing])
-    return {k: v if isinstance(v, str) else str(v) for k, v in values.items()}
-
-
-def fill_template(text: str, values: dict[str, str]) -> str:
-    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
-
-
-def agent_llm(agent: VoiceAgent, *, settings: Settings, secrets: SecretBox) -> LlmEndpoint:
-    """The LLM a conversation with ``agent`` uses, or a clear error saying what to configure.
-    An agent may be saved without one; it is refused only when it must talk."""
-    llm = merged_config(agent)["llm"]
-    key = secrets.open_fields(agent.sealed_secrets).get("llmApiKey")
-    base_url = llm.get("baseUrl") or (OPENAI_BASE_URL if llm.get("provider") == "openai"
-                                      else None)
-    if base_url and llm.get("model"):
-        return LlmEndpoint(base_url.rstrip("/"), llm["model"], key, float(llm["temperature"]),
-                           "agent")
-    if settings.llm_base_url and settings.llm_model:
-        api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-        return LlmEndpoint(settings.llm_base_url, llm.get("model") or settings.llm_model,
-                           api_key, float(llm["temperature"]), "server")
-    raise EngineUnavailable(
-        f"Voice agent {agent.id} has no LLM: set llm.baseUrl and llm.model on the agent (any "
-        "OpenAI-compatible endpoint: vLLM, llama.cpp's server, Ollama, OpenAI), or "
-        "HAMS_LLM_BASE_URL and HAMS_LLM_MODEL on the server", message_key="LLM_NOT_CONFIGURED")
 
 
 # ---- reading --------------------------------------------------------------------------------
