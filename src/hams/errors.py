@@ -66,6 +66,14 @@ class BadRequest(HamsError):
     message_key = "BAD_REQUEST"
     retryable = False
 
+    @classmethod
+    def at_field(cls, field: str, message: str, *, message_key: str | None = None
+                 ) -> BadRequest:
+        """This error blaming one field of the request, named in the message and in ``data``
+        as request validation names the fields at fault."""
+        return cls(f"{field}: {message}", message_key=message_key,
+                   data=[{"field": field, "message": message}])
+
 
 class ValidationFailed(BadRequest):
     """A field is missing, of the wrong type or out of range."""

@@ -21,12 +21,15 @@ from sqlalchemy.orm import Session
 
 from hams.db.models import Job, KnowledgeChunk, KnowledgeItem, VoiceAgentKnowledgeItem, new_id
 from hams.db.session import after_commit
+from hams.db.text_search import contains
 from hams.engines.knowledge import SUPPORTED_EXTENSIONS
 from hams.errors import NotFound, PayloadTooLarge, UnsupportedMedia, ValidationFailed
 from hams.media.urls import check_url, url_policy
 from hams.services.jobs import NewJob, create_job
 from hams.services.keys import Principal
 from hams.services.uploads import get_upload, upload_id_in
+
+field_error = ValidationFailed.at_field  # a 400 naming the field at fault
 
 if TYPE_CHECKING:
     from hams.settings import Settings
@@ -131,10 +134,8 @@ def list_items(session: Session, principal: Principal, query: ItemQuery
     if query.types:
         filtered = filtered.where(KnowledgeItem.type.in_(query.types))
     if query.search:  # the words as written: % and _ match themselves
-        escaped = query.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        filtered = filtered.where(or_(KnowledgeItem.item_name.ilike(pattern, escape="\\"),
-                                      KnowledgeItem.item_url.ilike(pattern, escape="\\")))
+        filtered = filtered.where(or_(contains(KnowledgeItem.item_name, query.search),
+                                      contains(KnowledgeItem.item_url, query.search)))
     count = session.scalar(select(func.count()).select_from(filtered.subquery())) or 0
     rows = session.scalars(filtered.order_by(KnowledgeItem.created_at.desc(), KnowledgeItem.id)
                            .offset((query.page - 1) * query.per_page)
@@ -156,13 +157,13 @@ def update_item(session: Session, principal: Principal, item_id: str, changes: I
     again = False  # new text to index, or the same again for an item that failed
     if changes.content is not None:
         if item.type != "TEXT":
-            raise _invalid("content", f"only a TEXT item has content; this one is {item.type}")
+            raise field_error("content", f"only a TEXT item has content; this one is {item.type}")
         content = _checked_text(changes.content, "content", settings)
         again = content != item.content or item.status == "FAILED"
         item.content, item.file_size = content, len(content.encode())
     if changes.item_urls is not None:
         if item.type != "URL":
-            raise _invalid("itemUrls", f"only a URL item has itemUrls; this one is {item.type}")
+            raise field_error("itemUrls", f"only a URL item has itemUrls; this one is {item.type}")
         urls = _checked_urls(list(changes.item_urls), "itemUrls", settings)
         again = again or urls != list(item.item_urls or []) or item.status == "FAILED"
         item.item_urls = urls
@@ -189,12 +190,12 @@ def delete_item_url(session: Session, principal: Principal, item_id: str, url: s
     page is refused (400): an item without pages would be PROCESSED with nothing to search."""
     item = _own_item(session, principal, item_id)
     if item.type != "URL":
-        raise _invalid("url", f"only a URL item has URLs; this one is {item.type}")
+        raise field_error("url", f"only a URL item has URLs; this one is {item.type}")
     urls = list(item.item_urls or [])
     if url not in urls:
         raise NotFound(f"The item has no URL {url!r}")
     if urls == [url]:
-        raise _invalid("url", "it is the item's only URL: delete the item instead")
+        raise field_error("url", "it is the item's only URL: delete the item instead")
     urls.remove(url)
     item.item_urls = urls
     if item.item_url == url:
@@ -254,11 +255,6 @@ def _queue(session: Session, principal: Principal, item: KnowledgeItem, *,
 
 # --- checks at creation -----------------------------------------------------------------------
 
-def _invalid(where: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"Invalid request: {where}: {message}",
-                            data=[{"field": where, "message": message}])
-
-
 def _draft(session: Session, principal: Principal, new: NewItem, where: str, *,
            settings: Settings, storage: BlobStorage
            ) -> tuple[KnowledgeItem, BinaryIO | Path | None]:
@@ -278,13 +274,13 @@ def _draft(session: Session, principal: Principal, new: NewItem, where: str, *,
         item.item_name = _name(new.name or item.item_url)
         return item, None
     if new.type != "FILE":
-        raise _invalid(f"{where}.type", f"must be one of {', '.join(ITEM_TYPES)}")
+        raise field_error(f"{where}.type", f"must be one of {', '.join(ITEM_TYPES)}")
     if new.file is not None:
         item.extension = _file_extension(new.filename, new.content_type)
         item.item_name = _name(new.name or new.filename or "file")
         return item, new.file
     if not new.item_url:
-        raise _invalid(f"{where}.itemUrl", "a FILE item needs an uploaded file (multipart) or "
+        raise field_error(f"{where}.itemUrl", "a FILE item needs an uploaded file (multipart) or "
                        "an itemUrl: a /v1/media upload link or the URL of a file")
     item.item_url = new.item_url
     upload_id = upload_id_in(new.item_url)
@@ -303,7 +299,7 @@ def _draft(session: Session, principal: Principal, new: NewItem, where: str, *,
 
 def _checked_text(content: str | None, where: str, settings: Settings) -> str:
     if content is None or not content.strip():
-        raise _invalid(where, "a TEXT item needs content with some text")
+        raise field_error(where, "a TEXT item needs content with some text")
     if len(content) > settings.kb_max_text_chars:
         raise PayloadTooLarge(f"{where} has {len(content):,} characters; the limit is "
                               f"{settings.kb_max_text_chars:,} (HAMS_KB_MAX_TEXT_CHARS)")
@@ -313,9 +309,9 @@ def _checked_text(content: str | None, where: str, settings: Settings) -> str:
 def _checked_urls(urls: list[str], where: str, settings: Settings) -> list[str]:
     unique = list(dict.fromkeys(url.strip() for url in urls if url and url.strip()))
     if not unique:
-        raise _invalid(where, "a URL item needs at least one URL in itemUrls (or itemUrl)")
+        raise field_error(where, "a URL item needs at least one URL in itemUrls (or itemUrl)")
     if len(unique) > settings.kb_max_urls_per_item:
-        raise _invalid(where, f"at most {settings.kb_max_urls_per_item} URLs per item "
+        raise field_error(where, f"at most {settings.kb_max_urls_per_item} URLs per item "
                        "(HAMS_KB_MAX_URLS_PER_ITEM)")
     policy = url_policy(settings)
     for index, url in enumerate(unique):
@@ -373,6 +369,6 @@ def _store_file(item: KnowledgeItem, source: BinaryIO | Path, *, settings: Setti
             _check_size(size, settings)
             out.write(chunk)
     if size == 0:
-        raise _invalid("file", "the file is empty (0 bytes)")
+        raise field_error("file", "the file is empty (0 bytes)")
     item.storage_key, item.file_size = key, size
 

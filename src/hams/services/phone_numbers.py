@@ -19,6 +19,8 @@ from hams.errors import Conflict, NotAvailableYet, NotFound, ValidationFailed
 from hams.sealing import SecretBox
 from hams.services.keys import Principal
 
+field_error = ValidationFailed.at_field  # a 400 naming the field at fault
+
 TWILIO, SIP = "TWILIO", "SIP"
 NUMBER_TYPES = (TWILIO, SIP)
 SIP_TRANSPORTS = ("UDP", "TCP")
@@ -118,30 +120,25 @@ class CallRequest:
     from_field: str = "phoneNumber"  # how the route names the number it calls from
 
 
-def _fault(field_name: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"Invalid request: {field_name}: {message}",
-                            data=[{"field": field_name, "message": message}])
-
-
 def check_request(request: NumberRequest) -> None:
     """What each type needs, and nothing of the other type: a 400 naming the field."""
     if request.type == TWILIO:
         for name, value in (("twilioAccountSid", request.twilio_account_sid),
                             ("twilioAuthToken", request.twilio_auth_token)):
             if not value:
-                raise _fault(name, "is required for a TWILIO number")
+                raise field_error(name, "is required for a TWILIO number")
         for name, present in (("sipInboundConfigs", request.origination_uri is not None),
                               ("sipOutboundConfigs", request.outbound is not None)):
             if present:
-                raise _fault(name, "is only for SIP numbers")
+                raise field_error(name, "is only for SIP numbers")
         return
     for name, value in (("twilioAccountSid", request.twilio_account_sid),
                         ("twilioNumberSid", request.twilio_number_sid),
                         ("twilioAuthToken", request.twilio_auth_token)):
         if value:
-            raise _fault(name, "is only for TWILIO numbers")
+            raise field_error(name, "is only for TWILIO numbers")
     if request.sip_password and not (request.outbound and request.outbound.username):
-        raise _fault("sipOutboundConfigs.username", "is required with a password")
+        raise field_error("sipOutboundConfigs.username", "is required with a password")
 
 
 def _sip_column(request: NumberRequest) -> dict[str, Any] | None:
@@ -300,7 +297,7 @@ def place_call(session: Session, principal: Principal, call: CallRequest) -> NoR
     project's), then refuse it: hams cannot place phone calls yet (501)."""
     agent = get_agent(session, principal, call.voice_agent_id) if call.voice_agent_id else None
     if agent is None and call.agent_details is None:
-        raise _fault("voiceAgentId", "is required (or agentDetails)")
+        raise field_error("voiceAgentId", "is required (or agentDetails)")
     if call.from_number is not None:
         source = find_number(session, principal, call.from_number,
                              provider=TWILIO if call.twilio_only else None)
@@ -308,9 +305,10 @@ def place_call(session: Session, principal: Principal, call: CallRequest) -> NoR
         source = session.scalar(select(PhoneNumber).where(
             PhoneNumber.voice_agent_id == agent.id))
         if source is None:
-            raise _fault(call.from_field, "is required: the agent has no phone number assigned")
+            raise field_error(call.from_field,
+                              "is required: the agent has no phone number assigned")
     else:
-        raise _fault(call.from_field, "is required")
+        raise field_error(call.from_field, "is required")
     raise NotAvailableYet(
         f"Placing phone calls is not available in this version of hams yet: it has no "
         f"telephony connection ({'Twilio' if source.type == TWILIO else 'SIP trunk'}) to call "

@@ -28,12 +28,15 @@ from hams.db.models import (
     VoiceDictionary,
     WebTool,
 )
+from hams.db.text_search import contains
 from hams.errors import BadRequest, NotFound, ValidationFailed
 from hams.media.urls import check_url, url_policy
 from hams.sealing import SealedSecretUnreadable, SecretBox, is_masked, mask
 from hams.services.keys import Principal
 from hams.services.voices import resolve_voice, voice_for_dialect
 from hams.settings import Settings
+
+field_error = ValidationFailed.at_field  # a 400 naming the field at fault
 
 log = logging.getLogger(__name__)
 
@@ -126,12 +129,6 @@ class AgentQuery:
     types: tuple[str, ...] = ()
 
 
-def _field_error(field_name: str, message: str, *, key: str = "VALIDATION_ERROR"
-                 ) -> ValidationFailed:
-    return ValidationFailed(f"{field_name}: {message}", message_key=key,
-                            data=[{"field": field_name, "message": message}])
-
-
 def _readable_secrets(agent: VoiceAgent, secrets: SecretBox) -> dict[str, str]:
     """The agent's secrets for reading and rewriting it: after a change of HAMS_SECRET_KEY the
     old ones cannot be opened, and the agent must stay readable so they can be set again.
@@ -219,9 +216,7 @@ def list_agents(session: Session, principal: Principal, query: AgentQuery, *,
     total = session.scalar(select(func.count()).select_from(mine.subquery())) or 0
     statement = mine
     if query.search:
-        escaped = query.search.strip().replace("\\", "\\\\").replace("%", "\\%").replace(
-            "_", "\\_")
-        statement = statement.where(or_(VoiceAgent.name.ilike(f"%{escaped}%", escape="\\"),
+        statement = statement.where(or_(contains(VoiceAgent.name, query.search.strip()),
                                         VoiceAgent.id == query.search.strip()))
     if query.languages:
         statement = statement.where(VoiceAgent.lang.in_(query.languages))
@@ -350,7 +345,7 @@ def _apply(session: Session, agent: VoiceAgent, changes: AgentChanges, *,
         _link_tools(session, agent, changes.web_tools)
     if config.get("outcomeResponseShape") is not None and not isinstance(
             config["outcomeResponseShape"], dict):
-        raise _field_error("outcomeResponseShape", "must be a JSON schema object")
+        raise field_error("outcomeResponseShape", "must be a JSON schema object")
     agent.config = config
 
 
@@ -362,7 +357,7 @@ def _voice_id(session: Session, agent: VoiceAgent, config: dict[str, Any],
         try:
             return resolve_voice(session, requested).id
         except BadRequest as exc:
-            raise _field_error("voiceId", exc.message, key="UNKNOWN_VOICE") from exc
+            raise field_error("voiceId", exc.message, message_key="UNKNOWN_VOICE") from exc
     current = session.get(Voice, config["voiceId"]) if config.get("voiceId") else None
     if current is not None and requested is None and not (
             lang_changed and current.language != agent.lang):
@@ -379,7 +374,7 @@ def _checked_ids(session: Session, model: type, project_id: str, ids: list[str],
         model.id.in_(ids), model.project_id == project_id)).all())
     unknown = [i for i in ids if i not in found]
     if unknown:
-        raise _field_error(field_name, f"no {what} {', '.join(unknown)} in this project")
+        raise field_error(field_name, f"no {what} {', '.join(unknown)} in this project")
     return ids
 
 
@@ -415,10 +410,10 @@ def _resolve_tool(session: Session, project_id: str, ref: ToolRef) -> tuple[str,
     else:
         row = session.scalars(mine.where(WebTool.id == reference)).first()
         if row is None:
-            raise _field_error("webToolsIds", f"no web tool {reference!r} in this project",
-                               key="UNKNOWN_WEB_TOOL")
+            raise field_error("webToolsIds", f"no web tool {reference!r} in this project",
+                               message_key="UNKNOWN_WEB_TOOL")
         persistent_id, pinned = row.persistent_id, ref.version or row.version
     if pinned is not None and _tool_version(session, project_id, persistent_id, pinned) is None:
-        raise _field_error("webToolsIds", f"web tool {persistent_id} has no version {pinned}",
-                           key="UNKNOWN_WEB_TOOL")
+        raise field_error("webToolsIds", f"web tool {persistent_id} has no version {pinned}",
+                           message_key="UNKNOWN_WEB_TOOL")
     return persistent_id, pinned

@@ -165,7 +165,7 @@ def call_web_tool(tool: WebTool, arguments: dict[str, Any], *, settings: Setting
                                  max_bytes=settings.web_tool_max_response_bytes,
                                  purpose=URL_FIELD)
     except UrlRefused as exc:
-        raise field_error(URL_FIELD, exc.message.removeprefix(URL_FIELD + " "), UrlRefused) from exc
+        raise UrlRefused.at_field(URL_FIELD, exc.message.removeprefix(URL_FIELD + " ")) from exc
     except DeliveryError as exc:
         return ToolCallResult(method, url, ok=False, status=None, error=str(exc),
                               latency_ms=round((time.monotonic() - started) * 1000))

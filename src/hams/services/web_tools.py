@@ -33,11 +33,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from hams.db.models import VoiceAgentWebTool, WebTool
-from hams.errors import BadRequest, Conflict, NotFound, UrlRefused, ValidationFailed
+from hams.db.text_search import contains
+from hams.errors import Conflict, NotFound, UrlRefused, ValidationFailed
 from hams.media.urls import check_url, url_policy
 from hams.sealing import SealedSecretUnreadable, SecretBox, is_masked, mask
 from hams.services.keys import Principal
 from hams.settings import Settings
+
+field_error = ValidationFailed.at_field  # a 400 naming the field at fault
 
 TYPES = ("FUNCTION",)  # Hamsa also documents MCP tools; hams cannot call an MCP server yet
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -106,12 +109,6 @@ class ToolQuery:
     voice_agent_id: str | None = None
 
 
-def field_error(field_name: str, message: str, error: type[BadRequest] = ValidationFailed
-                ) -> BadRequest:
-    """The error for one field, named in ``data`` as well (shared with the call path)."""
-    return error(f"{field_name}: {message}", data=[{"field": field_name, "message": message}])
-
-
 # --- reading ---------------------------------------------------------------------------------
 
 
@@ -158,11 +155,6 @@ def _listed(principal: Principal, voice_agent_id: str | None) -> Select[tuple[We
                        and_(link.version.is_(None), latest.c.version.is_not(None)))))
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def list_web_tools(session: Session, principal: Principal, query: ToolQuery
                    ) -> tuple[list[WebTool], int, int]:
     """One page of the project's tools (latest versions), the project's count of tools, and
@@ -181,9 +173,8 @@ def list_web_tools(session: Session, principal: Principal, query: ToolQuery
     if query.type:
         filtered = filtered.where(WebTool.type == query.type.upper())
     if query.search:
-        pattern = _like(query.search)
-        filtered = filtered.where(or_(WebTool.name.ilike(pattern, escape="\\"),
-                                      WebTool.description.ilike(pattern, escape="\\")))
+        filtered = filtered.where(or_(contains(WebTool.name, query.search),
+                                      contains(WebTool.description, query.search)))
     matched = session.scalar(count.select_from(filtered.subquery())) or 0
     order = ((VoiceAgentWebTool.position, WebTool.id) if query.voice_agent_id is not None
              else (WebTool.created_at.desc(), WebTool.id))
@@ -333,14 +324,14 @@ def check_server_url(url: str, settings: Settings) -> str:
     try:
         parts = urlsplit(url)
     except ValueError as exc:  # e.g. an unclosed IPv6 bracket
-        raise field_error(URL_FIELD, f"is not a valid URL ({exc})", UrlRefused) from exc
+        raise UrlRefused.at_field(URL_FIELD, f"is not a valid URL ({exc})") from exc
     if "{" in parts.netloc or "}" in parts.netloc:
-        raise field_error(URL_FIELD, "placeholders such as {name} may appear only in the path or "
-                          "the query, never in the host", UrlRefused)
+        raise UrlRefused.at_field(URL_FIELD, "placeholders such as {name} may appear only in "
+                                  "the path or the query, never in the host")
     try:
         check_url(PLACEHOLDER.sub("x", url), url_policy(settings), purpose=URL_FIELD)
     except UrlRefused as exc:
-        raise field_error(URL_FIELD, exc.message.removeprefix(URL_FIELD + " "), UrlRefused) from exc
+        raise UrlRefused.at_field(URL_FIELD, exc.message.removeprefix(URL_FIELD + " ")) from exc
     return url
 
 
