@@ -32,13 +32,11 @@ from sqlalchemy.orm import Session
 from hams.db.models import KnowledgeChunk, KnowledgeItem
 from hams.engines.knowledge import Embedder, embedding_from_bytes, search_tokens
 from hams.engines.knowledge.retrieval import (
-    CANDIDATES,
-    DEFAULT_ALPHA,
     DEFAULT_FUSION,
-    DEFAULT_RRF_K,
+    SearchHit,
     build_bm25_index,
-    convex_fuse,
-    rrf_fuse,
+    index_scores,
+    rank_scores,
 )
 from hams.errors import EngineUnavailable, NotFound
 from hams.services.keys import Principal
@@ -141,13 +139,13 @@ def search(db: Database, principal: Principal, query: SearchQuery, *, settings: 
     ranked = _rank(index, query, mode, encoder)
     if not ranked:
         return SearchAnswer(mode)
-    chunk_ids = [int(index.ids[position]) for position, *_ in ranked]
+    chunk_ids = [int(index.ids[hit.index]) for hit in ranked]
     with db.session() as session:
         chunks = _chunks(session, principal.project_id, chunk_ids)
-    return SearchAnswer(mode, [ChunkHit(chunks[chunk_id], score, bm25, cosine)
-                               for chunk_id, (_, score, bm25, cosine) in zip(chunk_ids, ranked,
-                                                                            strict=True)
-                               if chunk_id in chunks])  # else deleted or deactivated meanwhile
+    return SearchAnswer(mode, [
+        ChunkHit(chunks[chunk_id], hit.score, hit.bm25_score, hit.vector_score)
+        for chunk_id, hit in zip(chunk_ids, ranked, strict=True)
+        if chunk_id in chunks])  # else deleted or deactivated meanwhile
 
 
 # --- the project's index ----------------------------------------------------------------------
@@ -284,10 +282,9 @@ def _chunks(session: Session, project_id: str, chunk_ids: list[int]) -> dict[int
 # --- ranking ----------------------------------------------------------------------------------
 
 def _rank(index: _Index, query: SearchQuery, mode: str, encoder: Embedder | None
-          ) -> list[tuple[int, float, float | None, float | None]]:
-    """(position in the index, score, BM25 score, cosine) of the best chunks, best first:
-    ``engines.knowledge.hybrid_search``'s ranking (its fusion and depths) on the cached index
-    instead of one rebuilt, or looked up by hashing every text, per query."""
+          ) -> list[SearchHit]:
+    """The best chunks, best first (``SearchHit.index`` is the position in the index): the
+    engine's ranking, on the cached index instead of one rebuilt per query."""
     top_k = min(query.top_k, MAX_TOP_K)
     if not len(index.ids) or top_k < 1 or not query.text.strip():
         return []
@@ -295,42 +292,11 @@ def _rank(index: _Index, query: SearchQuery, mode: str, encoder: Embedder | None
     if query.item_ids:
         spans = sorted(index.spans[item] for item in set(query.item_ids) if item in index.spans)
         allowed = np.concatenate([allowed[start:stop] for start, stop in spans] or [allowed[:0]])
-    depth = max(CANDIDATES, 4 * top_k)
-    bm25 = _bm25_scores(index, query.text) if mode != "vector" else None
+    bm25 = index_scores(index.bm25, query.text) if mode != "vector" else None
     cosine = (index.vectors @ encoder.embed([query.text])[0]
               if mode != "bm25" and encoder is not None and index.vectors is not None else None)
-    keyword = (_top(bm25, allowed[bm25[allowed] > 0], depth) if bm25 is not None else [])
-    vector = _top(cosine, allowed, depth) if cosine is not None else []
-    if cosine is None or mode == "vector":
-        ranked = keyword or vector
-    elif query.fusion == "convex":
-        candidates = dict.fromkeys([i for i, _ in vector] + [i for i, _ in keyword])
-        ranked = convex_fuse(keyword, [(i, float(cosine[i])) for i in candidates],
-                             alpha=DEFAULT_ALPHA)
-    else:
-        ranked = rrf_fuse([keyword, vector], rrf_k=DEFAULT_RRF_K)
-    return [(position, score,
-             float(bm25[position]) if bm25 is not None and bm25[position] > 0 else None,
-             float(cosine[position]) if cosine is not None else None)
-            for position, score in ranked[:top_k]]
-
-
-def _bm25_scores(index: _Index, text: str) -> np.ndarray | None:
-    """Each chunk's BM25 score (0 when it shares no term); None when no chunk or the query
-    has a term."""
-    if index.bm25 is None:
-        return None
-    known = index.bm25.vocab_dict
-    terms = sorted({known[t] for t in search_tokens(text) if t and t in known})
-    return index.bm25.get_scores(terms) if terms else None
-
-
-def _top(scores: np.ndarray, candidates: np.ndarray, depth: int) -> list[tuple[int, float]]:
-    """(position, score) of the ``depth`` best ``candidates``, best first (ties by position)."""
-    if len(candidates) > depth:
-        candidates = candidates[np.argpartition(-scores[candidates], depth - 1)[:depth]]
-    order = candidates[np.lexsort((candidates, -scores[candidates]))]
-    return [(int(i), float(scores[i])) for i in order]
+    return rank_scores(bm25, cosine, top_k=top_k, fuse=cosine is not None and mode != "vector",
+                       candidates=allowed, fusion=query.fusion)
 
 
 # --- stored vectors ---------------------------------------------------------------------------

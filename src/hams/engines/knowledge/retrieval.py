@@ -74,17 +74,32 @@ def hybrid_search(query: str, texts: Sequence[str], embeddings: np.ndarray | Non
         return []
     use_vectors = mode != "bm25" and embedder is not None and embeddings is not None
     use_bm25 = mode != "vector" or not use_vectors
-    depth = max(CANDIDATES, 4 * top_k)
     bm25 = bm25_scores(query, texts, tokenize=tokenize) if use_bm25 else None
     cosine = (np.asarray(embeddings, dtype=np.float32) @ embedder.embed([query])[0]
               if use_vectors else None)
-    keyword = _top(bm25, depth, positive=True) if bm25 is not None else []
-    vector = _top(cosine, depth) if cosine is not None else []
-    if not (use_bm25 and use_vectors):
+    return rank_scores(bm25, cosine, top_k=top_k, fuse=use_bm25 and use_vectors,
+                       fusion=fusion, alpha=alpha, rrf_k=rrf_k)
+
+
+def rank_scores(bm25: np.ndarray | None, cosine: np.ndarray | None, *, top_k: int, fuse: bool,
+                candidates: np.ndarray | None = None, fusion: Fusion = DEFAULT_FUSION,
+                alpha: float = DEFAULT_ALPHA, rrf_k: int = DEFAULT_RRF_K) -> list[SearchHit]:
+    """The ``top_k`` hits from each chunk's BM25 score and cosine (either may be None), best
+    first: fused when ``fuse`` (both rankings were asked for, even if one found nothing), else
+    the one ranking there is. Only the positions in ``candidates`` rank (default: all), so a
+    caller holding a larger index can search part of it."""
+    scores = bm25 if bm25 is not None else cosine
+    if scores is None or top_k < 1:
+        return []
+    pool = np.arange(len(scores)) if candidates is None else candidates
+    depth = max(CANDIDATES, 4 * top_k)
+    keyword = _top(bm25, pool[bm25[pool] > 0], depth) if bm25 is not None else []
+    vector = _top(cosine, pool, depth) if cosine is not None else []
+    if not fuse:
         ranked = keyword or vector
     elif fusion == "convex":
-        candidates = dict.fromkeys([i for i, _ in vector] + [i for i, _ in keyword])
-        ranked = convex_fuse(keyword, [(i, float(cosine[i])) for i in candidates], alpha=alpha)
+        pooled = dict.fromkeys([i for i, _ in vector] + [i for i, _ in keyword])
+        ranked = convex_fuse(keyword, [(i, float(cosine[i])) for i in pooled], alpha=alpha)
     else:
         ranked = rrf_fuse([keyword, vector], rrf_k=rrf_k)
     return [SearchHit(index, score,
@@ -97,7 +112,13 @@ def bm25_scores(query: str, texts: Sequence[str], *,
                 tokenize: Tokenizer = search_tokens) -> np.ndarray | None:
     """Each text's BM25 score for the query (0 when it shares no term); None when no text
     or the query has a term."""
-    index = bm25_index(texts, tokenize)
+    return index_scores(bm25_index(texts, tokenize), query, tokenize=tokenize)
+
+
+def index_scores(index: bm25s.BM25 | None, query: str, *,
+                 tokenize: Tokenizer = search_tokens) -> np.ndarray | None:
+    """Each indexed text's BM25 score for the query (0 when it shares no term); None when
+    there is no index or the query has no term of it."""
     if index is None:
         return None
     known = index.vocab_dict
@@ -134,9 +155,8 @@ def build_bm25_index(corpus_tokens: Sequence[Sequence[str]]) -> bm25s.BM25 | Non
     return index
 
 
-def _top(scores: np.ndarray, depth: int, *, positive: bool = False) -> list[tuple[int, float]]:
-    """(index, score) of the ``depth`` highest scores, best first (ties by index)."""
-    candidates = np.flatnonzero(scores > 0) if positive else np.arange(len(scores))
+def _top(scores: np.ndarray, candidates: np.ndarray, depth: int) -> list[tuple[int, float]]:
+    """(index, score) of the ``depth`` best ``candidates``, best first (ties by index)."""
     if len(candidates) > depth:
         candidates = candidates[np.argpartition(-scores[candidates], depth - 1)[:depth]]
     order = candidates[np.lexsort((candidates, -scores[candidates]))]
