@@ -422,11 +422,7 @@ def cmd_agents_show(args: argparse.Namespace) -> int:
 def cmd_agents_delete(args: argparse.Namespace) -> int:
     with _client(args) as client:
         client.agents.delete(args.agent_id)
-    if args.json:
-        out.print_json({"id": args.agent_id, "deleted": True})
-    else:
-        out.note(f"deleted agent {args.agent_id}")
-    return Exit.OK
+    return _deleted(args, "agent", args.agent_id)
 
 
 def cmd_kb_add(args: argparse.Namespace) -> int:
@@ -501,10 +497,14 @@ def cmd_kb_search(args: argparse.Namespace) -> int:
 def cmd_kb_delete(args: argparse.Namespace) -> int:
     with _client(args) as client:
         client.knowledge_base.delete(args.item_id)
+    return _deleted(args, "item", args.item_id)
+
+
+def _deleted(args: argparse.Namespace, what: str, ident: str) -> int:
     if args.json:
-        out.print_json({"id": args.item_id, "deleted": True})
+        out.print_json({"id": ident, "deleted": True})
     else:
-        out.note(f"deleted item {args.item_id}")
+        out.note(f"deleted {what} {ident}")
     return Exit.OK
 
 
