@@ -105,6 +105,29 @@ class Settings(BaseSettings):
         "realtime TTS, OpenAI speech); realtime speech to text uses STT_PRICE_PER_MINUTE."
     )
 
+    agent_max_conversations: int = Field(
+        8, ge=1, le=1000, description="Live voice-agent conversations per API process; "
+        "over it conversation-init answers 429 with Retry-After."
+    )
+    agent_stt_model: str = Field(
+        PUBLIC_STT_MODELS[0], description="The speech-to-text model conversations transcribe "
+        "the caller with (a model name as in /v1/realtime/stt)."
+    )
+    agent_price_per_minute: float = Field(
+        0.0, ge=0, description="Price of one conversation minute, on top of its STT and TTS."
+    )
+    agent_tool_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="How long a conversation waits for the SDK's "
+        "tools_response to a client tool call before telling the LLM it timed out."
+    )
+    agent_lease_seconds: float = Field(
+        15.0, ge=2, le=600, description="How long a live conversation stays IN_PROGRESS "
+        "without its process renewing it (every second) before a sweep fails it."
+    )
+    instance_id: str | None = Field(
+        None, description="This process's name among replicas (default host:port): a "
+        "restarted process fails the conversations it held under the same name at once."
+    )
     realtime_pool_size: int = Field(
         2, ge=1, le=64, description="Realtime speech-to-text inferences run at once per "
         "process (REST and WebSocket share them)."

@@ -468,3 +468,62 @@ class PhoneNumber(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Conversation(Base):
+    """A voice-agent conversation: the live side of its VOICE_AGENTS job (one row per job).
+
+    The job row carries what every job has (status, agent snapshot, recording, cost); this
+    row carries what only a call has. ``host`` names the process holding the socket and
+    ``alive_until`` its lease, renewed while the call runs: a conversation whose lease ran out
+    is failed by whichever process sweeps next, so nothing stays IN_PROGRESS forever.
+    ``terminate_requested_at`` is how any replica asks the holder to end the call."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_project_created", "project_id", "created_at"),
+                      Index("ix_conversations_host", "host"))
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    voice_agent_id: Mapped[str | None] = mapped_column(String(36))
+    agent_name: Mapped[str | None] = mapped_column(String(300))
+    channel_type: Mapped[str] = mapped_column(String(20), default="Web")
+    params: Mapped[dict] = mapped_column(JSON, default=dict)  # as sent at the start
+    client_tools: Mapped[list] = mapped_column(JSON, default=list)  # the SDK's, LLM shape
+    voice_enablement: Mapped[bool] = mapped_column(Boolean, default=False)
+    call_params: Mapped[dict] = mapped_column(JSON, default=dict)
+    host: Mapped[str | None] = mapped_column(String(200))
+    alive_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    connected_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    terminate_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    call_duration: Mapped[float | None] = mapped_column(Float)
+    transcript: Mapped[str | None] = mapped_column(Text)
+    performance_metrics: Mapped[dict | None] = mapped_column(JSON)
+    call_analysis: Mapped[dict | None] = mapped_column(JSON)
+    usage: Mapped[dict | None] = mapped_column(JSON)  # stt seconds, tts chars, llm tokens
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ConversationLog(Base):
+    """One entry of a conversation's log, in order: a turn (user or agent, its text, start and
+    end, interrupted or not), a tool call (arguments, result, duration) or an event."""
+
+    __tablename__ = "conversation_logs"
+    __table_args__ = (UniqueConstraint("job_id", "seq", name="uq_conversation_logs_job_seq"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # turn | tool | event
+    role: Mapped[str | None] = mapped_column(String(20))  # user | agent | tool | system
+    text: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    interrupted: Mapped[bool] = mapped_column(Boolean, default=False)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
