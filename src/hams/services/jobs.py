@@ -165,9 +165,10 @@ def get_job(session: Session, principal: Principal, job_id: str,
     return job
 
 
-# Jobs hams queues for its own work (processing a knowledge-base item): readable by id, like
-# any job of the project, but not listed among the Hamsa jobs clients page through.
-INTERNAL_JOB_TYPES = ("KNOWLEDGE_BASE",)
+# Jobs hams queues for its own work (processing a knowledge-base item, analysing a finished
+# conversation): readable by id, like any job of the project, but not listed among the Hamsa
+# jobs clients page through.
+INTERNAL_JOB_TYPES = ("KNOWLEDGE_BASE", "CONVERSATION_ANALYSIS")
 
 
 @dataclass(frozen=True)

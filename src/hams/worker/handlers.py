@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from hams.runtime import Runtime
 from hams.services.ai_content import run_ai_content
+from hams.services.conversation_analysis import run_conversation_analysis
 from hams.services.knowledge_ingest import run_knowledge_job
 from hams.services.transcription import run_transcription
 from hams.services.tts_jobs import run_tts_job
@@ -27,4 +28,6 @@ def job_handlers(runtime: Runtime) -> dict[str, Handler]:
             r.db, job, settings=r.settings, content=r.content),
         "KNOWLEDGE_BASE": lambda job: run_knowledge_job(
             r.db, job, settings=r.settings, storage=r.storage, embedder=r.embedder.get()),
+        "CONVERSATION_ANALYSIS": lambda job: run_conversation_analysis(
+            r.db, job, settings=r.settings, secrets=r.secrets, secret_key=r.secret_key),
     }
