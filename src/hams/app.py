@@ -18,7 +18,9 @@ from starlette.websockets import WebSocket
 
 from hams import __version__
 from hams.api import (
+    agent_analytics,
     ai_content,
+    conversation_records,
     files,
     health,
     jobs,
@@ -73,7 +75,8 @@ def create_app(settings: Settings, *, workers: int = 0, runtime: Runtime | None 
     # (phone-number, web-tool/list, ...) of the routers before it.
     for module in (health, transcription, tts, ai_content, jobs, preview, media, projects,
                    realtime, realtime_ws, files, voice_dictionaries, openai_audio, statistics,
-                   web_tools, knowledge_base, phone_numbers, voice_agents):
+                   web_tools, knowledge_base, phone_numbers, conversation_records,
+                   agent_analytics, voice_agents):
         app.include_router(module.router)
     app.router.default = _not_found(app.router.default)
     app.openapi = _openapi_document(app)

@@ -12,6 +12,11 @@ from hams.api.schemas.common import Envelope, Number, ResponseModel, WireModel, 
 from hams.api.schemas.paging import MAX_PAGE
 from hams.db.models import Job, WebhookAttempt, WebhookDelivery
 
+# Hamsa's job statuses, with those of voice-agent conversations (VOICE_AGENTS jobs: the
+# JobStatus enum of its call records)
+JobStatus = Literal["PENDING", "IN_PROGRESS", "COMPLETED", "FAILED", "TERMINATED", "NO_ANSWER",
+                    "FORWARDED"]
+
 
 class SortSpec(WireModel):
     field: str = "createdAt"
@@ -23,8 +28,8 @@ class JobListQuery(WireModel):
     skip: int | None = Field(None, ge=0, le=MAX_PAGE)
     sort: SortSpec | None = None
     search: str | None = Field(None, max_length=500)
-    status: Literal["PENDING", "COMPLETED", "FAILED"] | None = None
-    type: Literal["TRANSCRIPTION", "TRANSLATION", "TTS", "AI_CONTENT"] | None = None
+    status: JobStatus | None = None
+    type: Literal["TRANSCRIPTION", "TRANSLATION", "TTS", "AI_CONTENT", "VOICE_AGENTS"] | None = None
 
 
 class JobPublic(ResponseModel):
@@ -45,7 +50,7 @@ class JobPublic(ResponseModel):
     jobResponse: dict[str, Any] | None = Field(description="The result; its shape per type")
     fromScript: str | None
     toScript: str | None
-    status: Literal["PENDING", "COMPLETED", "FAILED"]
+    status: JobStatus
     relevantJobId: str | None
     agentDetails: str | None
     apiKeyId: str | None
@@ -116,7 +121,8 @@ class JobAttributes(ResponseModel):
     mediaUrl: str | None
     model: str | None
     mediaType: Literal["URL"] | None
-    duration: Number | None = Field(description="Seconds of media, once known")
+    agentName: str | None = Field(description="A conversation's agent (VOICE_AGENTS jobs)")
+    duration: Number | None = Field(description="Seconds of media (of a call), once known")
     voice: str | None
     aiContentParts: list[str] | None
     sourceJob: str | None
@@ -128,7 +134,7 @@ class JobSummary(ResponseModel):
     id: str
     title: str | None
     type: str
-    status: Literal["PENDING", "COMPLETED", "FAILED"]
+    status: JobStatus
     cost: Number
     systemModelKey: str | None
     createdAt: str | None
@@ -151,6 +157,7 @@ class JobSummary(ResponseModel):
                 "apiKey": job.api_key_id, "mediaUrl": job.media_url, "model": job.model,
                 "mediaType": "URL" if job.media_url else None,
                 "duration": job.usage_seconds, "voice": job.tts_voice_id,
+                "agentName": job.title if job.type == "VOICE_AGENTS" else None,
                 "aiContentParts": list((job.options or {}).get("parts") or []) or None,
                 "sourceJob": job.relevant_job_id,
             },
@@ -171,7 +178,7 @@ class JobListItem(ResponseModel):
     mediaUrl: str | None
     mediaType: Literal["URL"] | None
     totalCost: Number
-    status: Literal["PENDING", "COMPLETED", "FAILED"]
+    status: JobStatus
     type: str
     createdAt: str | None
 
