@@ -425,7 +425,7 @@ def _messages(record: CallRecord, max_chars: int) -> list[dict]:
             system.append("The outcome must validate against this JSON Schema; use null for "
                           "a field the conversation does not tell: "
                           + json.dumps(ask.schema, ensure_ascii=False))
-    transcript = record.transcript
+    transcript = _transcript(record.turns) or record.transcript  # labelled by role
     if len(transcript) > max_chars:  # keep how it began and how it ended
         half = max_chars // 2
         transcript = f"{transcript[:half]}\n[…]\n{transcript[-half:]}"
