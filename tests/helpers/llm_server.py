@@ -78,6 +78,45 @@ def completion(content: str, usage: dict | None = None, finish_reason: str = "st
     return body
 
 
+def tool_call_completion(name: str, arguments: dict, call_id: str = "call_test_1",
+                         content: str | None = None) -> dict:
+    """A chat-completions body in which the model calls one function."""
+    message: dict[str, Any] = {"role": "assistant", "content": content, "tool_calls": [{
+        "id": call_id, "type": "function",
+        "function": {"name": name, "arguments": json.dumps(arguments, ensure_ascii=False)}}]}
+    return {"id": "chatcmpl-test", "object": "chat.completion", "model": "test-model",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": message}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
+
+
+def stream_events(body: dict) -> list[bytes]:
+    """A completion body as OpenAI's streamed answer (``stream: true``): server-sent events,
+    the text a few words per chunk, tool calls in one delta, usage last, then ``[DONE]``."""
+    choice = body["choices"][0]
+    message = choice.get("message") or {}
+    base = {"id": body.get("id", "chatcmpl-test"), "object": "chat.completion.chunk",
+            "created": 0, "model": body.get("model", "test-model")}
+
+    def event(delta: dict | None, finish: str | None = None, usage: dict | None = None) -> bytes:
+        chunk = {**base, "choices": [] if delta is None else [
+            {"index": 0, "delta": delta, "finish_reason": finish}]}
+        if usage is not None:
+            chunk["usage"] = usage
+        return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode()
+
+    events = [event({"role": "assistant", "content": ""})]
+    words = re.findall(r"\S+\s*", message.get("content") or "")
+    for start in range(0, len(words), 3):
+        events.append(event({"content": "".join(words[start:start + 3])}))
+    for index, call in enumerate(message.get("tool_calls") or []):
+        events.append(event({"tool_calls": [{"index": index, **call}]}))
+    events.append(event({}, choice.get("finish_reason") or "stop"))
+    if body.get("usage"):
+        events.append(event(None, usage=body["usage"]))
+    events.append(b"data: [DONE]\n\n")
+    return events
+
+
 class FakeLlmServer:
     """An OpenAI-compatible ``/v1/chat/completions`` on a random loopback port."""
 
@@ -122,6 +161,11 @@ class FakeLlmServer:
         self.enqueue(body=completion(json.dumps({"content": text}, ensure_ascii=False),
                                      usage if usage is not None else self.DEFAULT_USAGE))
 
+    def reply_tool_call(self, name: str, arguments: dict, call_id: str = "call_test_1",
+                        content: str | None = None) -> None:
+        """Answer the next request by calling function ``name`` with ``arguments``."""
+        self.enqueue(body=tool_call_completion(name, arguments, call_id, content))
+
     def reply_raw(self, content: str, usage: dict | None = None) -> None:
         """Answer the next request with ``content`` as the model's text, not wrapped in JSON."""
         self.enqueue(body=completion(content, usage if usage is not None else self.DEFAULT_USAGE))
@@ -157,6 +201,11 @@ class FakeLlmServer:
                         else ScriptedResponse(404, {"error": {"message": "not found"}}))
         if scripted.delay:
             self._closing.wait(scripted.delay)
+        streamed = isinstance(body, dict) and body.get("stream") and scripted.status == 200 \
+            and isinstance(scripted.body, dict) and scripted.body.get("choices")
+        if streamed:
+            self._stream(handler, scripted)
+            return
         if isinstance(scripted.body, bytes):
             data, kind = scripted.body, "application/octet-stream"
         elif isinstance(scripted.body, str):
@@ -172,6 +221,19 @@ class FakeLlmServer:
             handler.end_headers()
             handler.wfile.write(data)
         except OSError:  # the client gave up (timeout); nothing to answer
+            pass
+
+    def _stream(self, handler: BaseHTTPRequestHandler, scripted: ScriptedResponse) -> None:
+        try:
+            handler.send_response(200)
+            handler.send_header("Content-Type", "text/event-stream")
+            handler.send_header("Transfer-Encoding", "chunked")
+            handler.end_headers()
+            for data in stream_events(scripted.body):
+                handler.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                handler.wfile.flush()
+            handler.wfile.write(b"0\r\n\r\n")
+        except OSError:
             pass
 
     def close(self) -> None:
