@@ -21,6 +21,7 @@ from hams.api import (
     agent_analytics,
     ai_content,
     conversation_records,
+    conversations,
     files,
     health,
     jobs,
@@ -61,9 +62,12 @@ def create_app(settings: Settings, *, workers: int = 0, runtime: Runtime | None 
         worker = Worker(rt, workers) if workers else None
         if worker:
             worker.start()
+        host = conversations.conversation_host(rt)
+        host.start()
         try:
             yield
         finally:
+            await host.stop()
             if worker:
                 worker.stop()
             rt.realtime.shutdown()
@@ -76,7 +80,7 @@ def create_app(settings: Settings, *, workers: int = 0, runtime: Runtime | None 
     for module in (health, transcription, tts, ai_content, jobs, preview, media, projects,
                    realtime, realtime_ws, files, voice_dictionaries, openai_audio, statistics,
                    web_tools, knowledge_base, phone_numbers, conversation_records,
-                   agent_analytics, voice_agents):
+                   agent_analytics, conversations, voice_agents):
         app.include_router(module.router)
     app.router.default = _not_found(app.router.default)
     app.openapi = _openapi_document(app)

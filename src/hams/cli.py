@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 from datetime import UTC, datetime
@@ -149,6 +150,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from hams.runtime import build_runtime
     from hams.services import keys
 
+    if not settings.instance_id:  # a restart on the same port fails the calls it held at once
+        settings.instance_id = f"{socket.gethostname()}:{args.port}"
     runtime = build_runtime(settings, num_workers=max(1, args.workers))
     with runtime.db.session() as session:
         created = keys.ensure_default_project(session)

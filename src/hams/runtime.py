@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
+import socket
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -55,6 +57,13 @@ class Runtime:
     rate_limiter: RateLimiter
     secrets: SecretBox  # agents', tools' and numbers' secrets at rest, keyed from secret_key
     embedder: KnowledgeEmbedder = KnowledgeEmbedder(enabled=False)
+    instance_name: str = ""  # this process among replicas (HAMS_INSTANCE_ID)
+    conversations: Any = None  # hams.agents.session.ConversationHost, made by the app
+
+    def __post_init__(self) -> None:
+        if not self.instance_name:
+            self.instance_name = (self.settings.instance_id
+                                  or f"{socket.gethostname()}:{os.getpid()}")
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True, num_workers: int = 1) -> Runtime:

@@ -1,0 +1,136 @@
+"""What a conversation leaves behind, measured as it happens: the latency of each reply (an
+observer of the pipeline's frames), the LLM's tokens, the agent's spoken text as ``answer``
+events, and the recording of both sides (user left, agent right) written to disk second by
+second, so memory stays bounded however long the call.
+
+Latency is measured from the end of the user's speech (the VAD's stop, less the silence it
+waited to be sure) to the final transcript, to the LLM's first token and to the first agent
+audio sent to the client — the three stages of ``performanceMetrics``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import wave
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    LLMFullResponseEndFrame,
+    LLMFullResponseStartFrame,
+    LLMTextFrame,
+    MetricsFrame,
+    TranscriptionFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.metrics.metrics import LLMUsageMetricsData
+from pipecat.observers.base_observer import BaseObserver, FramePushed
+
+STAGES = ("endOfSpeechToTranscriptMs", "endOfSpeechToLlmFirstTokenMs",
+          "endOfSpeechToFirstAudioMs")
+MAX_SEEN = 4096  # frame ids remembered to count each frame once (it is pushed per hop)
+
+
+class TurnObserver(BaseObserver):
+    """Per-turn latency, LLM tokens, and each complete LLM answer handed to ``on_answer``."""
+
+    def __init__(self, on_answer: Callable[[str], Awaitable[None]]) -> None:
+        super().__init__()
+        self.turns: list[dict[str, Any]] = []
+        self.llm_tokens = 0
+        self._on_answer = on_answer
+        self._seen: dict[int, None] = {}
+        self._speech_end: float | None = None
+        self._current: dict[str, Any] | None = None
+        self._answer: list[str] | None = None
+
+    def _first_time(self, frame_id: int) -> bool:
+        if frame_id in self._seen:
+            return False
+        self._seen[frame_id] = None
+        if len(self._seen) > MAX_SEEN:
+            self._seen.pop(next(iter(self._seen)))
+        return True
+
+    async def on_push_frame(self, data: FramePushed) -> None:
+        frame = data.frame
+        if not isinstance(frame, VADUserStoppedSpeakingFrame | TranscriptionFrame
+                          | LLMFullResponseStartFrame | LLMTextFrame | LLMFullResponseEndFrame
+                          | BotStartedSpeakingFrame | MetricsFrame):
+            return
+        if not self._first_time(frame.id):
+            return
+        now = time.monotonic()
+        if isinstance(frame, VADUserStoppedSpeakingFrame):
+            self._speech_end = now - frame.stop_secs
+            self._current = {"speechEndedAt": self._speech_end}
+        elif isinstance(frame, TranscriptionFrame) and self._current is not None:
+            self._current.setdefault("transcriptAt", now)
+        elif isinstance(frame, LLMFullResponseStartFrame):
+            self._answer = []
+        elif isinstance(frame, LLMTextFrame):
+            if self._current is not None:
+                self._current.setdefault("llmFirstTokenAt", now)
+            if self._answer is not None:
+                self._answer.append(frame.text)
+        elif isinstance(frame, LLMFullResponseEndFrame):
+            text = "".join(self._answer or []).strip()
+            self._answer = None
+            if text:
+                await self._on_answer(text)
+        elif isinstance(frame, BotStartedSpeakingFrame) and self._current is not None:
+            self._close_turn(now)
+        elif isinstance(frame, MetricsFrame):
+            for item in frame.data:
+                if isinstance(item, LLMUsageMetricsData):
+                    self.llm_tokens += item.value.total_tokens or 0
+
+    def _close_turn(self, audio_at: float) -> None:
+        turn, self._current = self._current, None
+        start = turn["speechEndedAt"]
+
+        def since(key: str) -> float | None:
+            return round((turn[key] - start) * 1000, 1) if key in turn else None
+
+        self.turns.append({"endOfSpeechToTranscriptMs": since("transcriptAt"),
+                           "endOfSpeechToLlmFirstTokenMs": since("llmFirstTokenAt"),
+                           "endOfSpeechToFirstAudioMs": round((audio_at - start) * 1000, 1)})
+
+    def performance_metrics(self) -> dict[str, Any]:
+        average = {}
+        for stage in STAGES:
+            values = [t[stage] for t in self.turns if t.get(stage) is not None]
+            average[stage] = round(statistics.fmean(values), 1) if values else None
+        return {"turns": self.turns, "average": average, "turnCount": len(self.turns)}
+
+
+class RecordingWriter:
+    """Both sides of the call as a 16 kHz stereo PCM16 WAV, appended as audio arrives."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file: wave.Wave_write | None = None
+        self.seconds = 0.0
+
+    def append(self, audio: bytes, sample_rate: int, channels: int) -> None:
+        if not audio:
+            return
+        if self._file is None:
+            self._file = wave.open(str(self.path), "wb")  # noqa: SIM115 - open for the call
+            self._file.setnchannels(channels)
+            self._file.setsampwidth(2)
+            self._file.setframerate(sample_rate)
+        self._file.writeframes(audio)
+        self.seconds += len(audio) / (2 * channels * sample_rate)
+
+    def close(self) -> bool:
+        """True when something was recorded."""
+        if self._file is None:
+            return False
+        self._file.close()
+        self._file = None
+        return True

@@ -1,0 +1,110 @@
+"""Talking to an agent through Hamsa's voice SDK (≤0.3.1): ``conversation-init`` makes the
+conversation and answers its ``jobId``; the SDK then opens ``/stream/{jobId}?api_key=`` (its
+``WS_URL`` is ``ws(s)://host/stream``) and the call runs on this process (``hams.agents``).
+
+A socket that cannot start a call gets one ``error`` event ``{event, content, messageKey}``
+and is closed: a bad key (1008), an unknown, finished or already connected conversation
+(1008), this process at its conversation limit (1013).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+
+from fastapi import APIRouter, Response, WebSocket
+from starlette.concurrency import run_in_threadpool
+
+from hams.agents.pipeline import Engines
+from hams.agents.session import ConversationHost, LiveConversation, Parts
+from hams.api.deps import JOBS, PrincipalDep, RuntimeDep, SessionDep, presented_key
+from hams.api.schemas.common import AUTHENTICATED, Envelope, error_responses
+from hams.api.schemas.conversation_init import ConversationInitBody, ConversationStarted
+from hams.errors import HamsError, TooManyRequests
+from hams.runtime import Runtime
+from hams.services.keys import authenticate_key
+from hams.services.live_conversations import ConversationInit, begin_live, init_conversation
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["Voice agent conversations"])
+POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
+RETRY_AFTER_SECONDS = 5
+
+
+def conversation_host(runtime: Runtime) -> ConversationHost:
+    host = runtime.conversations
+    if host is None:  # a runtime built outside the app (tests): one host, started lazily
+        host = runtime.conversations = ConversationHost(
+            runtime.db, runtime.settings, runtime.instance_name,
+            runtime.settings.agent_max_conversations)
+    return host
+
+
+@router.post("/v1/voice-agents/conversation-init", dependencies=[JOBS],
+             response_model=Envelope[ConversationStarted],
+             responses=error_responses(*AUTHENTICATED, 404, 429))
+def conversation_init(body: ConversationInitBody, session: SessionDep, principal: PrincipalDep,
+                      runtime: RuntimeDep, response: Response) -> Envelope[ConversationStarted]:
+    """Start a conversation with an agent; open ``/stream/{jobId}`` within two minutes."""
+    host = conversation_host(runtime)
+    if not host.has_room():
+        raise TooManyRequests(
+            f"This server is holding {host.capacity} live conversations (the most it takes, "
+            "HAMS_AGENT_MAX_CONVERSATIONS); retry shortly", retry_after=RETRY_AFTER_SECONDS,
+            message_key="TOO_MANY_CONVERSATIONS")
+    job = init_conversation(session, principal, ConversationInit(
+        voice_agent_id=body.voiceAgentId, params=body.params or {},
+        voice_enablement=body.voiceEnablement, tools=body.tools),
+        settings=runtime.settings, secrets=runtime.secrets, models=runtime.models)
+    return Envelope[ConversationStarted](data=ConversationStarted(jobId=job.id),
+                                         message="Conversation initialized successfully",
+                                         messageKey="ConversationInitialized")
+
+
+@router.websocket("/stream/{job_id}")
+async def conversation_stream(websocket: WebSocket, job_id: str) -> None:
+    """The SDK's socket for one conversation (see the module docstring)."""
+    runtime: Runtime = websocket.app.state.runtime
+    host = conversation_host(runtime)
+    await websocket.accept()
+    secret = websocket.query_params.get("api_key") or presented_key(websocket)
+    try:
+        principal = await run_in_threadpool(authenticate_key, runtime.db, secret)
+    except HamsError as exc:
+        await _refuse(websocket, exc.message, exc.message_key, POLICY_VIOLATION)
+        return
+    if not host.reserve():
+        await _refuse(websocket, f"This server is holding {host.capacity} live conversations; "
+                      "retry shortly", "TOO_MANY_CONVERSATIONS", TRY_AGAIN_LATER)
+        return
+    live = None
+    try:
+        try:
+            start = await run_in_threadpool(functools.partial(
+                begin_live, runtime.db, principal, job_id, host=host.name,
+                settings=runtime.settings, secrets=runtime.secrets))
+        except HamsError as exc:
+            await _refuse(websocket, exc.message, exc.message_key, POLICY_VIOLATION)
+            return
+        host.start()
+        live = LiveConversation(websocket, principal, start, Parts(
+            db=runtime.db, storage=runtime.storage, secrets=runtime.secrets,
+            embedder=runtime.embedder, engines=Engines(
+                settings=runtime.settings, models=runtime.models, tts=runtime.tts,
+                pool=runtime.realtime)))
+        host.live[start.job.id] = live
+        await live.run()
+    finally:
+        host.release(live.job_id if live else None)
+
+
+async def _refuse(websocket: WebSocket, message: str, key: str, code: int) -> None:
+    try:
+        await websocket.send_text(json.dumps({"event": "error", "content": message,
+                                              "message": message, "messageKey": key},
+                                             ensure_ascii=False))
+        await websocket.close(code=code, reason=key[:100])
+    except RuntimeError:  # the client already went away
+        pass
