@@ -46,11 +46,17 @@ def llm():
         yield server
 
 
+def llm_runtime(tmp_path, database_url: str, llm: FakeLlmServer):
+    """A runtime whose LLM is ``llm`` (no in-request retries) and whose links name the
+    TestClient's host."""
+    return built_runtime(tmp_path, database_url=database_url, llm_base_url=llm.base_url,
+                         llm_model="tiny-chat", llm_max_retries=0,
+                         public_url="http://testserver")
+
+
 @pytest.fixture
 def runtime(database_url, tmp_path, llm):
-    with built_runtime(tmp_path, database_url=database_url, llm_base_url=llm.base_url,
-                       llm_model="tiny-chat", llm_max_retries=0,
-                       public_url="http://testserver") as rt:
+    with llm_runtime(tmp_path, database_url, llm) as rt:
         yield rt
 
 

@@ -16,20 +16,32 @@ from hams.db.models import Conversation, Job, Project, WebhookAttempt, WebhookDe
 from hams.services import conversation_webhooks as hooks
 from hams.webhooks.signing import verify
 from hams.worker.runner import Worker
-from tests.api.test_conversation_analysis import (  # noqa: F401 - fixtures used by name
+from tests.api.test_conversation_analysis import (
     PARAMS,
     TURNS,
     answer,
-    llm,
+    llm_runtime,
     make_agent,
     make_conversation,
     run_analysis,
-    runtime,
 )
+from tests.helpers.llm_server import FakeLlmServer
 from tests.helpers.wait import wait_until
 
 AUTH = {"authKey": "Bearer", "authSecret": "hook-secret-123"}
 RECORDING = b"RIFF-both-sides-of-the-call"
+
+
+@pytest.fixture
+def llm():
+    with FakeLlmServer() as server:
+        yield server
+
+
+@pytest.fixture
+def runtime(database_url, tmp_path, llm):
+    with llm_runtime(tmp_path, database_url, llm) as rt:
+        yield rt
 
 
 def unique(path: str) -> str:
@@ -161,7 +173,7 @@ def test_no_webhook_url_queues_nothing_and_unknown_events_are_refused(api, runti
         hooks.tool_executed("x", "phone", {}, {}, 1)
 
 
-def test_an_agent_and_its_deliveries_survive_as_json(api, runtime, llm, webhook_receiver):
+def test_arabic_reaches_the_receiver_as_written(api, runtime, llm, webhook_receiver):
     """Arabic text is sent as it is (not \\u-escaped) and the body is valid JSON."""
     path = unique("/arabic")
     job_id = make_conversation(runtime, api.principal, make_agent(api),
@@ -171,4 +183,7 @@ def test_an_agent_and_its_deliveries_survive_as_json(api, runtime, llm, webhook_
     run_analysis(runtime)
     [hook] = send_until(runtime, webhook_receiver, path, 1)
     assert "حجز المستخدم موعدا".encode() in hook.body
-    assert json.loads(hook.body)["data"]["callAnalysis"]["summary"] == "حجز المستخدم موعدا"
+    body = json.loads(hook.body)
+    assert body["callId"] == job_id
+    assert body["data"]["callAnalysis"]["summary"] == "حجز المستخدم موعدا"
+    assert body["data"]["transcript"] == "user: أريد حجز موعد\nagent: تم الحجز"
