@@ -58,6 +58,21 @@ def _configure_logging(level: str) -> None:
         handler.addFilter(RedactKeys())
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    _route_loguru(debugging=logging.getLogger().getEffectiveLevel() <= logging.DEBUG)
+
+
+def _route_loguru(*, debugging: bool) -> None:
+    """Pipecat logs through loguru: its records join ours (one format, keys redacted), and
+    below WARNING only when debugging (it narrates every frame processor's life)."""
+    try:
+        from loguru import logger
+    except ModuleNotFoundError:  # the server extra is not installed
+        return
+    pipecat = logging.getLogger("pipecat")
+    logger.remove()
+    logger.add(lambda message: pipecat.log(message.record["level"].no,
+                                           message.record["message"]),
+               level="DEBUG" if debugging else "WARNING", format="{message}")
 
 
 class RedactKeys(logging.Filter):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import WebSocket
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
@@ -89,6 +88,12 @@ def system_prompt(plan: ConversationPlan, *, tool_timeout: float) -> str:
     return "\n\n".join(parts)
 
 
+def catalog_voice(plan: ConversationPlan) -> Voice:
+    v = plan.voice
+    return Voice(id=v.id, name=v.name, language=v.language, dialect=v.dialect,
+                 engine=v.engine, engine_voice=v.engine_voice)
+
+
 def build_pipeline(websocket: WebSocket, plan: ConversationPlan, engines: Engines, *,
                    web_tools: list[WebTool], replacements: dict[str, str], kit: ToolKit,
                    on_stop: Callable[[], Awaitable[None]],
@@ -103,25 +108,23 @@ def build_pipeline(websocket: WebSocket, plan: ConversationPlan, engines: Engine
         serializer=HamsaSdkSerializer(), session_timeout=None))
     stt = HamsSTTService(model=settings.agent_stt_model, language=plan.lang, settings=settings,
                          models=engines.models, pool=engines.pool, usage=usage)
-    voice = Voice(id=plan.voice.id, name=plan.voice.name, language=plan.voice.language,
-                  dialect=plan.voice.dialect, engine=plan.voice.engine,
-                  engine_voice=plan.voice.engine_voice)
+    voice = catalog_voice(plan)
     tts = HamsTTSService(voice=voice, replacements=replacements, settings=settings,
                          engines=engines.tts, pool=engines.pool, usage=usage)
     llm = OpenAILLMService(
         api_key=plan.llm.api_key or "not-needed", base_url=plan.llm.base_url,
-        settings=OpenAILLMService.Settings(model=plan.llm.model,
-                                           temperature=plan.llm.temperature))
+        settings=OpenAILLMService.Settings(
+            model=plan.llm.model, temperature=plan.llm.temperature,
+            system_instruction=system_prompt(
+                plan, tool_timeout=settings.agent_tool_timeout_seconds)))
     schemas = tool_schemas(client_tools=plan.client_tools, web_tools=web_tools,
                            agentic_rag=plan.agentic_rag, knowledge_items=plan.knowledge_item_ids,
                            smart_call_end=plan.smart_call_end)
     register_tools(llm, kit, client_tools=plan.client_tools, web_tools=web_tools,
                    knowledge_items=plan.knowledge_item_ids, agentic_rag=plan.agentic_rag,
                    smart_call_end=plan.smart_call_end)
-    messages: list[Any] = [{"role": "system", "content": system_prompt(
-        plan, tool_timeout=settings.agent_tool_timeout_seconds)}]
-    context = (LLMContext(messages, tools=ToolsSchema(standard_tools=schemas)) if schemas
-               else LLMContext(messages))
+    context = (LLMContext(tools=ToolsSchema(standard_tools=schemas)) if schemas
+               else LLMContext())
     vad = SileroVADAnalyzer(params=VADParams(
         confidence=plan.vad_threshold, start_secs=max(0.05, min(plan.min_interruption_seconds,
                                                                 1.0)),

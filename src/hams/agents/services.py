@@ -89,7 +89,7 @@ class HamsSTTService(SegmentedSTTService):
         try:
             text, _ = await run_when_admitted(self._pool, functools.partial(
                 transcribe_samples, samples, model=self._model, code=self._language,
-                settings=self._hams_settings, models=self._models))
+                settings=self._hams_settings, models=self._models, greedy=True))
         except HamsError as exc:
             yield ErrorFrame(error=f"speech to text: {exc.message}")
             return
@@ -151,6 +151,15 @@ class HamsTTSService(TTSService):
                                              [sentence])
             for chunk in chunks:
                 yield chunk.astype("<i2").tobytes()
+
+
+def warm_up(settings: Settings, models: SttModels, engines: TtsEngines, voice: Voice) -> None:
+    """Load the STT model and the voice before the call starts (a thread's work), so the
+    greeting and the first reply do not wait for a model to load."""
+    from hams.services.stt_policy import realtime_model
+
+    models.get(settings.engine_model_for(realtime_model(settings.agent_stt_model)))
+    engines.engine_for(voice)
 
 
 def _all_pcm(engines: TtsEngines, voice: Voice, sentences: list[str]) -> list[np.ndarray]:

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fastapi import WebSocket
@@ -37,7 +38,7 @@ from hams.services import conversations
 from hams.services.conversations import ConversationEnd, LogEntry, Usage
 from hams.services.keys import Principal
 from hams.services.knowledge_search import EmbedderSource
-from hams.services.live_conversations import LiveStart
+from hams.services.live_conversations import LiveStart, log_and_notify
 from hams.storage import BlobStorage
 
 log = logging.getLogger(__name__)
@@ -268,11 +269,8 @@ class LiveConversation:
                                            settings=self.parts.engines.settings)
 
     async def _log(self, entry: LogEntry) -> None:
-        def write() -> None:
-            with self.parts.db.session() as session:
-                conversations.append_logs(session, self.job_id, [entry])
         try:
-            await run_in_threadpool(write)
+            await run_in_threadpool(log_and_notify, self.parts.db, self.job_id, entry)
         except Exception:  # noqa: BLE001 - a log line lost must not end the call
             log.exception("conversation %s: a log entry could not be written", self.job_id)
 
@@ -281,8 +279,7 @@ def _average(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
 
 
-def _parsed(timestamp: str | None) -> Any:
-    from datetime import datetime
+def _parsed(timestamp: str | None) -> datetime | None:
     try:
         return datetime.fromisoformat(timestamp) if timestamp else None
     except ValueError:

@@ -16,7 +16,8 @@ import logging
 from fastapi import APIRouter, Response, WebSocket
 from starlette.concurrency import run_in_threadpool
 
-from hams.agents.pipeline import Engines
+from hams.agents.pipeline import Engines, catalog_voice
+from hams.agents.services import warm_up
 from hams.agents.session import ConversationHost, LiveConversation, Parts
 from hams.api.deps import JOBS, PrincipalDep, RuntimeDep, SessionDep, presented_key
 from hams.api.schemas.common import AUTHENTICATED, Envelope, error_responses
@@ -89,6 +90,11 @@ async def conversation_stream(websocket: WebSocket, job_id: str) -> None:
             await _refuse(websocket, exc.message, exc.message_key, POLICY_VIOLATION)
             return
         host.start()
+        try:
+            await run_in_threadpool(warm_up, runtime.settings, runtime.models, runtime.tts,
+                                    catalog_voice(start.plan))
+        except Exception:  # noqa: BLE001 - the call goes on; its engines report the failure
+            log.exception("conversation %s: its speech models could not be loaded", job_id)
         live = LiveConversation(websocket, principal, start, Parts(
             db=runtime.db, storage=runtime.storage, secrets=runtime.secrets,
             embedder=runtime.embedder, engines=Engines(

@@ -9,12 +9,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hams.db.models import Job, VoiceAgent, WebTool
+from hams.db.models import Conversation, Job, VoiceAgent, WebTool
 from hams.db.session import Database
 from hams.engines.models import SttModels
 from hams.errors import BadRequest, EngineUnavailable, HamsError
 from hams.sealing import SecretBox
-from hams.services import conversations
+from hams.services import conversation_webhooks, conversations
 from hams.services.agent_runtime import (
     ConversationPlan,
     agent_llm,
@@ -97,6 +97,8 @@ def start_live(session: Session, principal: Principal, job_id: str, *, host: str
     """The socket opened: IN_PROGRESS under this process's lease, the plan read once."""
     job, conversation = conversations.open_conversation(
         session, principal, job_id, host=host, lease_seconds=settings.agent_lease_seconds)
+    conversation_webhooks.enqueue_call_event(session, job, conversation, "call.started",
+                                             conversation_webhooks.call_started(conversation))
     agent = session.get(VoiceAgent, job.voice_agent_id) if job.voice_agent_id else None
     if agent is None:
         raise BadRequest("The conversation's voice agent was deleted",
@@ -117,3 +119,31 @@ def begin_live(db: Database, principal: Principal, job_id: str, *, host: str,
     with db.session() as session:
         return start_live(session, principal, job_id, host=host, settings=settings,
                           secrets=secrets)
+
+
+def log_and_notify(db: Database, job_id: str, entry: conversations.LogEntry) -> None:
+    """One log entry and, with it, its webhook: a final line of either side is a
+    ``transcription.update``, a tool call a ``tool.executed``."""
+    with db.session() as session:
+        conversations.append_logs(session, job_id, [entry])
+        event = _event_of(entry)
+        if event is None:
+            return
+        job, conversation = session.get(Job, job_id), session.get(Conversation, job_id)
+        if job is not None and conversation is not None:
+            conversation_webhooks.enqueue_call_event(session, job, conversation, *event)
+
+
+def _event_of(entry: conversations.LogEntry) -> tuple[str, dict[str, Any]] | None:
+    if entry.kind == "turn" and entry.role in ("user", "agent") and entry.text:
+        return "transcription.update", conversation_webhooks.transcription_update(
+            entry.role, entry.text, entry.ended_at)
+    if entry.kind == "tool":
+        p = entry.payload
+        kind = p.get("toolType")
+        if kind not in conversation_webhooks.TOOL_KINDS:
+            return None
+        return "tool.executed", conversation_webhooks.tool_executed(
+            p.get("name") or "", kind, p.get("arguments"), p.get("result"),
+            float(p.get("durationMs") or 0), p.get("error"))
+    return None

@@ -149,12 +149,14 @@ def _pcm16_wav(data: bytes, max_seconds: float) -> np.ndarray | None:
 
 
 def transcribe_samples(audio: np.ndarray, *, model: str, code: str | None, settings: Settings,
-                       models: SttModels) -> tuple[str, str]:
+                       models: SttModels, greedy: bool = False) -> tuple[str, str]:
     """The text of 16 kHz samples, with the engine behind ``model``, and its language
-    (detected when ``code`` is None)."""
+    (detected when ``code`` is None). ``greedy``: a conversation's turn, already cut by a
+    VAD and waited for by the caller, is decoded with one beam and no second VAD pass."""
     engine = engine_for(settings, models, model, code, audio)
-    options = TranscriptionOptions(language=code, vad_filter=settings.stt_vad,
-                                   word_timestamps=False, beam_size=settings.stt_beam_size)
+    options = TranscriptionOptions(language=code, vad_filter=settings.stt_vad and not greedy,
+                                   word_timestamps=False,
+                                   beam_size=1 if greedy else settings.stt_beam_size)
     segments, info = engine.transcribe(audio, options)
     texts = (segment.text.strip() for segment in segments)
     text = " ".join(text for text in texts if text and not _BRACKETED.match(text)).strip()
