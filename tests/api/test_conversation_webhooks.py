@@ -102,8 +102,9 @@ def test_call_ended_echoes_the_params_with_the_outcome_signed_and_authorized(
     turns = [(e["role"], e["text"]) for e in data["logs"] if e["kind"] == "turn"]
     assert turns == TURNS
     [tool] = [e for e in data["logs"] if e["kind"] == "tool"]
-    assert tool["payload"]["toolName"] == "book_visit"
-    starts = [e["startedAt"] for e in data["logs"] if e["startedAt"]]
+    assert (tool["toolName"], tool["input"], tool["output"]) == (
+        "book_visit", {"day": "Monday"}, {"ok": True})
+    starts = [e["startTime"] for e in data["logs"] if e["startTime"]]
     assert starts == sorted(starts)
     link = urlsplit(data["recordingUrl"])
     assert link.netloc == "testserver" and link.path == f"/v1/files/jobs/{job_id}/recording.wav"

@@ -252,12 +252,10 @@ def _transcript(turns: list[tuple[str, str]]) -> str:
 
 
 def _log_entry(row: ConversationLog) -> dict[str, Any]:
-    entry = {"kind": row.kind, "role": row.role, "text": row.text,
-             "startedAt": events.iso(row.started_at), "endedAt": events.iso(row.ended_at),
-             "interrupted": row.interrupted}
-    if row.kind == "tool":
-        entry["payload"] = row.payload or {}
-    return entry
+    """A turn or tool call as the conversation object's ``logs[].payload`` shows it."""
+    return {**(row.payload or {}), "kind": row.kind, "role": row.role, "text": row.text,
+            "startTime": events.iso(row.started_at), "endTime": events.iso(row.ended_at),
+            "interrupted": row.interrupted}
 
 
 # ---- the analysis ---------------------------------------------------------------------------
