@@ -75,6 +75,7 @@ class LiveConversation:
         self.started_at = utcnow()
         self.lines: list[str] = []
         self.pokes_used = 0
+        self.unlogged_answer: str | None = None
         self.pipeline: AgentPipeline | None = None
         self.recording = RecordingWriter(parts.storage.path_for(self.recording_key))
         self._ending = asyncio.Event()
@@ -137,6 +138,7 @@ class LiveConversation:
         @p.assistant.event_handler("on_assistant_turn_stopped")
         async def agent_said(aggregator: Any, message: Any) -> None:
             text = (message.content or "").strip()
+            self.unlogged_answer = None
             if not text:
                 return
             self.lines.append(f"Agent: {text}")
@@ -177,6 +179,7 @@ class LiveConversation:
                 message=message))
 
     async def _answered(self, text: str) -> None:
+        self.unlogged_answer = text  # logged when its turn ends, or at the end of the call
         await self.send({"event": "answer", "content": text})
 
     async def _mark(self, name: str) -> None:
@@ -241,6 +244,10 @@ class LiveConversation:
             if p is not None:
                 await p.audio.stop_recording()
         recorded = self.recording.close()
+        if self.unlogged_answer:  # the call ended while the agent was still saying it
+            self.lines.append(f"Agent: {self.unlogged_answer}")
+            await self._log(LogEntry(kind="turn", role="agent", text=self.unlogged_answer,
+                                     ended_at=utcnow(), interrupted=True))
         metrics = p.observer.performance_metrics() if p else {}
         if p is not None:
             metrics["sttMs"] = _average(p.usage.stt_latencies_ms)

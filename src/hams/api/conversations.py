@@ -13,13 +13,20 @@ import functools
 import json
 import logging
 
-from fastapi import APIRouter, Response, WebSocket
+from fastapi import APIRouter, Request, WebSocket
 from starlette.concurrency import run_in_threadpool
 
 from hams.agents.pipeline import Engines, catalog_voice
 from hams.agents.services import warm_up
 from hams.agents.session import ConversationHost, LiveConversation, Parts
-from hams.api.deps import JOBS, PrincipalDep, RuntimeDep, SessionDep, presented_key
+from hams.api.deps import (
+    JOBS,
+    PrincipalDep,
+    RuntimeDep,
+    SessionDep,
+    base_url,
+    presented_key,
+)
 from hams.api.schemas.common import AUTHENTICATED, Envelope, error_responses
 from hams.api.schemas.conversation_init import ConversationInitBody, ConversationStarted
 from hams.errors import HamsError, TooManyRequests
@@ -47,7 +54,7 @@ def conversation_host(runtime: Runtime) -> ConversationHost:
              response_model=Envelope[ConversationStarted],
              responses=error_responses(*AUTHENTICATED, 404, 429))
 def conversation_init(body: ConversationInitBody, session: SessionDep, principal: PrincipalDep,
-                      runtime: RuntimeDep, response: Response) -> Envelope[ConversationStarted]:
+                      runtime: RuntimeDep, request: Request) -> Envelope[ConversationStarted]:
     """Start a conversation with an agent; open ``/stream/{jobId}`` within two minutes."""
     host = conversation_host(runtime)
     if not host.has_room():
@@ -57,7 +64,8 @@ def conversation_init(body: ConversationInitBody, session: SessionDep, principal
             message_key="TOO_MANY_CONVERSATIONS")
     job = init_conversation(session, principal, ConversationInit(
         voice_agent_id=body.voiceAgentId, params=body.params or {},
-        voice_enablement=body.voiceEnablement, tools=body.tools),
+        voice_enablement=body.voiceEnablement, tools=body.tools,
+        base_url=base_url(request, runtime.settings)),
         settings=runtime.settings, secrets=runtime.secrets, models=runtime.models)
     return Envelope[ConversationStarted](data=ConversationStarted(jobId=job.id),
                                          message="Conversation initialized successfully",

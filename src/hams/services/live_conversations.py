@@ -38,6 +38,7 @@ class ConversationInit:
     voice_enablement: bool
     tools: list[Any] | None
     channel_type: str = "Web"
+    base_url: str | None = None  # where links in its webhooks point (the recording)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ def init_conversation(session: Session, principal: Principal, init: Conversation
                "voiceId": config.get("voiceId"), "llm": {"model": llm.model,
                                                          "source": llm.source},
                "greetingMessage": config.get("greetingMessage"),
+               "outcome": config.get("outcome"),
+               "outcomeResponseShape": config.get("outcomeResponseShape"),
                "webTools": [tool.persistent_id for tool in view.tools]}
     webhook = config.get("webhookUrl")
     job = conversations.create_conversation(session, principal, conversations.NewConversation(
@@ -81,6 +84,8 @@ def init_conversation(session: Session, principal: Principal, init: Conversation
         client_tools=tools, voice_enablement=init.voice_enablement,
         channel_type=init.channel_type, webhook_url=webhook))
     job.webhook_auth = _webhook_auth(agent, config, secrets) if webhook else None
+    if init.base_url:
+        job.options = {**job.options, "baseUrl": init.base_url}
     return job
 
 
