@@ -20,7 +20,8 @@ import pytest
 
 from tests.helpers.conversation_client import SdkSocket
 from tests.helpers.llm_server import FakeLlmServer
-from tests.helpers.server import ServerProcess, start_server
+from tests.helpers.scripted_http import ScriptedServer
+from tests.helpers.server import ServerProcess, start_server, wait_for_job
 from tests.helpers.speech import speech_samples, synthesize_speech, word_error_rate
 from tests.helpers.wait import wait_until
 
@@ -272,3 +273,63 @@ def test_a_restarted_server_fails_the_calls_it_held(tmp_path: Path, llm):
         assert "stopped before it ended" in record["endReason"]
     finally:
         second.stop()
+
+
+def test_the_agent_runs_web_and_knowledge_tools_then_ends_the_call(agents_server, llm,
+                                                                   question):
+    client = agents_server.client()
+    weather = ScriptedServer()
+    weather.script("POST", "/weather", [(200, {"forecast": "sunny, 31 degrees"})])
+    try:
+        tool = client.post("/v2/voice-agents/web-tool", json={
+            "type": "FUNCTION", "name": "get_weather", "description": "Weather for a city",
+            "toolSettings": {"serverUrl": f"{weather.base_url}/weather", "methodType": "POST"},
+            "messages": [{"type": "REQUEST_START", "content": "One moment please."}],
+            "params": {"type": "object", "properties": {"city": {"type": "string"}},
+                       "required": ["city"]}})
+        assert tool.status_code == 200, tool.text
+        items = client.post("/v1/voice-agents/knowledge-base", json={"items": [{
+            "itemName": "Hours", "type": "TEXT",
+            "content": "The weather desk is open from nine to five every weekday."}]})
+        assert items.status_code == 200, items.text
+        item = items.json()["data"][0]
+        wait_for_job(client, item["jobId"])
+        agent_id = make_agent(
+            client, llm, greetingMessageType="PROMPT",
+            greetingMessage="Greet {{name}} by name.", webToolsIds=[tool.json()["data"]["id"]],
+            knowledgeBaseItemsIds=[item["id"]], agenticRag=True, smartCallEnd=True)
+        job_id = init(client, agent_id, params={"name": "Sara"})
+        before = len(llm.requests)
+        llm.reply_raw("Welcome Sara.")
+        llm.reply_tool_call("get_weather", {"city": "Amman"}, call_id="call_weather")
+        llm.reply_tool_call("search_knowledge_base", {"query": "opening hours"},
+                            call_id="call_kb")
+        llm.reply_tool_call("end_call", {"reason": "answered"}, call_id="call_end",
+                            content="It is sunny, and we are open nine to five. Goodbye.")
+
+        async def talk() -> SdkSocket:
+            async with SdkSocket(socket_url(agents_server, job_id)) as sdk:
+                await sdk.start()
+                assert (await sdk.wait_for("answer", 30))[0]["content"] == "Welcome Sara."
+                await sdk.silence(1.5)
+                await sdk.speak(question)
+                await sdk.wait_closed(90, keep_talking=True)  # the agent hangs up
+                return sdk
+
+        sdk = asyncio.run(talk())
+    finally:
+        weather.close()
+    requests = llm.requests[before:]
+    assert "Greet Sara by name." in json.dumps(requests[0].messages)
+    assert json.loads(weather.hits("POST", "/weather")[0].body) == {"city": "Amman"}
+    assert "sunny, 31 degrees" in json.dumps(requests[2].messages)
+    assert "nine to five every weekday" in json.dumps(requests[3].messages, ensure_ascii=False)
+    answers = [m["content"] for m in sdk.of("answer")]
+    assert "One moment please." in answers
+    assert answers[-1] == "It is sunny, and we are open nine to five. Goodbye."
+    record = ended(client, job_id)
+    assert record["status"] == "COMPLETED" and "smartCallEnd" in record["endReason"]
+    tools = [(p["toolType"], p["name"]) for p in (log["payload"] for log in record["logs"])
+             if p["kind"] == "tool"]
+    assert tools == [("web", "get_weather"), ("knowledge", "search_knowledge_base"),
+                     ("end", "end_call")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -91,7 +92,8 @@ class LiveConversation:
                       settings=self.parts.engines.settings, secrets=self.parts.secrets,
                       embedder=self.parts.embedder, log=self._tool_called,
                       client=new_tool_bridge(self.parts.engines.settings),
-                      end_call=self._agent_ended)
+                      end_call=self._agent_ended,
+                      say=functools.partial(self.say, remember=False))
         items = self.plan.knowledge_item_ids
         excerpts = None
         if items and not self.plan.agentic_rag:
@@ -167,11 +169,13 @@ class LiveConversation:
         else:
             await self.say(plan.greeting)
 
-    async def say(self, text: str) -> None:
-        """Speak ``text`` as the agent (greeting, pokes), shown as an ``answer`` event."""
+    async def say(self, text: str, *, remember: bool = True) -> None:
+        """Speak ``text`` as the agent (greeting, pokes, a web tool's messages), shown as an
+        ``answer`` event; ``remember`` adds it to the LLM's context (a tool's message is
+        not: it would split the tool call from its result)."""
         assert self.pipeline is not None
         await self.send({"event": "answer", "content": text})
-        await self.pipeline.worker.queue_frame(TTSSpeakFrame(text, append_to_context=True))
+        await self.pipeline.worker.queue_frame(TTSSpeakFrame(text, append_to_context=remember))
 
     async def send(self, message: dict[str, Any]) -> None:
         if self.pipeline is not None and self.outcome.status is None:

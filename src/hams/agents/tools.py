@@ -27,7 +27,6 @@ from pipecat.frames.frames import (
     EndTaskFrame,
     FunctionCallResultProperties,
     OutputTransportMessageUrgentFrame,
-    TTSSpeakFrame,
 )
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.llm_service import FunctionCallParams, LLMService
@@ -115,6 +114,7 @@ class ToolKit:
     log: ToolLog
     client: ClientToolBridge
     end_call: Callable[[], Awaitable[None]]
+    say: Callable[[str], Awaitable[None]]  # speak as the agent, shown as an answer event
 
 
 def tool_schemas(*, client_tools: tuple[dict[str, Any], ...], web_tools: list[WebTool],
@@ -185,7 +185,7 @@ def _web_handler(kit: ToolKit, tool: WebTool) -> Callable[[FunctionCallParams], 
     async def handle(params: FunctionCallParams) -> None:
         started = time.monotonic()
         if spoken.get("REQUEST_START"):
-            await params.llm.push_frame(TTSSpeakFrame(spoken["REQUEST_START"]))
+            await kit.say(spoken["REQUEST_START"])
         error = None
         try:
             answer = await run_in_threadpool(call_web_tool, tool, dict(params.arguments or {}),
@@ -197,7 +197,7 @@ def _web_handler(kit: ToolKit, tool: WebTool) -> Callable[[FunctionCallParams], 
             error = exc.message
             result = {"ok": False, "error": error}
         if error and spoken.get("REQUEST_FAILED"):
-            await params.llm.push_frame(TTSSpeakFrame(spoken["REQUEST_FAILED"]))
+            await kit.say(spoken["REQUEST_FAILED"])
         await _finish(kit, params, "web", result, started, error)
 
     return handle
