@@ -1,0 +1,69 @@
+"""hams' own processors in a conversation's pipeline, run through Pipecat's test harness:
+the knowledge base's excerpts join the context before the LLM runs, the reply is held until
+``responseDelay`` after the end of speech, and the SDK's control messages are acted on."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from pipecat.frames.frames import (
+    InputTransportMessageFrame,
+    LLMContextFrame,
+    OutputTransportMessageUrgentFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.tests.utils import run_test
+
+from hams.agents.processors import KNOWLEDGE_PREFIX, ConversationControl, TurnPreparation
+from hams.agents.tools import ClientToolBridge
+
+
+def test_knowledge_joins_the_context_and_the_reply_waits_for_the_response_delay():
+    asked: list[str] = []
+
+    async def excerpts(text: str) -> list[str]:
+        asked.append(text)
+        return ["The desk opens at nine.", "It closes at five."]
+
+    context = LLMContext([{"role": "user", "content": "When do you open?"}])
+    preparation = TurnPreparation(response_delay=0.4, excerpts=excerpts)
+
+    async def scenario() -> float:
+        began = time.monotonic()
+        down, _ = await run_test(preparation, frames_to_send=[
+            VADUserStoppedSpeakingFrame(stop_secs=0.0), LLMContextFrame(context)],
+            expected_down_frames=[VADUserStoppedSpeakingFrame, LLMContextFrame])
+        return time.monotonic() - began
+
+    assert asyncio.run(scenario()) >= 0.4
+    assert asked == ["When do you open?"]
+    added = context.get_messages()[-1]
+    assert added["role"] == "system" and added["content"].startswith(KNOWLEDGE_PREFIX)
+    assert "opens at nine" in added["content"] and "closes at five" in added["content"]
+
+
+def test_control_messages_are_acted_on_and_bad_frames_answered():
+    stopped, marks = [], []
+
+    async def on_stop() -> None:
+        stopped.append(True)
+
+    async def on_mark(name: str) -> None:
+        marks.append(name)
+
+    control = ConversationControl(tools=ClientToolBridge(1.0), on_stop=on_stop,
+                                  on_mark=on_mark)
+    down, up = asyncio.run(run_test(control, frames_to_send=[
+        InputTransportMessageFrame(message={"event": "mark", "mark": {"name": "turn-1"}}),
+        InputTransportMessageFrame(message={"event": "tools_response", "tools_response": [
+            {"id": "call_unknown", "function": {"name": "x", "response": "y"}}]}),
+        InputTransportMessageFrame(message={"event": "malformed", "reason": "not JSON"}),
+        InputTransportMessageFrame(message={"event": "stop"})],
+        expected_down_frames=[OutputTransportMessageUrgentFrame,
+                              OutputTransportMessageUrgentFrame]))
+    assert stopped == [True] and marks == ["turn-1"]
+    errors = [frame.message for frame in down]
+    assert errors[0]["event"] == "error" and "no pending tool call" in errors[0]["content"]
+    assert errors[1] == {"event": "error", "content": "not JSON", "messageKey": "BAD_FRAME"}
