@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -95,6 +96,10 @@ def create_app(settings: Settings, *, workers: int = 0, runtime: Runtime | None 
         "/v1/voice-agents/knowledge-base": max(settings.kb_max_file_bytes,
                                                6 * settings.kb_max_text_chars) + 64 * 1024,
     })
+    if settings.cors_origins:  # outermost: a preflight is answered before anything else
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=list(HTTP_METHODS), allow_headers=["*"],
+                           expose_headers=["Retry-After"], max_age=600)
     return app
 
 

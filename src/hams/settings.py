@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="Base of the URLs the server hands out; default from the request."
     )
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["*"], description="Web origins whose pages may call the API "
+        "(the voice SDK in a browser sends its key itself: no cookies are involved); [] "
+        "turns CORS off."
+    )
     secret_key: SecretStr | None = Field(
         None, description="Signs previewUrl links; default a random key kept in the database, "
         "so every replica shares it."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from hams.settings import Settings
@@ -16,7 +17,7 @@ def settings_rows() -> list[str]:
         if default is None or hasattr(default, "get_secret_value"):
             shown = "(unset)"
         elif isinstance(default, dict | list):
-            shown = "`{}`" if isinstance(default, dict) else "`[]`"
+            shown = f"`{json.dumps(default)}`"
         else:
             shown = f"`{default}`"
         rows.append(f"| `HAMS_{name.upper()}` | {shown} | {field.description} |")

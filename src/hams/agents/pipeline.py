@@ -99,6 +99,7 @@ def build_pipeline(websocket: WebSocket, plan: ConversationPlan, engines: Engine
                    on_stop: Callable[[], Awaitable[None]],
                    on_mark: Callable[[str], Awaitable[None]],
                    on_answer: Callable[[str], Awaitable[None]],
+                   on_spoken: Callable[[], Awaitable[None]],
                    excerpts: Callable[[str], Awaitable[list[str]]] | None) -> AgentPipeline:
     settings = engines.settings
     usage = SpeechUsage()
@@ -145,7 +146,7 @@ def build_pipeline(websocket: WebSocket, plan: ConversationPlan, engines: Engine
                                   excerpts=excerpts)
     pipeline = Pipeline([transport.input(), control, stt, user, preparation, llm, tts,
                          transport.output(), audio, assistant])
-    observer = TurnObserver(on_answer)
+    observer = TurnObserver(on_answer, on_spoken)
     worker = PipelineWorker(
         pipeline, params=PipelineParams(audio_in_sample_rate=SAMPLE_RATE,
                                         audio_out_sample_rate=SAMPLE_RATE, enable_metrics=True,

@@ -19,6 +19,7 @@ from typing import Any
 
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
+    BotStoppedSpeakingFrame,
     LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
     LLMTextFrame,
@@ -35,10 +36,13 @@ MAX_SEEN = 4096  # frame ids remembered to count each frame once (it is pushed p
 
 
 class TurnObserver(BaseObserver):
-    """Per-turn latency, LLM tokens, and each complete LLM answer handed to ``on_answer``."""
+    """Per-turn latency, LLM tokens, each complete LLM answer handed to ``on_answer``, and
+    ``on_spoken`` called each time the agent's audio has all been sent."""
 
-    def __init__(self, on_answer: Callable[[str], Awaitable[None]]) -> None:
+    def __init__(self, on_answer: Callable[[str], Awaitable[None]],
+                 on_spoken: Callable[[], Awaitable[None]]) -> None:
         super().__init__()
+        self._on_spoken = on_spoken
         self.turns: list[dict[str, Any]] = []
         self.llm_tokens = 0
         self._on_answer = on_answer
@@ -59,7 +63,7 @@ class TurnObserver(BaseObserver):
         frame = data.frame
         if not isinstance(frame, VADUserStoppedSpeakingFrame | TranscriptionFrame
                           | LLMFullResponseStartFrame | LLMTextFrame | LLMFullResponseEndFrame
-                          | BotStartedSpeakingFrame | MetricsFrame):
+                          | BotStartedSpeakingFrame | BotStoppedSpeakingFrame | MetricsFrame):
             return
         if not self._first_time(frame.id):
             return
@@ -83,6 +87,8 @@ class TurnObserver(BaseObserver):
                 await self._on_answer(text)
         elif isinstance(frame, BotStartedSpeakingFrame) and self._current is not None:
             self._close_turn(now)
+        elif isinstance(frame, BotStoppedSpeakingFrame):
+            await self._on_spoken()
         elif isinstance(frame, MetricsFrame):
             for item in frame.data:
                 if isinstance(item, LLMUsageMetricsData):

@@ -20,12 +20,10 @@ from typing import Any
 
 from fastapi import WebSocket
 from pipecat.frames.frames import (
-    EndTaskFrame,
     LLMRunFrame,
     OutputTransportMessageUrgentFrame,
     TTSSpeakFrame,
 )
-from pipecat.processors.frame_processor import FrameDirection
 from pipecat.workers.runner import WorkerRunner
 from starlette.concurrency import run_in_threadpool
 
@@ -40,6 +38,7 @@ from hams.services.conversations import ConversationEnd, LogEntry, Usage
 from hams.services.keys import Principal
 from hams.services.knowledge_search import EmbedderSource
 from hams.services.live_conversations import LiveStart, log_and_notify
+from hams.settings import Settings
 from hams.storage import BlobStorage
 
 log = logging.getLogger(__name__)
@@ -76,6 +75,7 @@ class LiveConversation:
         self.started_at = utcnow()
         self.lines: list[str] = []
         self.pokes_used = 0
+        self.marks_sent = self.marks_played = 0
         self.unlogged_answer: str | None = None
         self.pipeline: AgentPipeline | None = None
         self.recording = RecordingWriter(parts.storage.path_for(self.recording_key))
@@ -102,7 +102,8 @@ class LiveConversation:
         self.pipeline = p = build_pipeline(
             self.ws, self.plan, self.parts.engines, web_tools=self.start.web_tools,
             replacements=self.start.replacements, kit=kit, on_stop=self._client_stopped,
-            on_mark=self._mark, on_answer=self._answered, excerpts=excerpts)
+            on_mark=self._mark, on_answer=self._answered, on_spoken=self._spoken,
+            excerpts=excerpts)
         self._handlers(p)
         runner = WorkerRunner(handle_sigint=False, check_dangling_tasks=False)
         await runner.add_workers(p.worker)
@@ -139,14 +140,13 @@ class LiveConversation:
 
         @p.assistant.event_handler("on_assistant_turn_stopped")
         async def agent_said(aggregator: Any, message: Any) -> None:
-            text = (message.content or "").strip()
+            # what was spoken; cut before its first sentence was heard, what it was saying
+            text = (message.content or "").strip() or (
+                self.unlogged_answer if message.interrupted else "") or ""
             self.unlogged_answer = None
-            if not text:
-                return
-            self.lines.append(f"Agent: {text}")
-            await self._log(LogEntry(kind="turn", role="agent", text=text,
-                                     started_at=_parsed(message.timestamp), ended_at=utcnow(),
-                                     interrupted=bool(message.interrupted)))
+            if text:
+                await self._agent_turn(text, bool(message.interrupted),
+                                       _parsed(message.timestamp))
 
         @p.user.event_handler("on_user_turn_idle")
         async def idle(aggregator: Any) -> None:
@@ -174,6 +174,8 @@ class LiveConversation:
         ``answer`` event; ``remember`` adds it to the LLM's context (a tool's message is
         not: it would split the tool call from its result)."""
         assert self.pipeline is not None
+        if remember:
+            await self._expect_turn(text)
         await self.send({"event": "answer", "content": text})
         await self.pipeline.worker.queue_frame(TTSSpeakFrame(text, append_to_context=remember))
 
@@ -183,11 +185,32 @@ class LiveConversation:
                 message=message))
 
     async def _answered(self, text: str) -> None:
-        self.unlogged_answer = text  # logged when its turn ends, or at the end of the call
+        await self._expect_turn(text)
         await self.send({"event": "answer", "content": text})
 
+    async def _expect_turn(self, text: str) -> None:
+        """The agent is about to say ``text``: logged when its turn ends, or, if Pipecat never
+        ends that turn (cut before a word was heard), as interrupted once the next begins."""
+        if self.unlogged_answer:
+            await self._agent_turn(self.unlogged_answer, True, None)
+        self.unlogged_answer = text
+
+    async def _agent_turn(self, text: str, interrupted: bool, started_at: datetime | None
+                          ) -> None:
+        self.lines.append(f"Agent: {text}")
+        await self._log(LogEntry(kind="turn", role="agent", text=text, started_at=started_at,
+                                 ended_at=utcnow(), interrupted=interrupted))
+
+    async def _spoken(self) -> None:
+        """The agent's audio has all been sent: a ``mark`` the SDK echoes once it played."""
+        self.marks_sent += 1
+        await self.send({"event": "mark", "streamSid": "WEBSDK",
+                         "mark": {"name": f"agent-{self.marks_sent}"}})
+
     async def _mark(self, name: str) -> None:
-        return None  # the SDK echoes marks once played; hams sends none yet
+        """The SDK played the agent's audio up to the mark ``name``."""
+        if name.startswith("agent-"):
+            self.marks_played += 1
 
     async def _poke(self) -> None:
         if self.pokes_used < len(self.plan.poke_messages):
@@ -235,11 +258,6 @@ class LiveConversation:
         await self.pipeline.audio.stop_recording()
         await self.pipeline.worker.cancel(reason=reason)
 
-    async def end_gracefully(self, status: str, reason: str) -> None:
-        if self._decide(status, reason) and self.pipeline is not None:
-            await self.pipeline.worker.queue_frame(EndTaskFrame(reason=reason),
-                                                   FrameDirection.UPSTREAM)
-
     async def _finish(self) -> None:
         if self.outcome.status is None:
             self._decide("COMPLETED", "The conversation ended")
@@ -249,13 +267,14 @@ class LiveConversation:
                 await p.audio.stop_recording()
         recorded = self.recording.close()
         if self.unlogged_answer:  # the call ended while the agent was still saying it
-            self.lines.append(f"Agent: {self.unlogged_answer}")
-            await self._log(LogEntry(kind="turn", role="agent", text=self.unlogged_answer,
-                                     ended_at=utcnow(), interrupted=True))
+            await self._agent_turn(self.unlogged_answer, True, None)
+            self.unlogged_answer = None
         metrics = p.observer.performance_metrics() if p else {}
         if p is not None:
             metrics["sttMs"] = _average(p.usage.stt_latencies_ms)
             metrics["ttsFirstAudioMs"] = _average(p.usage.tts_first_audio_ms)
+            metrics["agentUtterances"] = self.marks_sent
+            metrics["agentUtterancesPlayed"] = self.marks_played  # marks the SDK echoed
         usage = Usage(stt_model=p.stt_model if p else None,
                       stt_seconds=p.usage.stt_seconds if p else 0.0,
                       tts_model=p.tts_model if p else None,
@@ -303,7 +322,7 @@ class ConversationHost:
     terminate requests (from any replica) honoured, abandoned ones failed by a sweep."""
 
     db: Database
-    settings: Any
+    settings: Settings
     name: str
     capacity: int
     live: dict[str, LiveConversation] = field(default_factory=dict)
