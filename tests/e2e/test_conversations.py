@@ -167,6 +167,9 @@ def test_a_turn_is_heard_answered_and_recorded(agents_server, llm, question):
     with wave.open(io.BytesIO(recording.content)) as wav:
         assert (wav.getnchannels(), wav.getframerate()) == (2, 16_000)
         assert wav.getnframes() / 16_000 > 3
+    as_job = client.get("/v1/jobs", params={"jobId": job_id}).json()["data"]
+    assert as_job["type"] == "VOICE_AGENTS" and as_job["status"] == "COMPLETED"
+    assert httpx.get(as_job["mediaUrl"], timeout=30).content == recording.content
 
 
 def test_pokes_then_the_call_ends_when_the_caller_stays_silent(agents_server, llm):

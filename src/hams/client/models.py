@@ -14,7 +14,7 @@ from pydantic.alias_generators import to_camel
 
 from hams.client.errors import JobFailed
 
-FINISHED = ("COMPLETED", "FAILED")
+FINISHED = ("COMPLETED", "FAILED", "TERMINATED", "NO_ANSWER", "FORWARDED")  # conversations too
 
 
 class WireModel(BaseModel):

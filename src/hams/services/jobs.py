@@ -301,10 +301,13 @@ async def read_job(db: Database, principal: Principal, job_id: str, *, wait: flo
 
 
 def fresh_media_url(job: Job, links: FileLinks) -> str | None:
-    """A finished TTS job's audio, signed anew (never an expired link); None for other jobs."""
-    if job.type != "TTS" or not job.media_key or job.status != "COMPLETED":
+    """A finished TTS job's audio, or a conversation's recording, signed anew (never an
+    expired link); None for other jobs."""
+    if not job.media_key or job.status in ("PENDING", "IN_PROGRESS"):
         return None
-    return links.url(job.media_key)
+    if job.type == "VOICE_AGENTS" or (job.type == "TTS" and job.status == "COMPLETED"):
+        return links.url(job.media_key)
+    return None
 
 
 async def wait_until_finished(db: Database, principal: Principal, job_id: str,

@@ -70,9 +70,12 @@ class JobPublic(ResponseModel):
         return cls.model_validate(public_fields(job))
 
     def with_media_url(self, url: str | None) -> JobPublic:
-        """A TTS job as read now: its audio link (``url``) signed anew, never an expired one."""
+        """A job as read now: its audio link (``url``) signed anew, never an expired one (a
+        TTS job's also as ``jobResponse.ttsMediaFile``; a conversation's is its recording)."""
         if url is None:
             return self
+        if self.type != "TTS":
+            return self.model_copy(update={"mediaUrl": url})
         return self.model_copy(update={"mediaUrl": url, "jobResponse": {
             **(self.jobResponse or {}), "ttsMediaFile": url}})
 
