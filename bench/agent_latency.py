@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -341,9 +342,21 @@ class Baseline:
         # the segment the server transcribes: the utterance and the VAD's 0.2 s stop window
         segment = np.concatenate([utterance["samples"], np.zeros(int(0.2 * RATE), np.float32)])
         stt_ms, text = self.stt(segment)
+        # as at a VAD stop in the server: Smart Turn's inference beside the transcription
+        with ThreadPoolExecutor(1) as beside:
+            turn_model = beside.submit(self.turn_model, segment)
+            stt_beside_ms, _ = self.stt(segment)
+            turn_model.result()
         return {"stt_ms": round(stt_ms, 1), "smart_turn_ms": round(self.turn_model(segment), 1),
+                "stt_beside_smart_turn_ms": round(stt_beside_ms, 1),
                 "tts_first_sentence_ms": round(self.tts_first_sentence(answer), 1),
                 "transcript": text}
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process and its finished children (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def prepare_utterances(work: Path) -> list[dict]:
@@ -382,7 +395,12 @@ def measure(args: argparse.Namespace) -> dict:
                 chosen = [utterances[(spoken + i) % len(utterances)]
                           for i in range(warmup + count)]
                 answers_from = llm._next
+                cpu = (time.process_time(), process_cpu(server.process.pid), time.monotonic())
                 result = conversation(server, agent_id, chosen, llm)
+                result["cpu"] = {"wall_s": round(time.monotonic() - cpu[2], 1),
+                                 "bench_process_s": round(time.process_time() - cpu[0], 1),
+                                 "server_process_s": round(
+                                     process_cpu(server.process.pid) - cpu[1], 1)}
                 for index, turn in enumerate(result["turns"]):
                     turn["conversation"] = number
                     turn["warmup"] = index < warmup
@@ -416,7 +434,8 @@ def report(args: argparse.Namespace, conversations: list[dict], baseline: list[d
     server_averages = {key: summary([c["performanceMetrics"].get(key) for c in conversations])
                        for key in ("sttMs", "ttsFirstAudioMs")}
     models = {key: summary([b[key] for b in baseline])
-              for key in ("stt_ms", "smart_turn_ms", "tts_first_sentence_ms")}
+              for key in ("stt_ms", "smart_turn_ms", "stt_beside_smart_turn_ms",
+                          "tts_first_sentence_ms")}
     share = client["hams_share_ms"]["median"]
     floor = sum(models[k]["median"] or 0 for k in ("stt_ms", "tts_first_sentence_ms")) + 200
     return {
@@ -470,7 +489,9 @@ def print_report(r: dict) -> None:
         print(f"  {key + ' (per-conversation averages)':46s}{fmt(values)}")
     print("baseline in this process (the models alone, same utterances and answers)")
     labels = {"stt_ms": "Whisper tiny.en, greedy (utterance + 0.2 s)",
-              "smart_turn_ms": "Smart Turn v3 inference", "tts_first_sentence_ms":
+              "smart_turn_ms": "Smart Turn v3 inference",
+              "stt_beside_smart_turn_ms": "Whisper, Smart Turn running beside it",
+              "tts_first_sentence_ms":
               "Piper, answer's first sentence"}
     for key, values in r["baseline"].items():
         print(f"  {labels[key]:46s}{fmt(values)}")
@@ -481,6 +502,12 @@ def print_report(r: dict) -> None:
               f"{models:.0f} ms, VAD stop wait 200 ms, the rest {share - models - 200:.0f} ms "
               f"(Smart Turn, pipeline, transport); ratio share / (models + 200 ms) "
               f"{r['ratio_share_to_models_and_vad']}")
+        cpu = [c["cpu"] for c in r["conversations"]]
+        wall = sum(c["wall_s"] for c in cpu)
+        print(f"CPU during the conversations: hams server "
+              f"{sum(c['server_process_s'] for c in cpu) / wall:.0%} of one core, this bench "
+              f"process (client microphone, LLM server) "
+              f"{sum(c['bench_process_s'] for c in cpu) / wall:.0%}, over {wall:.0f} s")
         print(f"goal: hams' share <= 500 ms median: {'met' if r['goal']['met'] else 'not met'}"
               f"; client microphone frames sent late (load): "
               f"{sum(c['late_mic_frames'] for c in r['conversations'])}")
