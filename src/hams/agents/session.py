@@ -14,7 +14,7 @@ import contextlib
 import functools
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +38,6 @@ from hams.services.conversations import ConversationEnd, LogEntry, Usage
 from hams.services.keys import Principal
 from hams.services.knowledge_search import EmbedderSource
 from hams.services.live_conversations import LiveStart, log_and_notify
-from hams.settings import Settings
 from hams.storage import BlobStorage
 
 log = logging.getLogger(__name__)
@@ -314,77 +313,3 @@ def _parsed(timestamp: str | None) -> datetime | None:
         return datetime.fromisoformat(timestamp) if timestamp else None
     except ValueError:
         return None
-
-
-@dataclass
-class ConversationHost:
-    """This process's live conversations: at most ``capacity``, leases renewed every second,
-    terminate requests (from any replica) honoured, abandoned ones failed by a sweep."""
-
-    db: Database
-    settings: Settings
-    name: str
-    capacity: int
-    live: dict[str, LiveConversation] = field(default_factory=dict)
-    reserved: int = 0
-    _task: asyncio.Task | None = None
-
-    def has_room(self) -> bool:
-        return self.reserved < self.capacity
-
-    def reserve(self) -> bool:
-        if not self.has_room():
-            return False
-        self.reserved += 1
-        return True
-
-    def release(self, job_id: str | None) -> None:
-        self.reserved = max(0, self.reserved - 1)
-        if job_id:
-            self.live.pop(job_id, None)
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._tend())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
-        for conversation in list(self.live.values()):
-            await conversation.end("FAILED", "The server shut down during the call")
-
-    async def _tend(self) -> None:
-        await run_in_threadpool(self._sweep, True)
-        ticks = 0
-        while True:
-            await asyncio.sleep(1.0)
-            ticks += 1
-            try:
-                ids = list(self.live)
-                if ids:
-                    asked = await run_in_threadpool(self._renew, ids)
-                    for job_id in asked:
-                        conversation = self.live.get(job_id)
-                        if conversation is not None:
-                            await conversation.end("TERMINATED", "Terminated through the API")
-                if ticks % 10 == 0:
-                    await run_in_threadpool(self._sweep, False)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - keep tending; the database may be back soon
-                log.exception("conversation host: tending failed")
-
-    def _renew(self, ids: list[str]) -> set[str]:
-        with self.db.session() as session:
-            return conversations.renew_leases(session, self.name, ids,
-                                              lease_seconds=self.settings.agent_lease_seconds)
-
-    def _sweep(self, at_start: bool) -> None:
-        with self.db.session() as session:
-            failed = conversations.fail_abandoned(session, settings=self.settings,
-                                                  host=self.name if at_start else None)
-        if failed:
-            log.info("failed %d abandoned conversation(s)", failed)

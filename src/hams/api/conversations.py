@@ -16,9 +16,7 @@ import logging
 from fastapi import APIRouter, Request, WebSocket
 from starlette.concurrency import run_in_threadpool
 
-from hams.agents.pipeline import Engines, catalog_voice
-from hams.agents.services import warm_up
-from hams.agents.session import ConversationHost, LiveConversation, Parts
+from hams.agents.host import ConversationHost
 from hams.api.deps import (
     JOBS,
     PrincipalDep,
@@ -98,6 +96,11 @@ async def conversation_stream(websocket: WebSocket, job_id: str) -> None:
             await _refuse(websocket, exc.message, exc.message_key, POLICY_VIOLATION)
             return
         host.start()
+        # Pipecat and the models load with the first call, not with the app
+        from hams.agents.pipeline import Engines, catalog_voice
+        from hams.agents.services import warm_up
+        from hams.agents.session import LiveConversation, Parts
+
         try:
             await run_in_threadpool(warm_up, runtime.settings, runtime.models, runtime.tts,
                                     catalog_voice(start.plan))
