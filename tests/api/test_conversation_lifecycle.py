@@ -122,11 +122,15 @@ def test_renewing_leases_reports_terminate_requests(runtime):
     job_id = _new(runtime, principal)
     _opened(runtime, principal, job_id)
     with runtime.db.session() as session:
-        assert conversations.renew_leases(session, "host-a", [job_id], lease_seconds=15) == set()
+        assert conversations.renew_leases(session, "host-a", [job_id],
+                                          lease_seconds=15) == (set(), set())
         conversations.request_termination(session, principal, job_id)
     with runtime.db.session() as session:
-        asked = conversations.renew_leases(session, "host-a", [job_id], lease_seconds=15)
-        assert asked == {job_id}
+        asked, gone = conversations.renew_leases(session, "host-a", [job_id], lease_seconds=15)
+        assert (asked, gone) == ({job_id}, set())
+        # held by another process now, or ended elsewhere: no longer this host's to renew
+        assert conversations.renew_leases(session, "host-b", [job_id],
+                                          lease_seconds=15) == (set(), {job_id})
 
 
 def test_the_end_is_written_once_with_its_ledger_and_follow_up(runtime):

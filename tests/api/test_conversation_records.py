@@ -342,7 +342,7 @@ def test_terminate_ends_a_call_not_yet_connected_and_asks_the_holder_of_a_live_o
     with runtime.db.session() as session:
         assert session.get(Conversation, live).terminate_requested_at is not None
         assert conversations.renew_leases(session, "test-host", [live],
-                                          lease_seconds=60) == {live}
+                                          lease_seconds=60) == ({live}, set())
 
     for ended in (pending, calls.finished()):
         key, _ = fault(api.get(ONE.format(ended) + "/terminate"), 409)

@@ -28,11 +28,11 @@ def test_knowledge_joins_the_context_and_the_reply_waits_for_the_response_delay(
         return ["The desk opens at nine.", "It closes at five."]
 
     context = LLMContext([{"role": "user", "content": "When do you open?"}])
-    preparation = TurnPreparation(response_delay=0.4, excerpts=excerpts)
 
     async def scenario() -> float:
         began = time.monotonic()
-        down, _ = await run_test(preparation, frames_to_send=[
+        preparation = TurnPreparation(response_delay=0.4, excerpts=excerpts)
+        await run_test(preparation, frames_to_send=[
             VADUserStoppedSpeakingFrame(stop_secs=0.0), LLMContextFrame(context)],
             expected_down_frames=[VADUserStoppedSpeakingFrame, LLMContextFrame])
         return time.monotonic() - began
@@ -42,6 +42,11 @@ def test_knowledge_joins_the_context_and_the_reply_waits_for_the_response_delay(
     added = context.get_messages()[-1]
     assert added["role"] == "system" and added["content"].startswith(KNOWLEDGE_PREFIX)
     assert "opens at nine" in added["content"] and "closes at five" in added["content"]
+    # the next turn's excerpts replace these: the context does not grow turn by turn
+    context.add_message({"role": "user", "content": "And on Friday?"})
+    asyncio.run(scenario())
+    excerpt_messages = [m for m in context.get_messages() if m["role"] == "system"]
+    assert len(excerpt_messages) == 1 and asked[-1] == "And on Friday?"
 
 
 def test_control_messages_are_acted_on_and_bad_frames_answered():
@@ -61,9 +66,10 @@ def test_control_messages_are_acted_on_and_bad_frames_answered():
             {"id": "call_unknown", "function": {"name": "x", "response": "y"}}]}),
         InputTransportMessageFrame(message={"event": "malformed", "reason": "not JSON"}),
         InputTransportMessageFrame(message={"event": "stop"})],
-        expected_down_frames=[OutputTransportMessageUrgentFrame,
-                              OutputTransportMessageUrgentFrame]))
+        expected_down_frames=[OutputTransportMessageUrgentFrame] * 4))
     assert stopped == [True] and marks == ["turn-1"]
-    errors = [frame.message for frame in down]
-    assert errors[0]["event"] == "error" and "no pending tool call" in errors[0]["content"]
-    assert errors[1] == {"event": "error", "content": "not JSON", "messageKey": "BAD_FRAME"}
+    sent = [frame.message for frame in down]
+    assert sent[0]["event"] == "error" and "no pending tool call" in sent[0]["content"]
+    # the same as info, which the SDK 0.3.1 hands to the application
+    assert sent[1] == {**sent[0], "event": "info", "type": "error"}
+    assert sent[2] == {"event": "error", "content": "not JSON", "messageKey": "BAD_FRAME"}

@@ -30,7 +30,7 @@ class ConversationHost:
     settings: Settings
     name: str
     capacity: int
-    live: dict[str, LiveConversation] = field(default_factory=dict)
+    live: dict[str, LiveConversation | None] = field(default_factory=dict)  # None: starting
     reserved: int = 0
     _task: asyncio.Task | None = None
 
@@ -49,7 +49,7 @@ class ConversationHost:
             self.live.pop(job_id, None)
 
     def start(self) -> None:
-        if self._task is None:
+        if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._tend())
 
     async def stop(self) -> None:
@@ -59,30 +59,35 @@ class ConversationHost:
                 await self._task
             self._task = None
         for conversation in list(self.live.values()):
-            await conversation.end("FAILED", "The server shut down during the call")
+            if conversation is not None:
+                await conversation.end("FAILED", "The server shut down during the call")
 
     async def _tend(self) -> None:
-        await run_in_threadpool(self._sweep, True)
-        ticks = 0
+        ticks, swept_at_start = 0, False
         while True:
-            await asyncio.sleep(1.0)
-            ticks += 1
             try:
+                if not swept_at_start:
+                    await run_in_threadpool(self._sweep, True)
+                    swept_at_start = True
                 ids = list(self.live)
                 if ids:
-                    asked = await run_in_threadpool(self._renew, ids)
-                    for job_id in asked:
+                    asked, gone = await run_in_threadpool(self._renew, ids)
+                    for job_id in asked | gone:
                         conversation = self.live.get(job_id)
                         if conversation is not None:
-                            await conversation.end("TERMINATED", "Terminated through the API")
-                if ticks % 10 == 0:
+                            await (conversation.end("TERMINATED", "Terminated through the API")
+                                   if job_id in asked else conversation.end(
+                                       "FAILED", "The conversation was ended elsewhere"))
+                if ticks % 10 == 9:
                     await run_in_threadpool(self._sweep, False)
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - keep tending; the database may be back soon
                 log.exception("conversation host: tending failed")
+            await asyncio.sleep(1.0)
+            ticks += 1
 
-    def _renew(self, ids: list[str]) -> set[str]:
+    def _renew(self, ids: list[str]) -> tuple[set[str], set[str]]:
         with self.db.session() as session:
             return conversations.renew_leases(session, self.name, ids,
                                               lease_seconds=self.settings.agent_lease_seconds)

@@ -37,7 +37,7 @@ from pipecat.turns.user_mute import AlwaysUserMuteStrategy
 from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
-from hams.agents.processors import ConversationControl, TurnPreparation
+from hams.agents.processors import BargeInStart, ConversationControl, TurnPreparation
 from hams.agents.recorder import TurnObserver
 from hams.agents.serializer import SAMPLE_RATE, HamsaSdkSerializer
 from hams.agents.services import HamsSTTService, HamsTTSService, SpeechUsage
@@ -50,6 +50,7 @@ from hams.services.agent_runtime import ConversationPlan
 from hams.settings import Settings
 
 VAD_STOP_SECONDS = 0.2  # Smart Turn decides at this pause; silenceThreshold is its limit
+VAD_START_SECONDS = 0.2  # speech that starts a turn (longer over the agent: BargeInStart)
 RECORDING_CHUNK_BYTES = SAMPLE_RATE * 2 * 2  # one second of 16 kHz stereo PCM16
 
 
@@ -94,7 +95,27 @@ def catalog_voice(plan: ConversationPlan) -> Voice:
                  engine=v.engine, engine_voice=v.engine_voice)
 
 
+@dataclass(frozen=True)
+class Analyzers:
+    """A call's VAD and turn model: ONNX sessions, built on a thread (``make_analyzers``)."""
+
+    vad: SileroVADAnalyzer
+    turn: LocalSmartTurnAnalyzerV3
+
+
+def make_analyzers(plan: ConversationPlan) -> Analyzers:
+    """Silero VAD (``vadActivationThreshold``) and Smart Turn v3 (``silenceThreshold`` its
+    longest wait); loading their models blocks, so this runs off the event loop."""
+    return Analyzers(
+        SileroVADAnalyzer(params=VADParams(confidence=plan.vad_threshold,
+                                           start_secs=VAD_START_SECONDS,
+                                           stop_secs=VAD_STOP_SECONDS)),
+        LocalSmartTurnAnalyzerV3(params=SmartTurnParams(
+            stop_secs=max(plan.silence_seconds, VAD_STOP_SECONDS))))
+
+
 def build_pipeline(websocket: WebSocket, plan: ConversationPlan, engines: Engines, *,
+                   analyzers: Analyzers,
                    web_tools: list[WebTool], replacements: dict[str, str], kit: ToolKit,
                    on_stop: Callable[[], Awaitable[None]],
                    on_mark: Callable[[str], Awaitable[None]],
@@ -126,16 +147,12 @@ def build_pipeline(websocket: WebSocket, plan: ConversationPlan, engines: Engine
                    smart_call_end=plan.smart_call_end)
     context = (LLMContext(tools=ToolsSchema(standard_tools=schemas)) if schemas
                else LLMContext())
-    vad = SileroVADAnalyzer(params=VADParams(
-        confidence=plan.vad_threshold, start_secs=max(0.05, min(plan.min_interruption_seconds,
-                                                                1.0)),
-        stop_secs=VAD_STOP_SECONDS))
-    turn = LocalSmartTurnAnalyzerV3(params=SmartTurnParams(
-        stop_secs=max(plan.silence_seconds, VAD_STOP_SECONDS)))
     user, assistant = LLMContextAggregatorPair(context, user_params=LLMUserAggregatorParams(
-        vad_analyzer=vad,
+        vad_analyzer=analyzers.vad,
         user_turn_strategies=UserTurnStrategies(
-            stop=[TurnAnalyzerUserTurnStopStrategy(turn_analyzer=turn)]),
+            start=[BargeInStart(min_seconds=plan.min_interruption_seconds,
+                                vad_start_seconds=VAD_START_SECONDS)],
+            stop=[TurnAnalyzerUserTurnStopStrategy(turn_analyzer=analyzers.turn)]),
         user_mute_strategies=[] if plan.interrupt else [AlwaysUserMuteStrategy()],
         user_idle_timeout=plan.inactivity_seconds if plan.poke_messages or
         plan.inactivity_seconds else 0))

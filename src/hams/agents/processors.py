@@ -1,4 +1,5 @@
-"""Two small processors of hams' own in a conversation's pipeline.
+"""Small pieces of hams' own in a conversation's pipeline: two processors and a turn-start
+strategy (``BargeInStart``, minInterruptionDuration over the agent's voice).
 
 ``ConversationControl`` (after the transport's input) acts on the SDK's control messages:
 ``tools_response`` answers client tool calls, ``stop`` ends the call, ``mark`` is noted, a
@@ -15,13 +16,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    BotStoppedSpeakingFrame,
     Frame,
     InputTransportMessageFrame,
     LLMContextFrame,
     OutputTransportMessageUrgentFrame,
+    VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.turns.types import ProcessFrameResult
+from pipecat.turns.user_start import BaseUserTurnStartStrategy
 
 from hams.agents.tools import ClientToolBridge
 
@@ -55,8 +61,11 @@ class ConversationControl(FrameProcessor):
             await self._error(message.get("reason") or "malformed frame")
 
     async def _error(self, text: str) -> None:
-        await self.push_frame(OutputTransportMessageUrgentFrame(message={
-            "event": "error", "content": text, "messageKey": "BAD_FRAME"}))
+        """An ``error`` event, and the same as ``info`` (the SDK 0.3.1 passes only ``info`` on
+        to the application)."""
+        error = {"event": "error", "content": text, "messageKey": "BAD_FRAME"}
+        for message in (error, {**error, "event": "info", "type": "error"}):
+            await self.push_frame(OutputTransportMessageUrgentFrame(message=message))
 
 
 class TurnPreparation(FrameProcessor):
@@ -86,6 +95,59 @@ class TurnPreparation(FrameProcessor):
         if not isinstance(said, str) or not said.strip():
             return
         found = await self._excerpts(said)
+        # one excerpts message at a time: the last turn's goes, so the context stays bounded
+        kept = [m for m in frame.context.get_messages()
+                if not (isinstance(m, dict) and m.get("role") == "system"
+                        and str(m.get("content", "")).startswith(KNOWLEDGE_PREFIX))]
         if found:
-            frame.context.add_message({"role": "system", "content": KNOWLEDGE_PREFIX + ":\n\n"
-                                       + "\n\n---\n\n".join(found)})
+            kept.append({"role": "system", "content": KNOWLEDGE_PREFIX + ":\n\n"
+                         + "\n\n---\n\n".join(found)})
+        frame.context.set_messages(kept)
+
+
+class BargeInStart(BaseUserTurnStartStrategy):
+    """The caller's turn starts when the VAD hears speech; over the agent's voice, only once
+    it has lasted ``minInterruptionDuration``. A short "yes" while the agent is silent is a
+    turn at once; a cough over the agent's answer does not cut it."""
+
+    def __init__(self, *, min_seconds: float, vad_start_seconds: float) -> None:
+        super().__init__()
+        self._wait = max(0.0, min_seconds - vad_start_seconds)
+        self._bot_speaking = False
+        self._pending: asyncio.Task | None = None
+
+    async def process_frame(self, frame: Frame) -> ProcessFrameResult:
+        if isinstance(frame, BotStartedSpeakingFrame):
+            self._bot_speaking = True
+        elif isinstance(frame, BotStoppedSpeakingFrame):
+            self._bot_speaking = False
+            if self._pending is not None:  # still talking, and now the agent is silent
+                self._cancel()
+                await self.trigger_user_turn_started()
+        elif isinstance(frame, VADUserStartedSpeakingFrame):
+            if not self._bot_speaking or not self._wait:
+                await self.trigger_user_turn_started()
+                return ProcessFrameResult.STOP
+            self._cancel()
+            self._pending = asyncio.get_running_loop().create_task(self._after_wait())
+        elif isinstance(frame, VADUserStoppedSpeakingFrame):
+            self._cancel()  # too short to interrupt
+        return ProcessFrameResult.CONTINUE
+
+    async def _after_wait(self) -> None:
+        await asyncio.sleep(self._wait)
+        self._pending = None
+        await self.trigger_user_turn_started()
+
+    def _cancel(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+
+    async def reset(self) -> None:
+        self._cancel()
+        await super().reset()
+
+    async def cleanup(self) -> None:
+        self._cancel()
+        await super().cleanup()

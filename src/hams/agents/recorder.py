@@ -10,10 +10,11 @@ audio sent to the client — the three stages of ``performanceMetrics``.
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 import wave
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.metrics.metrics import LLMUsageMetricsData
 from pipecat.observers.base_observer import BaseObserver, FramePushed
+from pipecat.processors.frame_processor import FrameDirection
 
 STAGES = ("endOfSpeechToTranscriptMs", "endOfSpeechToLlmFirstTokenMs",
           "endOfSpeechToFirstAudioMs")
@@ -50,6 +52,12 @@ class TurnObserver(BaseObserver):
         self._speech_end: float | None = None
         self._current: dict[str, Any] | None = None
         self._answer: list[str] | None = None
+        self._tasks: set[asyncio.Task] = set()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _first_time(self, frame_id: int) -> bool:
         if frame_id in self._seen:
@@ -61,6 +69,8 @@ class TurnObserver(BaseObserver):
 
     async def on_push_frame(self, data: FramePushed) -> None:
         frame = data.frame
+        if data.direction == FrameDirection.UPSTREAM:  # a broadcast's sibling: seen below
+            return
         if not isinstance(frame, VADUserStoppedSpeakingFrame | TranscriptionFrame
                           | LLMFullResponseStartFrame | LLMTextFrame | LLMFullResponseEndFrame
                           | BotStartedSpeakingFrame | BotStoppedSpeakingFrame | MetricsFrame):
@@ -83,12 +93,12 @@ class TurnObserver(BaseObserver):
         elif isinstance(frame, LLMFullResponseEndFrame):
             text = "".join(self._answer or []).strip()
             self._answer = None
-            if text:
-                await self._on_answer(text)
+            if text:  # its own task: writing the log must not delay the timings
+                self._spawn(self._on_answer(text))
         elif isinstance(frame, BotStartedSpeakingFrame) and self._current is not None:
             self._close_turn(now)
         elif isinstance(frame, BotStoppedSpeakingFrame):
-            await self._on_spoken()
+            self._spawn(self._on_spoken())
         elif isinstance(frame, MetricsFrame):
             for item in frame.data:
                 if isinstance(item, LLMUsageMetricsData):
@@ -121,9 +131,10 @@ class RecordingWriter:
         self.path = path
         self._file: wave.Wave_write | None = None
         self.seconds = 0.0
+        self.closed = False
 
     def append(self, audio: bytes, sample_rate: int, channels: int) -> None:
-        if not audio:
+        if not audio or self.closed:
             return
         if self._file is None:
             self._file = wave.open(str(self.path), "wb")  # noqa: SIM115 - open for the call
@@ -135,6 +146,7 @@ class RecordingWriter:
 
     def close(self) -> bool:
         """True when something was recorded."""
+        self.closed = True
         if self._file is None:
             return False
         self._file.close()

@@ -27,7 +27,13 @@ from pipecat.frames.frames import (
 from pipecat.workers.runner import WorkerRunner
 from starlette.concurrency import run_in_threadpool
 
-from hams.agents.pipeline import AgentPipeline, Engines, build_pipeline, new_tool_bridge
+from hams.agents.pipeline import (
+    AgentPipeline,
+    Engines,
+    build_pipeline,
+    make_analyzers,
+    new_tool_bridge,
+)
 from hams.agents.recorder import RecordingWriter
 from hams.agents.tools import ToolCallRecord, ToolKit, knowledge_excerpts
 from hams.db.models import utcnow
@@ -76,6 +82,8 @@ class LiveConversation:
         self.pokes_used = 0
         self.marks_sent = self.marks_played = 0
         self.unlogged_answer: str | None = None
+        self.finished = False
+        self._log_lock = asyncio.Lock()  # entries written one at a time, in order
         self.pipeline: AgentPipeline | None = None
         self.recording = RecordingWriter(parts.storage.path_for(self.recording_key))
         self._ending = asyncio.Event()
@@ -98,16 +106,17 @@ class LiveConversation:
         if items and not self.plan.agentic_rag:
             async def excerpts(text: str) -> list[str]:
                 return await knowledge_excerpts(kit, text, items)
-        self.pipeline = p = build_pipeline(
-            self.ws, self.plan, self.parts.engines, web_tools=self.start.web_tools,
-            replacements=self.start.replacements, kit=kit, on_stop=self._client_stopped,
-            on_mark=self._mark, on_answer=self._answered, on_spoken=self._spoken,
-            excerpts=excerpts)
-        self._handlers(p)
-        runner = WorkerRunner(handle_sigint=False, check_dangling_tasks=False)
-        await runner.add_workers(p.worker)
         limit = asyncio.create_task(self._limit_duration())
         try:
+            analyzers = await run_in_threadpool(make_analyzers, self.plan)
+            self.pipeline = p = build_pipeline(
+                self.ws, self.plan, self.parts.engines, analyzers=analyzers,
+                web_tools=self.start.web_tools, replacements=self.start.replacements, kit=kit,
+                on_stop=self._client_stopped, on_mark=self._mark, on_answer=self._answered,
+                on_spoken=self._spoken, excerpts=excerpts)
+            self._handlers(p)
+            runner = WorkerRunner(handle_sigint=False, check_dangling_tasks=False)
+            await runner.add_workers(p.worker)
             await runner.run()
         except Exception as exc:  # noqa: BLE001 - a broken pipeline fails the call, recorded
             log.exception("conversation %s failed", self.job_id)
@@ -118,6 +127,19 @@ class LiveConversation:
             await self._finish()
 
     def _handlers(self, p: AgentPipeline) -> None:
+        @p.worker.event_handler("on_pipeline_error")
+        async def failed(worker: Any, frame: Any) -> None:
+            if getattr(frame, "fatal", False):
+                await self.end("FAILED", f"The conversation failed: {frame.error}")
+            else:  # a turn lost (an engine or the LLM failed once); the call goes on
+                log.warning("conversation %s: %s", self.job_id, frame.error)
+                await self.send({"event": "info", "type": "warning",
+                                 "content": str(frame.error)[:500]})
+
+        @p.worker.event_handler("on_pipeline_timeout")
+        async def stuck(worker: Any, frame: Any) -> None:
+            self._decide("FAILED", f"The pipeline did not finish ({type(frame).__name__})")
+
         @p.transport.event_handler("on_client_connected")
         async def connected(transport: Any, client: Any) -> None:
             await p.audio.start_recording()
@@ -179,7 +201,7 @@ class LiveConversation:
         await self.pipeline.worker.queue_frame(TTSSpeakFrame(text, append_to_context=remember))
 
     async def send(self, message: dict[str, Any]) -> None:
-        if self.pipeline is not None and self.outcome.status is None:
+        if self.pipeline is not None and not self.finished:
             await self.pipeline.worker.queue_frame(OutputTransportMessageUrgentFrame(
                 message=message))
 
@@ -258,6 +280,7 @@ class LiveConversation:
         await self.pipeline.worker.cancel(reason=reason)
 
     async def _finish(self) -> None:
+        self.finished = True
         if self.outcome.status is None:
             self._decide("COMPLETED", "The conversation ended")
         p = self.pipeline
@@ -299,7 +322,8 @@ class LiveConversation:
 
     async def _log(self, entry: LogEntry) -> None:
         try:
-            await run_in_threadpool(log_and_notify, self.parts.db, self.job_id, entry)
+            async with self._log_lock:
+                await run_in_threadpool(log_and_notify, self.parts.db, self.job_id, entry)
         except Exception:  # noqa: BLE001 - a log line lost must not end the call
             log.exception("conversation %s: a log entry could not be written", self.job_id)
 

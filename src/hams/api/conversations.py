@@ -4,7 +4,9 @@ conversation and answers its ``jobId``; the SDK then opens ``/stream/{jobId}?api
 
 A socket that cannot start a call gets one ``error`` event ``{event, content, messageKey}``
 and is closed: a bad key (1008), an unknown, finished or already connected conversation
-(1008), this process at its conversation limit (1013).
+(1008), this process at its conversation limit (1013). The refusal is also sent as an
+``info`` event ``{event: "info", type: "error", ...}``: the SDK 0.3.1 hands only ``info`` to
+the application.
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ async def conversation_stream(websocket: WebSocket, job_id: str) -> None:
         await _refuse(websocket, f"This server is holding {host.capacity} live conversations; "
                       "retry shortly", "TOO_MANY_CONVERSATIONS", TRY_AGAIN_LATER)
         return
-    live = None
+    started_id = None
     try:
         try:
             start = await run_in_threadpool(functools.partial(
@@ -95,6 +97,8 @@ async def conversation_stream(websocket: WebSocket, job_id: str) -> None:
         except HamsError as exc:
             await _refuse(websocket, exc.message, exc.message_key, POLICY_VIOLATION)
             return
+        started_id = start.job.id
+        host.live[started_id] = None  # its lease is renewed from now on, while models load
         host.start()
         # Pipecat and the models load with the first call, not with the app
         from hams.agents.pipeline import Engines, catalog_voice
@@ -111,17 +115,19 @@ async def conversation_stream(websocket: WebSocket, job_id: str) -> None:
             embedder=runtime.embedder, engines=Engines(
                 settings=runtime.settings, models=runtime.models, tts=runtime.tts,
                 pool=runtime.realtime)))
-        host.live[start.job.id] = live
+        host.live[started_id] = live
         await live.run()
     finally:
-        host.release(live.job_id if live else None)
+        host.release(started_id)
 
 
 async def _refuse(websocket: WebSocket, message: str, key: str, code: int) -> None:
+    """The refusal as ``error`` and as ``info`` (the SDK 0.3.1 passes only ``info`` on to the
+    app, as its info event), then the close."""
+    error = {"event": "error", "content": message, "message": message, "messageKey": key}
     try:
-        await websocket.send_text(json.dumps({"event": "error", "content": message,
-                                              "message": message, "messageKey": key},
-                                             ensure_ascii=False))
+        for sent in (error, {**error, "event": "info", "type": "error"}):
+            await websocket.send_text(json.dumps(sent, ensure_ascii=False))
         await websocket.close(code=code, reason=key[:100])
     except RuntimeError:  # the client already went away
         pass

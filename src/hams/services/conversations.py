@@ -160,17 +160,23 @@ def append_logs(session: Session, job_id: str, entries: list[LogEntry]) -> None:
 
 
 def renew_leases(session: Session, host: str, job_ids: list[str], *, lease_seconds: float
-                 ) -> set[str]:
-    """Extend the leases of the conversations ``host`` holds; returns those asked to end
-    (the terminate route, from any replica)."""
+                 ) -> tuple[set[str], set[str]]:
+    """Extend the leases of the live conversations ``host`` holds. Returns those asked to end
+    (the terminate route, from any replica) and those no longer live here (ended elsewhere:
+    a sweep that judged this process gone)."""
     if not job_ids:
-        return set()
+        return set(), set()
     now = utcnow()
-    session.execute(update(Conversation)
-                    .where(Conversation.job_id.in_(job_ids), Conversation.host == host)
-                    .values(alive_until=now + timedelta(seconds=lease_seconds)))
-    return set(session.scalars(select(Conversation.job_id).where(
-        Conversation.job_id.in_(job_ids), Conversation.terminate_requested_at.is_not(None))))
+    rows = session.execute(
+        select(Conversation.job_id, Conversation.host, Conversation.terminate_requested_at,
+               Job.status).join(Job, Job.id == Conversation.job_id)
+        .where(Conversation.job_id.in_(job_ids))).all()
+    mine = [r.job_id for r in rows if r.host == host and r.status == "IN_PROGRESS"]
+    if mine:
+        session.execute(update(Conversation).where(Conversation.job_id.in_(mine))
+                        .values(alive_until=now + timedelta(seconds=lease_seconds)))
+    asked = {r.job_id for r in rows if r.job_id in mine and r.terminate_requested_at}
+    return asked, set(job_ids) - set(mine)
 
 
 def request_termination(session: Session, principal: Principal, job_id: str) -> Job:

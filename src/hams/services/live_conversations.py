@@ -13,6 +13,7 @@ from hams.db.models import Conversation, Job, VoiceAgent, WebTool
 from hams.db.session import Database
 from hams.engines.models import SttModels
 from hams.errors import BadRequest, EngineUnavailable, HamsError
+from hams.media.urls import check_url, url_policy
 from hams.sealing import SecretBox
 from hams.services import conversation_webhooks, conversations
 from hams.services.agent_runtime import (
@@ -110,6 +111,8 @@ def start_live(session: Session, principal: Principal, job_id: str, *, host: str
                          message_key="VOICE_AGENT_NOT_FOUND")
     plan = conversation_plan(session, job, conversation, agent, settings=settings,
                              secrets=secrets)
+    if plan.llm.source == "agent":  # checked at save; its name may point elsewhere by now
+        check_url(plan.llm.base_url, url_policy(settings), purpose="llm.baseUrl")
     tools = [session.get(WebTool, tool_id) for tool_id in plan.web_tool_ids]
     for tool in tools:
         session.expunge(tool)
