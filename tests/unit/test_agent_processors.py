@@ -8,15 +8,22 @@ import asyncio
 import time
 
 from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
     InputTransportMessageFrame,
     LLMContextFrame,
     OutputTransportMessageUrgentFrame,
+    VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
 )
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.tests.utils import run_test
 
-from hams.agents.processors import KNOWLEDGE_PREFIX, ConversationControl, TurnPreparation
+from hams.agents.processors import (
+    KNOWLEDGE_PREFIX,
+    BargeInStart,
+    ConversationControl,
+    TurnPreparation,
+)
 from hams.agents.tools import ClientToolBridge
 
 
@@ -73,3 +80,27 @@ def test_control_messages_are_acted_on_and_bad_frames_answered():
     # the same as info, which the SDK 0.3.1 hands to the application
     assert sent[1] == {**sent[0], "event": "info", "type": "error"}
     assert sent[2] == {"event": "error", "content": "not JSON", "messageKey": "BAD_FRAME"}
+
+
+def test_speech_starts_a_turn_at_once_but_must_last_to_cut_the_agent():
+    async def scenario() -> list[str]:
+        started: list[str] = []
+        strategy = BargeInStart(min_seconds=0.5, vad_start_seconds=0.2)
+
+        async def on_started(*_: object, **__: object) -> None:
+            started.append("turn")
+
+        strategy.add_event_handler("on_user_turn_started", on_started)
+        await strategy.process_frame(VADUserStartedSpeakingFrame())  # the agent is silent
+        assert started == ["turn"]
+        await strategy.process_frame(BotStartedSpeakingFrame())
+        await strategy.process_frame(VADUserStartedSpeakingFrame())  # a cough over the agent
+        await asyncio.sleep(0.1)
+        await strategy.process_frame(VADUserStoppedSpeakingFrame())
+        await asyncio.sleep(0.4)
+        assert started == ["turn"]
+        await strategy.process_frame(VADUserStartedSpeakingFrame())  # speech that lasts
+        await asyncio.sleep(0.45)
+        return started
+
+    assert asyncio.run(scenario()) == ["turn", "turn"]

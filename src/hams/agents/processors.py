@@ -144,9 +144,9 @@ class BargeInStart(BaseUserTurnStartStrategy):
             self._pending.cancel()
             self._pending = None
 
-    async def reset(self) -> None:
-        self._cancel()
-        await super().reset()
+    async def handle_user_turn_started(self) -> None:
+        self._cancel()  # the turn has started, by this strategy or another way
+        await super().handle_user_turn_started()
 
     async def cleanup(self) -> None:
         self._cancel()
