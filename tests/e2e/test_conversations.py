@@ -172,22 +172,39 @@ def test_a_turn_is_heard_answered_and_recorded(agents_server, llm, question):
     assert httpx.get(as_job["mediaUrl"], timeout=30).content == recording.content
 
 
-def test_pokes_then_the_call_ends_when_the_caller_stays_silent(agents_server, llm):
+def test_silence_and_the_time_limit_end_calls(agents_server, llm):
+    """Two calls at once (the limits are timers: running them side by side saves a minute of
+    suite): one poked, then ended for its silence; one ended at maxCallDuration."""
     client = agents_server.client()
-    job_id = init(client, make_agent(client, llm, userInactivityTimeout=5,
-                                     pokeMessages=["Are you still there?"]))
+    silent_id = init(client, make_agent(client, llm, userInactivityTimeout=5,
+                                        pokeMessages=["Are you still there?"]))
+    # silence would end the call first (userInactivityTimeout, 15 s): a poke comes at 30 s
+    long_id = init(client, make_agent(client, llm, maxCallDuration=30, userInactivityTimeout=30,
+                                      pokeMessages=["Still there?"]))
 
     async def silent() -> SdkSocket:
-        async with SdkSocket(socket_url(agents_server, job_id)) as sdk:
+        async with SdkSocket(socket_url(agents_server, silent_id)) as sdk:
             await sdk.start()
             await sdk.wait_for("answer", 30, count=2, keep_talking=True)
             await sdk.wait_closed(30, keep_talking=True)
             return sdk
 
-    sdk = asyncio.run(silent())
+    async def long_call() -> float:
+        async with SdkSocket(socket_url(agents_server, long_id)) as sdk:
+            await sdk.start()
+            await sdk.wait_closed(45, keep_talking=True)
+            return time.monotonic() - sdk.started
+
+    async def both() -> tuple[SdkSocket, float]:
+        return await asyncio.gather(silent(), long_call())
+
+    sdk, lasted = asyncio.run(both())
     assert [m["content"] for m in sdk.of("answer")] == ["Hello there.", "Are you still there?"]
-    record = ended(client, job_id)
+    record = ended(client, silent_id)
     assert record["status"] == "COMPLETED" and "silent" in record["endReason"]
+    assert 29 < lasted < 40
+    record = ended(client, long_id)
+    assert record["status"] == "TERMINATED" and "maxCallDuration" in record["endReason"]
 
 
 def test_terminate_from_the_route_ends_a_live_call_within_a_second(agents_server, llm):
@@ -208,23 +225,6 @@ def test_terminate_from_the_route_ends_a_live_call_within_a_second(agents_server
     assert asyncio.run(terminated()) < 2.0  # one second to notice, then the socket closes
     record = ended(client, job_id)
     assert record["status"] == "TERMINATED" and "Terminated" in record["endReason"]
-
-
-def test_the_call_ends_at_max_call_duration(agents_server, llm):
-    client = agents_server.client()
-    # silence would end the call first (userInactivityTimeout, 15 s): a poke comes at 30 s
-    job_id = init(client, make_agent(client, llm, maxCallDuration=30, userInactivityTimeout=30,
-                                     pokeMessages=["Still there?"]))
-
-    async def long_call() -> float:
-        async with SdkSocket(socket_url(agents_server, job_id)) as sdk:
-            await sdk.start()
-            await sdk.wait_closed(45, keep_talking=True)
-            return time.monotonic() - sdk.started
-
-    assert 29 < asyncio.run(long_call()) < 40
-    record = ended(client, job_id)
-    assert record["status"] == "TERMINATED" and "maxCallDuration" in record["endReason"]
 
 
 def test_over_the_live_limit_conversation_init_answers_429(agents_server, llm):
