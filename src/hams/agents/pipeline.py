@@ -41,7 +41,7 @@ from hams.agents.processors import BargeInStart, ConversationControl, TurnPrepar
 from hams.agents.recorder import TurnObserver
 from hams.agents.serializer import SAMPLE_RATE, HamsaSdkSerializer
 from hams.agents.services import HamsSTTService, HamsTTSService, SpeechUsage
-from hams.agents.tools import ClientToolBridge, ToolKit, register_tools, tool_schemas
+from hams.agents.tools import ToolKit, register_tools, tool_schemas
 from hams.db.models import Voice, WebTool
 from hams.engines.models import SttModels
 from hams.engines.pool import InferencePool
@@ -173,6 +173,3 @@ def build_pipeline(websocket: WebSocket, plan: ConversationPlan, engines: Engine
     return AgentPipeline(worker, transport, context, user, assistant, audio, observer, usage,
                          stt_model=settings.agent_stt_model, tts_model=voice.engine)
 
-
-def new_tool_bridge(settings: Settings) -> ClientToolBridge:
-    return ClientToolBridge(settings.agent_tool_timeout_seconds)

@@ -130,7 +130,6 @@ class RecordingWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._file: wave.Wave_write | None = None
-        self.seconds = 0.0
         self.closed = False
 
     def append(self, audio: bytes, sample_rate: int, channels: int) -> None:
@@ -142,7 +141,6 @@ class RecordingWriter:
             self._file.setsampwidth(2)
             self._file.setframerate(sample_rate)
         self._file.writeframes(audio)
-        self.seconds += len(audio) / (2 * channels * sample_rate)
 
     def close(self) -> bool:
         """True when something was recorded."""

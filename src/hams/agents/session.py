@@ -32,10 +32,9 @@ from hams.agents.pipeline import (
     Engines,
     build_pipeline,
     make_analyzers,
-    new_tool_bridge,
 )
 from hams.agents.recorder import RecordingWriter
-from hams.agents.tools import ToolCallRecord, ToolKit, knowledge_excerpts
+from hams.agents.tools import ClientToolBridge, ToolCallRecord, ToolKit, knowledge_excerpts
 from hams.db.models import utcnow
 from hams.db.session import Database
 from hams.sealing import SecretBox
@@ -98,7 +97,7 @@ class LiveConversation:
         kit = ToolKit(db=self.parts.db, principal=self.principal,
                       settings=self.parts.engines.settings, secrets=self.parts.secrets,
                       embedder=self.parts.embedder, log=self._tool_called,
-                      client=new_tool_bridge(self.parts.engines.settings),
+                      client=ClientToolBridge(self.parts.engines.settings.agent_tool_timeout_seconds),
                       end_call=self._agent_ended,
                       say=functools.partial(self.say, remember=False))
         items = self.plan.knowledge_item_ids

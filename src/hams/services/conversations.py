@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,6 @@ JOB_TYPE = "VOICE_AGENTS"
 ANALYSIS_JOB_TYPE = "CONVERSATION_ANALYSIS"  # internal: outcome, analysis, call.ended
 LIVE_STATE = "live"  # the queue's state column: never runnable, so no worker claims it
 LIVE_STATUSES = ("PENDING", "IN_PROGRESS")
-ENDED_STATUSES = ("COMPLETED", "TERMINATED", "FAILED")
 CONNECT_WINDOW_SECONDS = 120  # a conversation-init whose socket never opens fails after this
 
 
@@ -282,8 +281,3 @@ def fail_abandoned(session: Session, *, settings: Settings, host: str | None = N
             count += 1
     return count
 
-
-def live_count(session: Session, host: str) -> int:
-    return session.scalar(select(func.count()).select_from(Conversation).join(
-        Job, Job.id == Conversation.job_id).where(
-        and_(Conversation.host == host, Job.status == "IN_PROGRESS"))) or 0
