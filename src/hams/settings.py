@@ -296,6 +296,62 @@ class Settings(BaseSettings):
         "the agent); the rest is cut."
     )
 
+    # --- scale-out: object storage, wake-ups, batched speech, metrics (issue 16) ---
+    storage_url: str | None = Field(
+        None, description="Where blobs (uploads, fetched media, TTS audio, recordings, "
+        "knowledge-base files) live: unset = DATA_DIR/blobs; s3://bucket/prefix = an "
+        "S3-compatible object store (the S3_* settings), shared by every replica and worker."
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="S3 endpoint for STORAGE_URL (SeaweedFS, MinIO, ...: "
+        "http://host:8333); unset = AWS."
+    )
+    s3_region: str = Field("us-east-1", description="S3 region for STORAGE_URL.")
+    s3_access_key_id: str | None = Field(None, description="S3 access key for STORAGE_URL.")
+    s3_secret_access_key: SecretStr | None = Field(
+        None, description="S3 secret key for STORAGE_URL."
+    )
+    s3_presigned_downloads: bool = Field(
+        False, description="Signed file links redirect to a presigned S3 URL instead of "
+        "streaming the blob through the API (the S3 endpoint must then be reachable by clients)."
+    )
+    s3_multipart_bytes: int = Field(
+        16 * 1024 * 1024, ge=5 * 1024 * 1024, description="Blobs larger than this are "
+        "uploaded to S3 in parts of this size."
+    )
+    queue_notify: bool = Field(
+        True, description="Wake idle workers and long-poll waiters in other processes at "
+        "once: LISTEN/NOTIFY on PostgreSQL, Redis pub/sub on SQLite when REDIS_URL is set; "
+        "polling (WORKER_POLL_SECONDS) stays as the safety net."
+    )
+    worker_claim_batch: int = Field(
+        8, ge=1, le=100, description="Most jobs a worker claims in one statement, never more "
+        "than its idle threads."
+    )
+    stt_batch_size: int = Field(
+        8, ge=1, le=64, description="Most 30-second windows the batched Whisper pipeline "
+        "decodes together; concurrent transcriptions in one process share batches. 1 = "
+        "one job per decode."
+    )
+    stt_batch_wait_ms: float = Field(
+        30.0, ge=0, le=1000, description="How long a transcription waits for others to share "
+        "its batch."
+    )
+    metrics_enabled: bool = Field(
+        True, description="Serve GET /metrics in the Prometheus text format (no API key)."
+    )
+    worker_metrics_port: int = Field(
+        0, ge=0, le=65535, description="`hams worker` serves its own /metrics on this port "
+        "(127.0.0.1 unless METRICS_HOST); 0 = off."
+    )
+    metrics_host: str = Field(
+        "127.0.0.1", description="Address `hams worker` binds its /metrics to."
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or as JSON objects (one per line) carrying "
+        "the job id of the work they belong to."
+    )
+
     @field_validator("rate_limits")
     @classmethod
     def _known_route_classes(cls, value: dict[str, int]) -> dict[str, int]:
