@@ -17,7 +17,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from hams import __version__
+from hams import __version__, metrics
 from hams.api import (
     agent_analytics,
     ai_content,
@@ -41,12 +41,14 @@ from hams.api import (
     voice_dictionaries,
     web_tools,
 )
+from hams.api import metrics as metrics_api
 from hams.api.deps import route_path
 from hams.api.envelope import error_response, validation_failed
 from hams.api.openai_errors import is_openai_path, openai_error_response
 from hams.errors import HamsError, MethodNotAllowed, NotFound, PayloadTooLarge, ValidationFailed
 from hams.runtime import Runtime, build_runtime
 from hams.settings import Settings
+from hams.worker.handlers import job_handlers
 from hams.worker.runner import Worker
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,10 @@ def create_app(settings: Settings, *, workers: int = 0, runtime: Runtime | None 
                    web_tools, knowledge_base, phone_numbers, conversation_records,
                    agent_analytics, conversations, voice_agents):
         app.include_router(module.router)
+    if settings.metrics_enabled:
+        app.state.metrics_registry = metrics.database_registry(
+            app.state.runtime.db, job_types=job_handlers(app.state.runtime))
+        app.include_router(metrics_api.router)
     app.router.default = _not_found(app.router.default)
     app.openapi = _openapi_document(app)
     _install_error_handlers(app)

@@ -39,23 +39,26 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings()
     except ModuleNotFoundError as exc:  # `pip install hams` is the SDK alone
         return not_installed(args.command, exc)
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.log_format)
     try:
         return args.func(settings, args) or 0
     except ModuleNotFoundError as exc:
         return not_installed(args.command, exc)
     except Exception as exc:  # noqa: BLE001 - a CLI prints the reason, not a traceback
         message = getattr(exc, "message", None) or str(exc)
-        print(f"error: {message}", file=sys.stderr)
+        _say(settings, f"error: {message}", logging.ERROR)
         return 1
 
 
-def _configure_logging(level: str) -> None:
-    """Logs on stderr with keys redacted; Alembic's INFO chatter only when debugging."""
+def _configure_logging(level: str, log_format: str = "text") -> None:
+    """Logs on stderr with keys redacted, as text or one JSON object per line; Alembic's INFO
+    chatter only when debugging."""
     logging.basicConfig(level=level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactKeys())
+    if log_format == "json":
+        _log_everything_as_json()
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         logging.getLogger("alembic").setLevel(logging.WARNING)
     _route_loguru(debugging=logging.getLogger().getEffectiveLevel() <= logging.DEBUG)
@@ -73,6 +76,30 @@ def _route_loguru(*, debugging: bool) -> None:
     logger.add(lambda message: pipecat.log(message.record["level"].no,
                                            message.record["message"]),
                level="DEBUG" if debugging else "WARNING", format="{message}")
+
+
+def _log_everything_as_json() -> None:
+    """Every line on stderr a JSON object: our handlers' format, and warnings and uncaught
+    exceptions (which Python would print as bare text) through logging."""
+    from hams.logs import JsonFormatter
+
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(JsonFormatter())
+    logging.captureWarnings(True)
+    crashes = logging.getLogger("hams.crash")
+    sys.excepthook = lambda kind, error, trace: crashes.critical(
+        "uncaught exception", exc_info=(kind, error, trace))
+    threading.excepthook = lambda hook: crashes.critical(
+        "uncaught exception in thread %s", hook.thread.name if hook.thread else "?",
+        exc_info=(hook.exc_type, hook.exc_value, hook.exc_traceback))
+
+
+def _say(settings: Settings, message: str, level: int = logging.WARNING) -> None:
+    """A line for the operator on stderr: printed, or logged when every line must be JSON."""
+    if settings.log_format == "json":
+        logging.getLogger("hams").log(level, message)
+    else:
+        print(message, file=sys.stderr)
 
 
 class RedactKeys(logging.Filter):
@@ -172,8 +199,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         created = keys.ensure_default_project(session)
     if created:
         key, webhook_secret = created
-        print("Created project 'default'. Its API key (shown once) follows on stdout; its "
-              f"webhook signing secret is {webhook_secret}", file=sys.stderr)
+        _say(settings, "Created project 'default'. Its API key (shown once) follows on "
+             f"stdout; its webhook signing secret is {webhook_secret}")
         print(key, flush=True)
     app = create_app(settings, workers=args.workers, runtime=runtime)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None,  # logs to stderr
@@ -195,9 +222,13 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    if settings.worker_metrics_port:  # its job histograms live in this process
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.worker_metrics_port, addr=settings.metrics_host)
     worker.start()
-    logging.getLogger("hams").info("worker %s running %d job threads", worker.name,
-                                   args.concurrency)
+    logging.getLogger("hams").info("worker %s running %d job threads%s", worker.name,
+                                   args.concurrency, _metrics_where(settings))
     stop.wait()
     if not worker.stop():
         # released jobs are safe in the database; skip interpreter teardown, which would
@@ -205,6 +236,11 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         logging.shutdown()
         os._exit(0)
     return 0
+
+
+def _metrics_where(settings: Settings) -> str:
+    port = settings.worker_metrics_port
+    return f"; metrics on http://{settings.metrics_host}:{port}/metrics" if port else ""
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 
+from hams import metrics
 from hams.db.session import Database
 from hams.services import conversations
 from hams.settings import Settings
@@ -39,12 +40,16 @@ class ConversationHost:
 
     def reserve(self) -> bool:
         if not self.has_room():
+            metrics.conversation_refused()
             return False
         self.reserved += 1
+        metrics.conversation_started()
         return True
 
     def release(self, job_id: str | None) -> None:
-        self.reserved = max(0, self.reserved - 1)
+        if self.reserved > 0:
+            self.reserved -= 1
+            metrics.conversation_released()
         if job_id:
             self.live.pop(job_id, None)
 

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
+from hams import metrics
 from hams.errors import TooManyRequests
 
 T = TypeVar("T")
@@ -32,6 +33,7 @@ class InferencePool:
         self._admitted = 0
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
+        metrics.realtime_capacity(self.capacity)
 
     @property
     def admitted(self) -> int:
@@ -41,12 +43,14 @@ class InferencePool:
     def _admit(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._admitted >= self.capacity:
+                metrics.realtime_refused()
                 raise TooManyRequests(
                     f"The realtime speech service is busy ({self.capacity} requests in "
                     f"progress); retry in {self.retry_after:g} s, or raise "
                     "HAMS_REALTIME_POOL_SIZE / HAMS_REALTIME_QUEUE_SIZE",
                     retry_after=self.retry_after, message_key="REALTIME_BUSY")
             self._admitted += 1
+            metrics.realtime_admitted()
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(self.workers,
                                                     thread_name_prefix="hams-realtime")
@@ -55,6 +59,7 @@ class InferencePool:
     def _release(self, *_: object) -> None:
         with self._lock:
             self._admitted -= 1
+            metrics.realtime_released()
 
     def _release_after(self, future: Future | None) -> None:
         """Release when ``future`` ends, not when its caller stops waiting: a cancelled caller

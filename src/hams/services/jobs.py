@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from hams import metrics
 from hams.db.models import Job, WebhookAttempt, WebhookDelivery, utcnow
 from hams.db.session import Database, after_commit
 from hams.errors import Conflict, NotFound
@@ -115,6 +116,7 @@ def job_ended(session: Session, job_id: str) -> Job:
     usage.record_job(session, job)
     enqueue_job_webhook(session, job)
     settle_followers(session, job)
+    metrics.job_ended(session, job)
     return job
 
 

@@ -6,9 +6,11 @@ import logging
 import time
 from datetime import timedelta
 
+from hams import metrics
 from hams.db.models import Job, Project, WebhookAttempt, WebhookDelivery, utcnow
 from hams.db.session import Database
 from hams.errors import UrlRefused
+from hams.logs import job_context
 from hams.media.fetch import DeliveryError, post_guarded
 from hams.media.urls import UrlPolicy
 from hams.queue.deliveries import claim_next_delivery, record_delivery_outcome
@@ -45,9 +47,11 @@ class WebhookSender:
                 return True
             auth = (job.webhook_auth if job else None) or {}
             url, payload, secret = delivery.url, delivery.payload, project.webhook_secret
-        status, error, permanent, started, elapsed = self._post(url, payload, secret,
-                                                                delivery_id, auth)
-        self._record(delivery_id, attempt, status, error, permanent, started, elapsed)
+            job_id = delivery.job_id
+        with job_context(job_id):
+            status, error, permanent, started, elapsed = self._post(url, payload, secret,
+                                                                    delivery_id, auth)
+            self._record(delivery_id, attempt, status, error, permanent, started, elapsed)
         return True
 
     def _post(self, url: str, payload: str, secret: str, delivery_id: str, auth: dict):
@@ -79,9 +83,10 @@ class WebhookSender:
         s = self.settings
         now = utcnow()
         values: dict = {"last_status_code": status, "last_error": error, "updated_at": now}
+        given_up = error is not None and (permanent or attempt >= s.webhook_max_attempts)
         if error is None:
             values.update(state="delivered", delivered_at=now)
-        elif permanent or attempt >= s.webhook_max_attempts:
+        elif given_up:
             values.update(state="failed")
         else:
             delay = s.webhook_backoff_seconds * 2 ** (attempt - 1)
@@ -92,6 +97,7 @@ class WebhookSender:
                                            started_at=started, duration_ms=elapsed,
                                            status_code=status, error=error))
         if error:
+            metrics.webhook_failed(given_up=given_up)
             log.info("webhook %s attempt %d: %s", delivery_id, attempt, error)
 
 
