@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from hams.db.models import Job, WebhookDelivery
 from hams.db.session import Database, after_commit
+from hams.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ class DatabaseCollector:
                     .group_by(Job.type, Job.state)).all()
                 pending = session.scalar(select(func.count()).select_from(WebhookDelivery)
                                          .where(WebhookDelivery.state == "pending"))
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, ServiceUnavailable) as exc:  # the rest is still worth serving
             log.warning("metrics: the database could not be read: %s", exc)
             up.add_metric([], 0)
             yield up
