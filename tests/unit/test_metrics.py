@@ -95,11 +95,11 @@ def test_a_job_end_is_observed_once_committed_never_when_rolled_back(sqlite_runt
     assert sample("hams_job_duration_seconds_bucket", le="2.5", **labels) == short + 1
 
 
-def test_the_collector_reads_queue_depth_and_backlog(sqlite_runtime: Runtime):
-    principal = make_principal(sqlite_runtime)
+def test_the_collector_reads_queue_depth_and_backlog(runtime: Runtime):
+    principal = make_principal(runtime)
     for state in ("queued", "queued", "running", "completed"):
-        make_job(sqlite_runtime, principal, type="TTS", state=state)
-    registry = metrics.database_registry(sqlite_runtime.db, job_types=["AI_CONTENT"])
+        make_job(runtime, principal, type="TTS", state=state)
+    registry = metrics.database_registry(runtime.db, job_types=["AI_CONTENT"])
     samples = collected(registry)
     depth = samples["hams_queue_jobs"]
     assert depth[(("state", "queued"), ("type", "TTS"))] == 2
