@@ -23,7 +23,7 @@ from hams.engines.voices import TtsEngines
 from hams.ratelimit import RateLimiter
 from hams.sealing import SecretBox
 from hams.settings import Settings
-from hams.storage import BlobStorage, LocalStorage
+from hams.storage import BlobStorage, storage_from_settings
 
 if TYPE_CHECKING:
     from hams.engines.knowledge import Embedder
@@ -69,12 +69,12 @@ class Runtime:
 def build_runtime(settings: Settings, *, migrate: bool = True, num_workers: int = 1) -> Runtime:
     """Connect, migrate and prepare storage and model holders (models load lazily)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    storage = storage_from_settings(settings, settings.data_dir)  # a bad store stops us first
     db = Database(settings.resolved_database_url)
     if migrate:
         before, after = upgrade(db)
         if before != after:  # one line instead of Alembic's, which the CLI quiets
             log.info("database schema migrated from %s to %s", before or "nothing", after)
-    storage = LocalStorage(settings.data_dir / "blobs")
     key = settings.secret_key.get_secret_value() if settings.secret_key else _shared_secret(db)
     models = SttModels(settings, max(num_workers, settings.realtime_pool_size))
     realtime = InferencePool(settings.realtime_pool_size, settings.realtime_queue_size,

@@ -1,7 +1,7 @@
 """What a conversation leaves behind, measured as it happens: the latency of each reply (an
 observer of the pipeline's frames), the LLM's tokens, the agent's spoken text as ``answer``
-events, and the recording of both sides (user left, agent right) written to disk second by
-second, so memory stays bounded however long the call.
+events, and the recording of both sides (user left, agent right) written to a temporary file
+second by second, so memory stays bounded however long the call, and stored when it ends.
 
 Latency is measured from the end of the user's speech (the VAD's stop, less the silence it
 waited to be sure) to the final transcript, to the LLM's first token and to the first agent
@@ -11,12 +11,14 @@ audio sent to the client — the three stages of ``performanceMetrics``.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
+import tempfile
 import time
 import wave
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
@@ -31,6 +33,9 @@ from pipecat.frames.frames import (
 from pipecat.metrics.metrics import LLMUsageMetricsData
 from pipecat.observers.base_observer import BaseObserver, FramePushed
 from pipecat.processors.frame_processor import FrameDirection
+
+if TYPE_CHECKING:
+    from hams.storage import BlobStorage
 
 STAGES = ("endOfSpeechToTranscriptMs", "endOfSpeechToLlmFirstTokenMs",
           "endOfSpeechToFirstAudioMs")
@@ -124,11 +129,14 @@ class TurnObserver(BaseObserver):
 
 
 class RecordingWriter:
-    """Both sides of the call as a 16 kHz stereo PCM16 WAV, appended as audio arrives."""
+    """Both sides of the call as a 16 kHz stereo PCM16 WAV, appended as audio arrives to a
+    temporary file (the system's, never the data directory) and stored under ``key`` when
+    the call ends; the temporary file is removed either way."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+    def __init__(self, storage: BlobStorage, key: str) -> None:
+        self.storage = storage
+        self.key = key
+        self._path: Path | None = None
         self._file: wave.Wave_write | None = None
         self.closed = False
 
@@ -136,17 +144,25 @@ class RecordingWriter:
         if not audio or self.closed:
             return
         if self._file is None:
-            self._file = wave.open(str(self.path), "wb")  # noqa: SIM115 - open for the call
+            fd, name = tempfile.mkstemp(prefix="hams-recording-", suffix=".wav")
+            os.close(fd)
+            self._path = Path(name)
+            self._file = wave.open(name, "wb")  # noqa: SIM115 - open for the call
             self._file.setnchannels(channels)
             self._file.setsampwidth(2)
             self._file.setframerate(sample_rate)
         self._file.writeframes(audio)
 
     def close(self) -> bool:
-        """True when something was recorded."""
+        """Store what was recorded (blocking: call it off the event loop); True when
+        something was."""
         self.closed = True
-        if self._file is None:
+        if self._file is None or self._path is None:
             return False
-        self._file.close()
-        self._file = None
+        try:
+            self._file.close()
+            self.storage.write_file(self.key, self._path)
+        finally:
+            self._file = None
+            self._path.unlink(missing_ok=True)
         return True

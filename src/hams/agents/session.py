@@ -84,7 +84,7 @@ class LiveConversation:
         self.finished = False
         self._log_lock = asyncio.Lock()  # entries written one at a time, in order
         self.pipeline: AgentPipeline | None = None
-        self.recording = RecordingWriter(parts.storage.path_for(self.recording_key))
+        self.recording = RecordingWriter(parts.storage, self.recording_key)
         self._ending = asyncio.Event()
 
     @property
@@ -286,7 +286,11 @@ class LiveConversation:
         with contextlib.suppress(Exception):
             if p is not None:
                 await p.audio.stop_recording()
-        recorded = self.recording.close()
+        try:
+            recorded = await run_in_threadpool(self.recording.close)  # an upload, on S3
+        except Exception:  # noqa: BLE001 - the call's end is recorded, without its audio
+            log.exception("conversation %s: its recording could not be stored", self.job_id)
+            recorded = False
         if self.unlogged_answer:  # the call ended while the agent was still saying it
             await self._agent_turn(self.unlogged_answer, True, None)
             self.unlogged_answer = None

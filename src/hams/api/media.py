@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, File, Header, Request, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import Response, StreamingResponse
 
 from hams.api.deps import JOBS, READ, PrincipalDep, RuntimeDep, SessionDep, base_url
+from hams.api.downloads import PARTIAL, file_answer
 from hams.api.schemas.common import AUTHENTICATED, Envelope, error_responses
 from hams.api.schemas.media import MediaPublic, file_response
 from hams.services.uploads import store_upload, upload_file, upload_url
@@ -29,14 +30,15 @@ def upload_media(request: Request, runtime: RuntimeDep, session: SessionDep,
     return MediaAnswer(message="Media uploaded", data=MediaPublic.from_upload(upload, media_url))
 
 
-@router.get("/v1/media/{upload_id}", dependencies=[READ], response_class=FileResponse,
+@router.get("/v1/media/{upload_id}", dependencies=[READ], response_class=StreamingResponse,
             responses={**file_response("The file, with the content type it was uploaded with",
-                                       "*/*"),
+                                       "*/*"), **PARTIAL,
                        **error_responses(*AUTHENTICATED, 404, 503)})
 def download_media(upload_id: str, runtime: RuntimeDep, session: SessionDep,
-                   principal: PrincipalDep) -> FileResponse:
+                   principal: PrincipalDep,
+                   range_header: str | None = Header(None, alias="Range",
+                                                     include_in_schema=False)) -> Response:
     """Download an uploaded file (range requests supported)."""
-    upload, path = upload_file(session, principal, upload_id, storage=runtime.storage)
-    return FileResponse(path,
-                        media_type=upload.content_type or "application/octet-stream",
-                        filename=upload.filename)
+    stored = upload_file(session, principal, upload_id, storage=runtime.storage,
+                         settings=runtime.settings)
+    return file_answer(stored, range_header)

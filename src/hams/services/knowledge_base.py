@@ -10,9 +10,8 @@ job ended without processing it (cancelled, deleted) is failed when it is next r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import unquote, urlsplit
 
@@ -257,8 +256,9 @@ def _queue(session: Session, principal: Principal, item: KnowledgeItem, *,
 
 def _draft(session: Session, principal: Principal, new: NewItem, where: str, *,
            settings: Settings, storage: BlobStorage
-           ) -> tuple[KnowledgeItem, BinaryIO | Path | None]:
-    """The item row, checked but not stored, and the file to copy into storage, if any."""
+           ) -> tuple[KnowledgeItem, BinaryIO | str | None]:
+    """The item row, checked but not stored, and the file to copy into storage, if any (an
+    upload's storage key, or the file sent with the request)."""
     item = KnowledgeItem(id=new_id(), project_id=principal.project_id,
                          api_key_id=principal.api_key_id, type=new.type, item_urls=[],
                          is_active=True, status="PROCESSING")
@@ -289,7 +289,7 @@ def _draft(session: Session, principal: Principal, new: NewItem, where: str, *,
         _check_size(upload.size, settings)
         item.extension = _file_extension(upload.filename, upload.content_type)
         item.item_name = _name(new.name or upload.filename or upload_id)
-        return item, storage.path_for(upload.storage_key)
+        return item, upload.storage_key
     check_url(new.item_url, url_policy(settings), purpose=f"{where}.itemUrl")
     extension = url_extension(new.item_url)
     item.extension = extension if extension in SUPPORTED_EXTENSIONS else None
@@ -357,18 +357,19 @@ def _blob_prefix(item: KnowledgeItem) -> str:
     return f"knowledge/{item.project_id}/{item.id}"
 
 
-def _store_file(item: KnowledgeItem, source: BinaryIO | Path, *, settings: Settings,
+def _store_file(item: KnowledgeItem, source: BinaryIO | str, *, settings: Settings,
                 storage: BlobStorage) -> None:
-    """Copy the file into the item's own blob, refusing it once past the size limit."""
+    """Copy the file (sent, or an upload's blob) into the item's own blob, refusing it once
+    past the size limit."""
     key = f"{_blob_prefix(item)}/source.{item.extension}"
     size = 0
-    with (source.open("rb") if isinstance(source, Path) else nullcontext(source)) as reader, \
-            storage.path_for(key).open("wb") as out:
-        while chunk := reader.read(COPY_CHUNK):
+    with storage.writer(key) as out:
+        for chunk in (storage.stream(source) if isinstance(source, str)
+                      else iter(lambda: source.read(COPY_CHUNK), b"")):
             size += len(chunk)
             _check_size(size, settings)
             out.write(chunk)
-    if size == 0:
-        raise field_error("file", "the file is empty (0 bytes)")
+        if size == 0:
+            raise field_error("file", "the file is empty (0 bytes)")
     item.storage_key, item.file_size = key, size
 

@@ -125,7 +125,7 @@ def _read_pages(source: _Source, *, settings: Settings, storage: BlobStorage) ->
         data = (source.content or "").encode()
         return [_Page(None, _extract(data, "txt", None, settings), "txt", len(data))]
     if source.type == "FILE" and source.storage_key:
-        data = storage.path_for(source.storage_key).read_bytes()
+        data = storage.read_bytes(source.storage_key)
         return [_Page(source.name, _extract(data, source.extension or "", None, settings),
                       source.extension or "", len(data))]
     urls = source.item_urls if source.type == "URL" else (source.item_url or "",)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,11 +65,8 @@ def run_transcription(job: Job, *, settings: Settings, storage: BlobStorage,
                       models: SttModels) -> JobOutcome:
     """Fetch (or read the upload), decode, transcribe, and shape the Hamsa result."""
     media_key = job.media_key or f"jobs/{job.id}/source"
-    path = storage.path_for(media_key)
-    if not job.media_key or not path.is_file():
-        fetch_to_file(job.media_url or "", path, policy=url_policy(settings),
-                      max_bytes=settings.media_max_bytes, timeout=settings.media_fetch_timeout)
-    audio = decode_audio(Path(path), max_seconds=settings.media_max_seconds, pcm16=True)
+    with _local_media(job, media_key, settings=settings, storage=storage) as path:
+        audio = decode_audio(path, max_seconds=settings.media_max_seconds, pcm16=True)
     language = job_language(job)
     engine = engine_for(settings, models, job.model or PUBLIC_STT_MODELS[0], language, audio)
     segments_iter, info = engine.transcribe(audio, job_options(settings, job, language))
@@ -83,6 +83,23 @@ def run_transcription(job: Job, *, settings: Settings, storage: BlobStorage,
         response["srt"] = build_srt(segments, srt_options)
     return JobOutcome(job_response=response, usage_seconds=duration,
                       total_cost=stt_cost(settings, job.model, duration), media_key=media_key)
+
+
+@contextmanager
+def _local_media(job: Job, media_key: str, *, settings: Settings,
+                 storage: BlobStorage) -> Iterator[Path]:
+    """The job's media as a local file for the decoder: the stored upload, or the mediaUrl
+    fetched into a temporary file and kept at the job's key (the preview plays it)."""
+    if job.media_key and storage.exists(job.media_key):
+        with storage.local_copy(job.media_key) as path:
+            yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="hams-fetch-") as folder:
+        path = Path(folder) / "source"
+        fetch_to_file(job.media_url or "", path, policy=url_policy(settings),
+                      max_bytes=settings.media_max_bytes, timeout=settings.media_fetch_timeout)
+        storage.write_file(media_key, path)
+        yield path
 
 
 def job_language(job: Job) -> str | None:

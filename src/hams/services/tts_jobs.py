@@ -83,7 +83,7 @@ def run_tts_job(db: Database, job: Job, *, settings: Settings, tts: TtsEngines,
                                   settings.tts_job_max_chars)
     audio, duration = synthesize_wav(tts, voice, sentences, AudioFormat())
     key = f"jobs/{job.id}/speech.wav"
-    storage.path_for(key).write_bytes(audio)
+    storage.write_bytes(key, audio)
     links = FileLinks(secret_key, settings.signed_url_seconds,
                       settings.public_url or job.options.get("baseUrl", ""))
     url = links.url(key)
@@ -130,7 +130,7 @@ def create_history(db: Database, principal: Principal, request: HistoryRequest, 
     audio, duration = synthesize_wav(tts, voice, sentences, AudioFormat(), float(speed))
     history_id = new_id()
     key = f"histories/{principal.project_id}/{history_id}.wav"
-    storage.path_for(key).write_bytes(audio)
+    storage.write_bytes(key, audio)
     history = TtsHistory(id=history_id, project_id=principal.project_id,
                          api_key_id=principal.api_key_id, voice_id=voice.id, script=script,
                          config=request.config, media_key=key, duration=duration)

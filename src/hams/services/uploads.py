@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy.orm import Session
@@ -13,6 +12,8 @@ from hams.db.models import Upload, new_id
 from hams.errors import NotFound, PayloadTooLarge, ValidationFailed
 from hams.services import idempotency
 from hams.services.keys import Principal
+from hams.services.links import StoredFile, stored_file
+from hams.settings import Settings
 from hams.storage import BlobStorage
 
 CHUNK = 1024 * 1024
@@ -39,14 +40,14 @@ def store_upload(
     """Copy ``source`` into storage in chunks, refusing it once it passes ``max_bytes``."""
     upload_id = new_id()
     key = f"uploads/{principal.project_id}/{upload_id}"
-    path = storage.path_for(key)
+    with storage.writer(key) as out:  # nothing is stored unless the copy completes
+        size, request_hash = _copy_limited(source, out, filename, max_bytes)
     try:
-        size, request_hash = _copy_limited(source, path, filename, max_bytes)
         if idempotency_key:
             earlier = idempotency.find_resource(session, principal.project_id, idempotency_key,
                                                 request_hash, idempotency_hours)
             if earlier is not None and (existing := session.get(Upload, earlier)) is not None:
-                path.unlink(missing_ok=True)
+                storage.delete_prefix(key)
                 return existing
         upload = Upload(id=upload_id, project_id=principal.project_id, filename=filename,
                         content_type=content_type, size=size, storage_key=key)
@@ -56,14 +57,14 @@ def store_upload(
             idempotency.remember(session, principal.project_id, idempotency_key, request_hash,
                                  upload_id)
     except BaseException:
-        path.unlink(missing_ok=True)  # nothing half-made stays behind
+        storage.delete_prefix(key)  # nothing half-made stays behind
         raise
     return upload
 
 
-def _copy_limited(source: BinaryIO, path: Path, filename: str | None,
+def _copy_limited(source: BinaryIO, out: BinaryIO, filename: str | None,
                   max_bytes: int) -> tuple[int, str]:
-    """Write ``source`` to ``path``; the size and a hash of name and content. An empty file
+    """Write ``source`` to ``out``; the size and a hash of name and content. An empty file
     is refused before anything is written: no job could ever use it."""
     chunk = source.read(CHUNK)
     if not chunk:
@@ -71,15 +72,14 @@ def _copy_limited(source: BinaryIO, path: Path, filename: str | None,
                                data=[{"field": "file", "message": "The file is empty"}])
     digest = hashlib.sha256((filename or "").encode() + b"\0")
     size = 0
-    with path.open("wb") as out:
-        while chunk:
-            size += len(chunk)
-            if size > max_bytes:
-                raise PayloadTooLarge(f"The upload is larger than the limit of {max_bytes} "
-                                      "bytes (HAMS_MEDIA_MAX_BYTES)")
-            digest.update(chunk)
-            out.write(chunk)
-            chunk = source.read(CHUNK)
+    while chunk:
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge(f"The upload is larger than the limit of {max_bytes} "
+                                  "bytes (HAMS_MEDIA_MAX_BYTES)")
+        digest.update(chunk)
+        out.write(chunk)
+        chunk = source.read(CHUNK)
     return size, digest.hexdigest()
 
 
@@ -91,7 +91,11 @@ def get_upload(session: Session, principal: Principal, upload_id: str) -> Upload
 
 
 def upload_file(session: Session, principal: Principal, upload_id: str, *,
-                storage: BlobStorage) -> tuple[Upload, Path]:
-    """The caller's upload and where its bytes are, for GET /v1/media/{id}."""
+                storage: BlobStorage, settings: Settings) -> StoredFile:
+    """The caller's upload as a file to send, for GET /v1/media/{id}: under its own name and
+    content type, or a presigned URL when the server hands those out."""
     upload = get_upload(session, principal, upload_id)
-    return upload, storage.path_for(upload.storage_key)
+    presign = settings.signed_url_seconds if settings.s3_presigned_downloads else None
+    return stored_file(upload.storage_key, storage=storage,
+                       media_type=upload.content_type or "application/octet-stream",
+                       filename=upload.filename, presign_seconds=presign)
