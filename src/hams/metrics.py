@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from hams.db.models import Job, WebhookDelivery
+from hams.db.models import Job, WebhookDelivery, utcnow
 from hams.db.session import Database, after_commit
 from hams.errors import ServiceUnavailable
 
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 QUEUE_STATES = ("waiting", "queued", "running", "retrying")  # a job not yet ended
+DUE_STATES = ("queued", "retrying")  # waiting for a worker once run_after has passed
 AUDIO_JOB_TYPES = ("TRANSCRIPTION", "TTS")  # the types whose usage_seconds are audio seconds
 JOB_SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 RTF_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5, 10)
@@ -155,8 +156,8 @@ class DatabaseCollector:
         try:
             with self.db.session() as session:
                 depth = session.execute(
-                    select(Job.type, Job.state, func.count()).where(Job.state.in_(QUEUE_STATES))
-                    .group_by(Job.type, Job.state)).all()
+                    select(Job.type, Job.state, func.count(), func.min(Job.run_after))
+                    .where(Job.state.in_(QUEUE_STATES)).group_by(Job.type, Job.state)).all()
                 pending = session.scalar(select(func.count()).select_from(WebhookDelivery)
                                          .where(WebhookDelivery.state == "pending"))
         except (SQLAlchemyError, ServiceUnavailable) as exc:  # the rest is still worth serving
@@ -166,24 +167,36 @@ class DatabaseCollector:
             return
         up.add_metric([], 1)
         yield up
-        yield self._queue_depth(depth)
+        yield from self._queue_depth(depth)
         backlog = GaugeMetricFamily(
             "hams_webhook_backlog", "Webhook deliveries not yet delivered nor given up (due or "
             "waiting to retry), read from the database: the same on every replica.")
         backlog.add_metric([], pending or 0)
         yield backlog
 
-    def _queue_depth(self, rows: list) -> GaugeMetricFamily:
-        counts = {(job_type, state): count for job_type, state, count in rows}
+    def _queue_depth(self, rows: list) -> Iterator[GaugeMetricFamily]:
+        counts = {(job_type, state): count for job_type, state, count, _ in rows}
         self.job_types.update(job_type for job_type, _ in counts)
-        family = GaugeMetricFamily(
+        now = utcnow()
+        waited: dict[str, float] = {}  # the longest wait of a due job, per type
+        for job_type, state, _, earliest in rows:
+            if state in DUE_STATES and earliest is not None:
+                wait = max(0.0, (now - earliest).total_seconds())
+                waited[job_type] = max(waited.get(job_type, 0.0), wait)
+        depth = GaugeMetricFamily(
             "hams_queue_jobs", "Jobs not yet ended, by type and state (waiting, queued, "
             "running, retrying), read from the database: the same on every replica.",
             labels=["type", "state"])
+        oldest = GaugeMetricFamily(
+            "hams_queue_oldest_wait_seconds", "Seconds the longest-waiting due job (queued, or "
+            "retrying and due) of each type has waited for a worker; 0 when none waits.",
+            labels=["type"])
         for job_type in sorted(self.job_types):
             for state in QUEUE_STATES:
-                family.add_metric([job_type, state], counts.get((job_type, state), 0))
-        return family
+                depth.add_metric([job_type, state], counts.get((job_type, state), 0))
+            oldest.add_metric([job_type], waited.get(job_type, 0.0))
+        yield depth
+        yield oldest
 
 
 def database_registry(db: Database, job_types: Iterable[str] = ()) -> CollectorRegistry:

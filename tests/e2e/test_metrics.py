@@ -136,9 +136,11 @@ def test_queue_depth_is_read_from_the_database(work: Work):
     assert value(queued, "hams_queue_jobs", type="TRANSCRIPTION", state="queued") == 1
     assert value(queued, "hams_queue_jobs", type="TTS", state="running") == 0
     assert value(queued, "hams_webhook_backlog") == 0
+    assert 0 < value(queued, "hams_queue_oldest_wait_seconds", type="TTS") < 60
     after = scrape(f"{work.server.base_url}/metrics")
     assert {labels: n for labels, n in after["hams_queue_jobs"].items() if n} == {}
     assert value(after, "hams_webhook_backlog") == 1  # its retry is an hour away
+    assert value(after, "hams_queue_oldest_wait_seconds", type="TTS") == 0
 
 
 def test_the_worker_serves_the_histograms_of_the_jobs_it_ran(work: Work):

@@ -97,8 +97,11 @@ def test_a_job_end_is_observed_once_committed_never_when_rolled_back(sqlite_runt
 
 def test_the_collector_reads_queue_depth_and_backlog(runtime: Runtime):
     principal = make_principal(runtime)
-    for state in ("queued", "queued", "running", "completed"):
-        make_job(runtime, principal, type="TTS", state=state)
+    now = utcnow()
+    for state, due in (("queued", -30), ("queued", -1), ("running", -300), ("completed", -900),
+                       ("retrying", 60)):
+        make_job(runtime, principal, type="TTS", state=state,
+                 run_after=now + timedelta(seconds=due))
     registry = metrics.database_registry(runtime.db, job_types=["AI_CONTENT"])
     samples = collected(registry)
     depth = samples["hams_queue_jobs"]
@@ -107,6 +110,10 @@ def test_the_collector_reads_queue_depth_and_backlog(runtime: Runtime):
     assert depth[(("state", "waiting"), ("type", "AI_CONTENT"))] == 0  # known types at 0
     assert set(depth) == {(("state", s), ("type", t)) for s in metrics.QUEUE_STATES
                           for t in ("TTS", "AI_CONTENT")}  # ended jobs are not counted
+    assert depth[(("state", "retrying"), ("type", "TTS"))] == 1
+    waited = samples["hams_queue_oldest_wait_seconds"]
+    assert 30 <= waited[(("type", "TTS"),)] < 60  # the running and the not-yet-due don't count
+    assert waited[(("type", "AI_CONTENT"),)] == 0
     assert samples["hams_webhook_backlog"][()] == 0
     assert samples["hams_metrics_database_up"][()] == 1
 
