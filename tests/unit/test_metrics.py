@@ -65,13 +65,14 @@ def test_the_host_counts_live_started_and_refused_conversations(sqlite_runtime: 
     host = ConversationHost(sqlite_runtime.db, sqlite_runtime.settings, "unit", capacity=1)
     live, started = sample("hams_conversations_live"), sample("hams_conversations_started_total")
     refused = sample("hams_conversations_refused_total")
-    assert host.reserve() and not host.reserve()
+    assert host.admits_another()
+    assert host.reserve() and not host.reserve() and not host.admits_another()
     assert sample("hams_conversations_live") == live + 1
     host.release("a-job")
     host.release(None)  # a second release of nothing holds nothing less
     assert sample("hams_conversations_live") == live
     assert sample("hams_conversations_started_total") == started + 1
-    assert sample("hams_conversations_refused_total") == refused + 1
+    assert sample("hams_conversations_refused_total") == refused + 2
 
 
 def test_a_job_end_is_observed_once_committed_never_when_rolled_back(sqlite_runtime: Runtime):

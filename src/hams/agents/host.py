@@ -38,9 +38,15 @@ class ConversationHost:
     def has_room(self) -> bool:
         return self.reserved < self.capacity
 
+    def admits_another(self) -> bool:
+        """``has_room`` for a caller about to refuse a conversation: a refusal is counted."""
+        if self.has_room():
+            return True
+        metrics.conversation_refused()
+        return False
+
     def reserve(self) -> bool:
-        if not self.has_room():
-            metrics.conversation_refused()
+        if not self.admits_another():
             return False
         self.reserved += 1
         metrics.conversation_started()
