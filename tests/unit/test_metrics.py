@@ -8,10 +8,12 @@ import threading
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from hams import metrics
 from hams.agents.host import ConversationHost
+from hams.app import create_app
 from hams.db.models import utcnow
 from hams.db.session import Database
 from hams.engines.pool import InferencePool
@@ -132,3 +134,13 @@ def test_the_exposition_joins_this_process_and_the_database(sqlite_runtime: Runt
     text = metrics.exposition(metrics.database_registry(sqlite_runtime.db)).decode()
     assert "# TYPE hams_job_latency_seconds histogram" in text
     assert "hams_metrics_database_up 1.0" in text
+
+
+def test_metrics_enabled_false_serves_no_metrics(sqlite_runtime: Runtime):
+    settings = sqlite_runtime.settings
+    off = TestClient(create_app(settings.model_copy(update={"metrics_enabled": False}),
+                                runtime=sqlite_runtime))
+    answer = off.get("/metrics")
+    assert answer.status_code == 404 and answer.json()["messageKey"] == "NOT_FOUND"
+    on = TestClient(create_app(settings, runtime=sqlite_runtime)).get("/metrics")
+    assert on.status_code == 200 and on.headers["content-type"] == metrics.CONTENT_TYPE
