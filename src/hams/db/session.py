@@ -22,6 +22,12 @@ def after_commit(session: Session, action: Callable[[], None]) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append(action)
 
 
+def on_dispose(db: Database, action: Callable[[], None]) -> None:
+    """Run ``action`` when ``db`` is disposed: threads that hold a connection of their own
+    (the queue's wake-up listener) end with the database they serve."""
+    db._on_dispose.append(action)  # noqa: SLF001 - this module's own hook
+
+
 class Database:
     """One engine and session factory per process, shared by the API and the workers."""
 
@@ -29,6 +35,7 @@ class Database:
         self.url = url
         self.engine = _create_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._on_dispose: list[Callable[[], None]] = []
 
     @property
     def dialect(self) -> str:
@@ -59,6 +66,8 @@ class Database:
             return False
 
     def dispose(self) -> None:
+        while self._on_dispose:
+            self._on_dispose.pop()()
         self.engine.dispose()
 
 

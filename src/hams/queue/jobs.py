@@ -7,13 +7,17 @@ otherwise (→ failed).
 
 A claim takes a lease (``lease_expires_at``) and bumps ``fencing``; every later write by that
 worker names the fencing number it got, so a worker whose lease was taken over can never
-overwrite the newer owner's outcome.
+overwrite the newer owner's outcome. Leases are set and compared by the database's clock
+(``database_clock``), so workers whose clocks disagree still agree on which lease expired.
+A queued job is due at once (only a retry waits for its ``run_after``), so the clock of the
+host that created it cannot hold it back.
 
 With a per-project cap (HAMS_PROJECT_MAX_RUNNING_JOBS) the claim skips projects at the cap and
 prefers the project running fewest; jobs over the cap simply stay queued.
 
 Services never signal by hand: ``notify_created`` and ``notify_finished`` register this
-process's wake-ups (``signals``) to run after the caller's transaction commits.
+process's wake-ups (``signals``) to run after the caller's transaction commits, and tell other
+processes (``wakeups``) in the same transaction.
 """
 
 from __future__ import annotations
@@ -22,11 +26,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Update, and_, func, or_, select, text, update
+from sqlalchemy import Float, Select, Update, and_, func, literal, or_, select, text, tuple_, update
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
-from hams.db.models import Job, utcnow
+from hams.db.models import Job, UtcDateTime, utcnow
 from hams.db.session import Database, after_commit
+from hams.queue import wakeups
 from hams.queue.signals import signals_for
 
 jobs = Job.__table__
@@ -39,6 +46,37 @@ PG_CLAIM_LOCK = 7_202_612  # advisory lock id: claims under a per-project cap ta
 OLDEST_FIRST = (jobs.c.run_after, jobs.c.created_at)
 
 
+class DatabaseClock(FunctionElement):
+    """``now`` (plus ``seconds``) by the database's clock. PostgreSQL: its own ``now()``, in
+    UTC, so every worker compares leases against one clock. SQLite: the bound ``now`` from
+    this process, because SQLite's clock is this host's anyway (every process using the file
+    runs here) and its SQL has no interval arithmetic."""
+
+    type = UtcDateTime()
+    name = "database_clock"
+    inherit_cache = True
+
+
+def database_clock(now: datetime, seconds: float = 0.0) -> DatabaseClock:
+    if not seconds:
+        return DatabaseClock(literal(now, UtcDateTime()))
+    return DatabaseClock(literal(now + timedelta(seconds=seconds), UtcDateTime()),
+                         literal(float(seconds), Float()))
+
+
+@compiles(DatabaseClock)
+def _process_clock(element: DatabaseClock, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.clauses.clauses[0], **kw)
+
+
+@compiles(DatabaseClock, "postgresql")
+def _postgres_clock(element: DatabaseClock, compiler: Any, **kw: Any) -> str:
+    clauses = element.clauses.clauses
+    if len(clauses) == 1:
+        return "timezone('UTC', now())"
+    return f"(timezone('UTC', now()) + make_interval(secs => {compiler.process(clauses[1], **kw)}))"
+
+
 @dataclass(frozen=True)
 class Claim:
     """What a worker owns after a claim: the job and the fencing number that proves it."""
@@ -49,45 +87,53 @@ class Claim:
     max_attempts: int
     type: str
 
+    @classmethod
+    def of(cls, job: Job) -> Claim:
+        return cls(job.id, job.fencing, job.attempts, job.max_attempts, job.type)
+
 
 def claim_statement(worker_id: str, now: datetime, lease_seconds: float,
-                    max_running: int = 0) -> Update:
-    """Claim one runnable job, or one whose lease expired, in a single atomic statement.
+                    max_running: int = 0, limit: int = 1) -> Update:
+    """Claim up to ``limit`` runnable jobs, or ones whose lease expired, in one atomic
+    statement that returns the whole rows (the worker needs no second read).
 
     PostgreSQL renders the sub-select ``FOR UPDATE SKIP LOCKED`` so concurrent claimers never
     wait on or take the same row; SQLite ignores the lock clause and relies on its single writer
     (BEGIN IMMEDIATE) to make the UPDATE ... RETURNING atomic. ``max_running`` > 0 makes the
-    claim fair (``fair_candidate``); 0 keeps the plain oldest-first claim.
+    claim fair (``fair_candidate``) and takes one job: the running counts it ranks by are read
+    once per statement, so a batch could overshoot a project's cap.
     """
     if max_running:  # lock only the job row, not the running counts joined to it
         query = fair_candidate(now, max_running).with_for_update(of=jobs, skip_locked=True)
+        limit = 1
     else:
         query = _claimable(select(jobs.c.id), now).order_by(*OLDEST_FIRST).with_for_update(
             skip_locked=True)
-    candidate = query.limit(1).scalar_subquery()
+    clock = database_clock(now)
     return (
-        update(jobs)
-        .where(jobs.c.id == candidate)
+        update(Job)
+        .where(Job.id.in_(query.limit(limit)))
         .values(
             state="running",
-            fencing=jobs.c.fencing + 1,
-            attempts=jobs.c.attempts + 1,
-            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            fencing=Job.fencing + 1,
+            attempts=Job.attempts + 1,
+            lease_expires_at=database_clock(now, lease_seconds),
             worker_id=worker_id,
-            started_at=now,
-            updated_at=now,
+            started_at=clock,
+            updated_at=clock,
         )
-        .returning(
-            jobs.c.id, jobs.c.fencing, jobs.c.attempts, jobs.c.max_attempts, jobs.c.type
-        )
+        .returning(Job)
+        .execution_options(synchronize_session=False)
     )
 
 
 def _claimable(query: Select, now: datetime) -> Select:
-    """Jobs a worker may take: queued or retrying and due, or running with an expired lease."""
+    """Jobs a worker may take: queued, retrying and due, or running with an expired lease."""
+    clock = database_clock(now)
     return query.where(or_(
-        and_(jobs.c.state.in_(RUNNABLE_STATES), jobs.c.run_after <= now),
-        and_(jobs.c.state == "running", jobs.c.lease_expires_at < now),
+        jobs.c.state == "queued",
+        and_(jobs.c.state == "retrying", jobs.c.run_after <= clock),
+        and_(jobs.c.state == "running", jobs.c.lease_expires_at < clock),
     ))
 
 
@@ -97,12 +143,12 @@ def fair_candidate(now: datetime, max_running: int) -> Select:
     job. One project's burst thus waits behind nobody and holds back nobody.
 
     Only live leases count: a job whose lease expired is no longer running anywhere. The cap
-    holds under concurrent claimers only if claims are serialized (``claim_next_job``).
+    holds under concurrent claimers only if claims are serialized (``claim_jobs``).
     """
     live = jobs.alias("live")
     busy = (
         select(live.c.project_id, func.count().label("running"))
-        .where(live.c.state == "running", live.c.lease_expires_at >= now)
+        .where(live.c.state == "running", live.c.lease_expires_at >= database_clock(now))
         .group_by(live.c.project_id)
         .subquery("busy")
     )
@@ -115,11 +161,12 @@ def fair_candidate(now: datetime, max_running: int) -> Select:
     )
 
 
-def claim_next_job(
+def claim_jobs(
     session: Session, worker_id: str, now: datetime, lease_seconds: float,
-    max_running: int = 0,
-) -> Claim | None:
-    """Take the next job for ``worker_id``; None when there is nothing to do.
+    max_running: int = 0, limit: int = 1,
+) -> list[tuple[Claim, Job]]:
+    """Take up to ``limit`` jobs for ``worker_id`` (one under a per-project cap), each with
+    its row as claimed; empty when there is nothing to do.
 
     With a per-project cap on PostgreSQL, claims take turns on a transaction-scoped advisory
     lock: two claimers counting a project's running jobs at once could both see a free slot
@@ -128,8 +175,18 @@ def claim_next_job(
     """
     if max_running and session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_CLAIM_LOCK})
-    row = session.execute(claim_statement(worker_id, now, lease_seconds, max_running)).first()
-    return Claim(*row) if row else None
+    statement = claim_statement(worker_id, now, lease_seconds, max_running, limit)
+    claimed = sorted(session.scalars(statement), key=lambda job: (job.run_after, job.created_at))
+    return [(Claim.of(job), job) for job in claimed]
+
+
+def claim_next_job(
+    session: Session, worker_id: str, now: datetime, lease_seconds: float,
+    max_running: int = 0,
+) -> Claim | None:
+    """Take the next job for ``worker_id``; None when there is nothing to do."""
+    claimed = claim_jobs(session, worker_id, now, lease_seconds, max_running)
+    return claimed[0][0] if claimed else None
 
 
 def _fenced(claim: Claim) -> Any:
@@ -138,14 +195,25 @@ def _fenced(claim: Claim) -> Any:
     )
 
 
-def extend_lease(session: Session, claim: Claim, now: datetime, lease_seconds: float) -> bool:
-    """Heartbeat: push the lease forward; False means the job is no longer ours."""
+def extend_leases(session: Session, claims: list[Claim], now: datetime,
+                  lease_seconds: float) -> set[str]:
+    """Heartbeat for all of a worker's claims in one statement; the ids still ours (a job
+    missing from the answer was taken over, cancelled or released)."""
+    if not claims:
+        return set()
     result = session.execute(
         update(jobs)
-        .where(_fenced(claim))
-        .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+        .where(tuple_(jobs.c.id, jobs.c.fencing).in_([(c.job_id, c.fencing) for c in claims]),
+               jobs.c.state == "running")
+        .values(lease_expires_at=database_clock(now, lease_seconds))
+        .returning(jobs.c.id)
     )
-    return result.rowcount == 1
+    return set(result.scalars())
+
+
+def extend_lease(session: Session, claim: Claim, now: datetime, lease_seconds: float) -> bool:
+    """Heartbeat for one claim; False means the job is no longer ours."""
+    return claim.job_id in extend_leases(session, [claim], now, lease_seconds)
 
 
 def finish_job(session: Session, claim: Claim, now: datetime, **values: Any) -> bool:
@@ -243,14 +311,18 @@ def stranded_followers(session: Session, limit: int = 100) -> list[tuple[str, st
 
 
 def notify_created(session: Session) -> None:
-    """Wake this process's idle workers once ``session`` commits: a job became runnable."""
+    """Wake idle workers once ``session`` commits, a job became runnable: this process's
+    after commit, other processes' by a message sent with the commit."""
     after_commit(session, signals_for(session).job_created)
+    wakeups.publish_created(session)
 
 
 def notify_finished(session: Session, job_id: str) -> None:
-    """Wake this process's waiters on ``job_id`` once ``session`` commits: it has ended."""
+    """Wake the waiters on ``job_id`` once ``session`` commits, it has ended: this process's
+    after commit, other processes' by a message sent with the commit."""
     signals = signals_for(session)
     after_commit(session, lambda: signals.job_finished(job_id))
+    wakeups.publish_finished(session, job_id)
 
 
 def seen_finished(db: Database, job_id: str) -> bool:

@@ -1,14 +1,19 @@
-"""In-process wake-ups for the queue: a new job wakes idle workers, a finished job its waiters.
+"""Queue wake-ups: a new job wakes idle workers, a finished job its waiters.
 
-Only a shortcut: processes that do not share memory (API replicas, remote workers) still find
-the same facts by polling the database, just later. One ``QueueSignals`` per database engine
-(``signals_for``), so two databases in one process (tests, replicas) never wake each other.
+Only a shortcut: the same facts are always found by polling the database, just later. One
+``QueueSignals`` per database engine (``signals_for``), so two databases in one process (tests,
+replicas) never wake each other. Within a process the queue signals after commit; across
+processes ``queue.wakeups`` carries the same two events (PostgreSQL NOTIFY, or Redis) and its
+listener feeds them into this process's ``QueueSignals``, so waiters need not know where a
+wake-up came from.
 """
 
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine
@@ -16,14 +21,21 @@ from sqlalchemy.orm import Session
 
 from hams.db.session import Database
 
+if TYPE_CHECKING:
+    from hams.queue.wakeups import Publisher
+
 RECENTLY_FINISHED = 10_000
 
 
 class QueueSignals:
-    def __init__(self) -> None:
+    def __init__(self, publisher: Publisher | None = None) -> None:
         self._condition = threading.Condition()
         self._created = 0
         self._finished: OrderedDict[str, None] = OrderedDict()
+        self.publisher = publisher
+        """Tells other processes (``queue.wakeups``); None: this process only."""
+        self.origin = uuid.uuid4().hex[:12]
+        """Marks what this engine published, so its own listener can skip the echo."""
 
     def work_token(self) -> int:
         """Read before looking for work; ``wait_for_work`` returns at once if it went stale."""
@@ -57,11 +69,27 @@ _by_engine: WeakKeyDictionary[Engine, QueueSignals] = WeakKeyDictionary()
 _by_engine_lock = threading.Lock()
 
 
-def signals_for(source: Database | Session) -> QueueSignals:
-    """The wake-ups of the database ``source`` uses (a ``Database``, or a session of one)."""
-    engine = source.engine if isinstance(source, Database) else source.get_bind().engine
+def signals_for(source: Database | Session | Engine) -> QueueSignals:
+    """The wake-ups of the database ``source`` uses (a ``Database``, a session of one, or its
+    engine). On PostgreSQL they publish by NOTIFY unless ``queue.wakeups`` was told otherwise:
+    a NOTIFY nobody listens to costs nothing, and a process that only creates jobs (an API
+    replica) then wakes the workers of every other process."""
+    if isinstance(source, Database):
+        engine = source.engine
+    elif isinstance(source, Session):
+        engine = source.get_bind().engine
+    else:
+        engine = source
     with _by_engine_lock:
         signals = _by_engine.get(engine)
         if signals is None:
-            signals = _by_engine[engine] = QueueSignals()
+            signals = _by_engine[engine] = QueueSignals(_default_publisher(engine))
         return signals
+
+
+def _default_publisher(engine: Engine) -> Publisher | None:
+    if engine.dialect.name != "postgresql":
+        return None
+    from hams.queue.wakeups import PostgresPublisher
+
+    return PostgresPublisher()

@@ -1,7 +1,10 @@
 """The worker: claim → run the handler for the job type → record the outcome, fenced.
 
 Threads, not processes: inference releases the GIL, models are shared, and one process can
-host the API and its workers (``hams serve``) or only workers (``hams worker``).
+host the API and its workers (``hams serve``) or only workers (``hams worker``). One claimer
+thread takes jobs for the idle job threads (up to WORKER_CLAIM_BATCH in one statement) and
+hands them over; one heartbeat thread extends every live lease of the process in one
+statement per tick.
 """
 
 from __future__ import annotations
@@ -14,17 +17,18 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from queue import SimpleQueue
 from typing import Any
 
 from sqlalchemy import func
 
 from hams.db.models import Job, utcnow
-from hams.db.session import Database
 from hams.engines.text import total_tokens
 from hams.errors import HamsError
 from hams.media.urls import url_policy
 from hams.queue import jobs as queue
 from hams.queue.signals import signals_for
+from hams.queue.wakeups import start_wakeups
 from hams.ratelimit import delete_old_counters
 from hams.runtime import Runtime
 from hams.services.jobs import job_ended, sweep_stranded_followers
@@ -35,10 +39,12 @@ from hams.worker.outcome import Handler, JobOutcome
 
 log = logging.getLogger(__name__)
 WEBHOOK_SENDERS = 2
+ClaimKey = tuple[str, int]  # (job id, fencing): one claim, even of a job this worker retook
 
 
 class Worker:
-    """N job threads plus one webhook sender thread, stopped gracefully by ``stop()``."""
+    """N job threads fed by one claimer, one heartbeat for all their leases, webhook sender
+    threads and a maintenance loop; stopped gracefully by ``stop()``."""
 
     def __init__(self, runtime: Runtime, concurrency: int = 1):
         settings = self.settings = runtime.settings
@@ -51,16 +57,26 @@ class Worker:
         self.signals = signals_for(runtime.db)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._active: dict[int, queue.Claim] = {}
+        self._active: dict[ClaimKey, queue.Claim] = {}  # claimed and not yet recorded
+        self._lost: set[ClaimKey] = set()  # leases the heartbeat found taken over
         self._active_lock = threading.Lock()
+        self._handed: SimpleQueue[tuple[queue.Claim, Job] | None] = SimpleQueue()
+        self._idle = concurrency  # job threads with nothing handed to them
+        self._capacity = threading.Condition()
+        self._beats_stop = threading.Event()
+        self._heartbeat = threading.Thread(target=self._heartbeat_loop, daemon=True,
+                                           name="hams-heartbeat")
 
     def start(self) -> None:
+        start_wakeups(self.db, self.settings)
         self._spawn(self._preload, "hams-preload")
         for index in range(self.concurrency):
             self._spawn(self._job_loop, f"hams-worker-{index}")
+        self._spawn(self._claim_loop, "hams-claimer")
         for index in range(WEBHOOK_SENDERS):  # one slow receiver must not hold up the rest
             self._spawn(self._webhook_loop, f"hams-webhooks-{index}")
         self._spawn(self._maintenance_loop, "hams-maintenance")
+        self._heartbeat.start()
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -75,14 +91,18 @@ class Worker:
         """
         self._stop.set()
         self.signals.wake_all()
+        with self._capacity:
+            self._capacity.notify_all()
+        for _ in range(self.concurrency):  # after any claims already handed over
+            self._handed.put(None)
         grace = self.settings.shutdown_grace_seconds if grace is None else grace
-        deadline = threading.Event()
-        timer = threading.Timer(grace, deadline.set)
-        timer.start()
+        deadline = time.monotonic() + grace
         for thread in self._threads:
-            while thread.is_alive() and not deadline.is_set():
+            while thread.is_alive() and time.monotonic() < deadline:
                 thread.join(timeout=0.1)
-        timer.cancel()
+        self._beats_stop.set()  # before releasing: a released lease is not ours to extend
+        if self._heartbeat.is_alive():
+            self._heartbeat.join(timeout=5)
         with self._active_lock:
             unfinished = list(self._active.values())
         for claim in unfinished:
@@ -99,15 +119,53 @@ class Worker:
             except HamsError as exc:
                 log.error("STT model for %s unavailable: %s", public_model, exc.message)
 
-    def _job_loop(self) -> None:
+    def _claim_loop(self) -> None:
+        """Claim for the idle job threads, never more jobs than there are idle threads (one
+        at a time under a per-project cap: see ``queue.claim_statement``)."""
+        batch = 1 if self.settings.project_max_running_jobs else self.settings.worker_claim_batch
         while not self._stop.is_set():
+            with self._capacity:
+                self._capacity.wait_for(lambda: self._idle > 0 or self._stop.is_set())
+                wanted = min(self._idle, batch)
+            if self._stop.is_set():
+                return
             token = self.signals.work_token()
             try:
-                if not self.run_once():
-                    self.signals.wait_for_work(token, self.settings.worker_poll_seconds)
+                claimed = self._claim(wanted)
             except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
-                log.exception("worker loop error")
+                log.exception("worker claim failed")
                 self._stop.wait(self.settings.worker_poll_seconds)
+                continue
+            with self._capacity:
+                self._idle -= len(claimed)
+            for item in claimed:
+                self._handed.put(item)
+            if len(claimed) < wanted:  # the queue ran dry: sleep until a job is created
+                self.signals.wait_for_work(token, self.settings.worker_poll_seconds)
+
+    def _claim(self, limit: int) -> list[tuple[queue.Claim, Job]]:
+        with self.db.session() as session:
+            claimed = queue.claim_jobs(session, self.name, utcnow(), self.settings.lease_seconds,
+                                       self.settings.project_max_running_jobs, limit)
+        with self._active_lock:
+            for claim, _ in claimed:
+                self._active[(claim.job_id, claim.fencing)] = claim
+        return claimed
+
+    def _job_loop(self) -> None:
+        while (item := self._handed.get()) is not None:
+            claim, job = item
+            try:
+                if not self._stop.is_set():  # else left claimed: stop() releases it
+                    self._run_claimed(claim, job)
+            except Exception:  # noqa: BLE001 - the thread must survive a database hiccup
+                log.exception("worker error on job %s", claim.job_id)
+            finally:
+                with self._capacity:
+                    self._idle += 1
+                    self._capacity.notify_all()
+                if self.settings.project_max_running_jobs:  # a slot under the cap is free
+                    self.signals.wake_all()
 
     def _webhook_loop(self) -> None:
         while not self._stop.is_set():
@@ -125,6 +183,27 @@ class Worker:
             except Exception:  # noqa: BLE001 - the next sweep tries again
                 log.exception("maintenance sweep failed")
 
+    def _heartbeat_loop(self) -> None:
+        while not self._beats_stop.wait(self.settings.lease_seconds / 3):
+            try:
+                self.heartbeat()
+            except Exception:  # noqa: BLE001 - a missed beat is retried at the next tick
+                log.exception("heartbeat failed")
+
+    def heartbeat(self) -> None:
+        """Extend every live lease of this worker in one statement; note the ones lost."""
+        with self._active_lock:
+            claims = [claim for key, claim in self._active.items() if key not in self._lost]
+        if not claims:
+            return
+        with self.db.session() as session:
+            ours = queue.extend_leases(session, claims, utcnow(), self.settings.lease_seconds)
+        for claim in claims:
+            if claim.job_id not in ours:
+                log.warning("lost the lease on job %s", claim.job_id)
+                with self._active_lock:
+                    self._lost.add((claim.job_id, claim.fencing))
+
     def sweep(self) -> int:
         """Settle followers stranded by a crash or a manual fix; how many were settled. Also
         drop rate-limit counters of windows long past."""
@@ -137,28 +216,24 @@ class Worker:
         return settled
 
     def run_once(self) -> bool:
-        """Claim and run one job; False when the queue had nothing runnable."""
-        with self.db.session() as session:
-            claim = queue.claim_next_job(session, self.name, utcnow(),
-                                         self.settings.lease_seconds,
-                                         self.settings.project_max_running_jobs)
-        if claim is None:
+        """Claim and run one job in this thread; False when the queue had nothing runnable."""
+        claimed = self._claim(1)
+        if not claimed:
             return False
-        ident = threading.get_ident()
-        with self._active_lock:
-            self._active[ident] = claim
-        try:
-            self._run_claim(claim)
-        finally:
-            with self._active_lock:
-                self._active.pop(ident, None)
+        self._run_claimed(*claimed[0])
         return True
 
-    def _run_claim(self, claim: queue.Claim) -> None:
-        with self.db.session() as session:
-            job = session.get(Job, claim.job_id)
-        if job is None:
-            return
+    def _run_claimed(self, claim: queue.Claim, job: Job) -> None:
+        """Run a claimed job and record its outcome; the heartbeat covers it meanwhile."""
+        try:
+            self._run_claim(claim, job)
+        finally:
+            key = (claim.job_id, claim.fencing)
+            with self._active_lock:
+                self._active.pop(key, None)
+                self._lost.discard(key)
+
+    def _run_claim(self, claim: queue.Claim, job: Job) -> None:
         if claim.attempts > claim.max_attempts:
             self._fail(claim, "The job was abandoned by its workers too many times")
             return
@@ -166,17 +241,13 @@ class Worker:
         if handler is None:
             self._fail(claim, f"No handler for job type {claim.type} on this worker")
             return
-        heartbeat = _Heartbeat(self.db, claim, self.settings.lease_seconds)
-        heartbeat.start()
         outcome: JobOutcome | None = None
         error: Exception | None = None
         try:
             outcome = handler(job)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
             error = exc
-        finally:
-            heartbeat.stop()
-            self._record(claim, outcome, error)
+        self._record(claim, outcome, error)
 
     def _record(self, claim: queue.Claim, outcome: JobOutcome | None,
                 error: Exception | None) -> None:
@@ -237,31 +308,3 @@ def _tokens_used(error: Exception | None) -> int | None:
     """LLM tokens a failed attempt had already used (engines attach ``usage`` to the error)."""
     usage = getattr(error, "usage", None)
     return total_tokens(*usage) if usage else None
-
-
-class _Heartbeat:
-    """Extends a claim's lease every third of its length while the handler runs."""
-
-    def __init__(self, db: Database, claim: queue.Claim, lease_seconds: float):
-        self.db = db
-        self.claim = claim
-        self.lease_seconds = lease_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="hams-heartbeat")
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.lease_seconds / 3):
-            try:
-                with self.db.session() as session:
-                    if not queue.extend_lease(session, self.claim, utcnow(), self.lease_seconds):
-                        log.warning("lost the lease on job %s", self.claim.job_id)
-                        return
-            except Exception:  # noqa: BLE001 - a missed beat is retried at the next tick
-                log.exception("heartbeat failed for job %s", self.claim.job_id)
