@@ -30,6 +30,7 @@ from hams.api.deps import (
 from hams.api.schemas.common import AUTHENTICATED, Envelope, error_responses
 from hams.api.schemas.conversation_init import ConversationInitBody, ConversationStarted
 from hams.errors import HamsError, TooManyRequests
+from hams.logs import job_context
 from hams.runtime import Runtime
 from hams.services.keys import authenticate_key
 from hams.services.live_conversations import ConversationInit, begin_live, init_conversation
@@ -57,7 +58,7 @@ def conversation_init(body: ConversationInitBody, session: SessionDep, principal
                       runtime: RuntimeDep, request: Request) -> Envelope[ConversationStarted]:
     """Start a conversation with an agent; open ``/stream/{jobId}`` within two minutes."""
     host = conversation_host(runtime)
-    if not host.has_room():
+    if not host.admits_another():
         raise TooManyRequests(
             f"This server is holding {host.capacity} live conversations (the most it takes, "
             "HAMS_AGENT_MAX_CONVERSATIONS); retry shortly", retry_after=RETRY_AFTER_SECONDS,
@@ -116,7 +117,8 @@ async def conversation_stream(websocket: WebSocket, job_id: str) -> None:
                 settings=runtime.settings, models=runtime.models, tts=runtime.tts,
                 pool=runtime.realtime)))
         host.live[started_id] = live
-        await live.run()
+        with job_context(started_id):  # the call's lines (Pipecat's too) carry its id
+            await live.run()
     finally:
         host.release(started_id)
 
