@@ -191,3 +191,16 @@ def test_storage_urls_that_name_no_bucket_are_refused(url: str):
         parse_storage_url(url)
     assert parse_storage_url("s3://bucket/a/b/") == ("bucket", "a/b")
     assert parse_storage_url("s3://bucket") == ("bucket", "")
+
+
+def test_a_store_that_goes_away_is_retryable_and_comes_back_with_its_blobs(seaweedfs: SeaweedFS):
+    storage = s3_storage(seaweedfs)
+    storage.write_bytes("jobs/r/source", b"kept")
+    seaweedfs.stop()
+    try:
+        with pytest.raises(ServiceUnavailable) as away:
+            storage.read_bytes("jobs/r/source")
+        assert away.value.retryable  # a job that met it is tried again, not failed
+    finally:
+        seaweedfs.start()  # the same ports and data (what restart() does)
+    assert storage.read_bytes("jobs/r/source") == b"kept"  # the same client reconnects
