@@ -209,7 +209,8 @@ class SttModels:
         return WhisperEngine.load(
             source, name=name, device=device, compute_type=compute,
             cpu_threads=s.stt_cpu_threads, num_workers=self.num_workers,
-            download_root=str(s.data_dir / "models"),
+            download_root=str(s.data_dir / "models"), batch_size=s.stt_batch_size,
+            batch_wait_seconds=s.stt_batch_wait_ms / 1000,
         )
 
 

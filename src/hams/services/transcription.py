@@ -118,6 +118,7 @@ def job_options(settings: Settings, job: Job, language: str | None) -> Transcrip
         task=job.options.get("task") or "transcribe",
         initial_prompt=job.options.get("prompt") or None,
         temperature=(float(temperature),) if temperature else DEFAULT_TEMPERATURES,
+        batch=True,  # a job may wait STT_BATCH_WAIT_MS to share a decode with others
     )
 
 

@@ -53,6 +53,9 @@ class TranscriptionOptions:
     """Text that conditions the first window: spellings, names, style."""
     temperature: tuple[float, ...] = DEFAULT_TEMPERATURES
     """Sampling temperatures, tried in order while a window's decoding fails its checks."""
+    batch: bool = False
+    """May wait a moment (STT_BATCH_WAIT_MS) to be decoded with concurrent calls of the same
+    options: throughput first, for jobs. Batched decoding uses the first temperature only."""
 
 
 @dataclass(frozen=True)

@@ -2,38 +2,72 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 import numpy as np
-from faster_whisper import WhisperModel
+from faster_whisper import BatchedInferencePipeline, WhisperModel
+from faster_whisper.vad import (
+    SpeechTimestampsMap,
+    VadOptions,
+    collect_chunks,
+    get_speech_timestamps,
+)
 
 from hams.engines.stt import Segment, TranscriptionInfo, TranscriptionOptions, Word
+from hams.engines.stt.batching import Batcher
+from hams.engines.stt.packing import GAP_SAMPLES, WINDOW_SAMPLES, Piece, pack
 from hams.media.audio import SAMPLE_RATE
 
 DEFAULT_WINDOW_SECONDS = 120  # faster-whisper's VAD and features cost ~15x what it is given
 DEFAULT_SEAM_SECONDS = 20  # a window ends at the quietest half second of its last 20 s
 
 
-class WhisperEngine:
-    """One loaded Whisper model; thread-safe for concurrent transcriptions."""
+WINDOW_SECONDS = WINDOW_SAMPLES / SAMPLE_RATE
+LONG_MEDIA_VAD = VadOptions(max_speech_duration_s=WINDOW_SECONDS, min_silence_duration_ms=160)
+"""Speech in pieces that fit a window (the batched pipeline's own choice); a clip that fits
+one window keeps faster-whisper's defaults, as it has unbatched."""
+UNHEARD_SECONDS = 4.0
+PAUSE_SECONDS = 1.0
+SEGMENT_SECONDS = 15.0
+SENTENCE_ENDS = (".", "!", "?", "؟", "。")
 
-    def __init__(self, model: WhisperModel, name: str):
+
+class WhisperEngine:
+    """One loaded Whisper model; thread-safe for concurrent transcriptions.
+
+    Calls that allow it (``options.batch``: jobs) are gathered with concurrent calls of the
+    same options and decoded together, up to ``batch_size`` windows per decode: short clips
+    share windows, long media fills several. Realtime calls never wait for company.
+    """
+
+    def __init__(self, model: WhisperModel, name: str, *, batch_size: int = 1,
+                 batch_wait_seconds: float = 0.0):
         self.model = model
         self.name = name
         self.multilingual = bool(model.model.is_multilingual)
         self.window_seconds = DEFAULT_WINDOW_SECONDS
+        self.batch_size = batch_size
+        self._pipeline = BatchedInferencePipeline(model)
+        self._batcher = Batcher(self._decode_batch, capacity=batch_size * WINDOW_SECONDS,
+                                wait_seconds=batch_wait_seconds)
+
+    @property
+    def batches_run(self) -> int:
+        """Batched decodes so far (several calls each, when they meet)."""
+        return self._batcher.batches_run
 
     @classmethod
     def load(
         cls, source: str, *, name: str, device: str, compute_type: str, cpu_threads: int,
-        num_workers: int, download_root: str | None,
+        num_workers: int, download_root: str | None, batch_size: int = 1,
+        batch_wait_seconds: float = 0.0,
     ) -> WhisperEngine:
         model = WhisperModel(
             source, device=device, compute_type=compute_type, cpu_threads=cpu_threads,
             num_workers=num_workers, download_root=download_root,
         )
-        return cls(model, name)
+        return cls(model, name, batch_size=batch_size, batch_wait_seconds=batch_wait_seconds)
 
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
         """The most likely spoken language and its probability, from the speech in ``audio``
@@ -47,7 +81,10 @@ class WhisperEngine:
         self, audio: np.ndarray, options: TranscriptionOptions
     ) -> tuple[Iterator[Segment], TranscriptionInfo]:
         """One window at a time, so a long file costs its samples plus one window's work. The
-        language detected in the first window that has speech is kept for the rest."""
+        language detected in the first window that has speech is kept for the rest.
+        Batched calls decode with others (see the class) and are returned whole."""
+        if options.batch and self.batch_size > 1:
+            return self._transcribe_batched(audio, options)
         cuts = window_cuts(audio, self.window_seconds * SAMPLE_RATE)
         first, raw_info = self._window(audio[cuts[0]:cuts[1]], options)
 
@@ -67,6 +104,104 @@ class WhisperEngine:
             options=options,
         )
         return _convert(segments()), info
+
+    def _transcribe_batched(
+        self, audio: np.ndarray, options: TranscriptionOptions
+    ) -> tuple[Iterator[Segment], TranscriptionInfo]:
+        samples = as_float(audio)
+        seconds = samples.size / SAMPLE_RATE
+        segments, language = self._batcher.submit(
+            options, (samples, options), weight=seconds + GAP_SAMPLES / SAMPLE_RATE)
+        info = TranscriptionInfo(language=language, duration=seconds, model=self.name,
+                                 options=options)
+        return iter(segments), info
+
+    def _decode_batch(self, calls: Sequence[tuple[np.ndarray, TranscriptionOptions]],
+                      ) -> list[tuple[list[Segment], str]]:
+        """Clips of the same options, decoded together: each one's segments and language.
+        Clips of one language share windows; an undetected language is detected per clip."""
+        clips, options = [clip for clip, _ in calls], calls[0][1]
+        pieces = [speech_pieces(index, clip, options) for index, clip in enumerate(clips)]
+        languages = [options.language or self._detect(clip, found)
+                     for clip, found in zip(clips, pieces, strict=True)]
+        results: list[list[Segment]] = [[] for _ in clips]
+        for language in dict.fromkeys(languages):
+            chosen = [piece for found, lang in zip(pieces, languages, strict=True)
+                      if lang == language for piece in found]
+            if not chosen:
+                continue
+            same = replace(options, language=language)
+            heard = self._decode_pieces(chosen, same, share=True)
+            missed = [piece for piece in chosen if unheard(piece, heard[piece])]
+            if missed:  # Whisper can skip a clip among others; alone it cannot
+                heard.update(self._decode_pieces(missed, same, share=False))
+            for piece in chosen:
+                results[piece.clip].extend(self._segments(heard[piece], same))
+        return [(numbered(found), language)
+                for found, language in zip(results, languages, strict=True)]
+
+    def _detect(self, clip: np.ndarray, pieces: list[Piece]) -> str:
+        """The language of a clip's first window of speech, as an unbatched call finds it."""
+        if not self.multilingual:
+            return "en"
+        language, _, _ = self.model.detect_language(
+            pieces[0].audio if pieces else clip[:WINDOW_SAMPLES])
+        return language
+
+    def _decode_pieces(self, pieces: list[Piece], options: TranscriptionOptions, *,
+                       share: bool) -> dict[Piece, list[tuple[Word, object]]]:
+        """One call of faster-whisper's batched pipeline over the packed windows laid end to
+        end (one clip of its own per window, decoded ``batch_size`` at a time, no timestamp
+        tokens: Whisper skips fewer clips without them). Each decoded word goes to the piece
+        under its middle, in that piece's clip's time, with the segment it came from."""
+        windows = pack(pieces, share=share)
+        audio = np.zeros(len(windows) * WINDOW_SAMPLES, dtype=np.float32)
+        bounds = []
+        for index, window in enumerate(windows):
+            start = index * WINDOW_SAMPLES
+            audio[start:start + window.used] = window.audio()
+            bounds.append({"start": index * WINDOW_SECONDS,
+                           "end": (start + window.used) / SAMPLE_RATE})
+        raw, _ = self._pipeline.transcribe(
+            audio, language=options.language, task=options.task, beam_size=options.beam_size,
+            temperature=list(options.temperature[:1]), initial_prompt=options.initial_prompt,
+            word_timestamps=True, without_timestamps=True, vad_filter=False,
+            clip_timestamps=bounds, batch_size=self.batch_size,
+        )
+        heard: dict[Piece, list[tuple[Word, object]]] = {piece: [] for piece in pieces}
+        for segment in raw:
+            index = min(int(segment.start // WINDOW_SECONDS), len(windows) - 1)
+            window, window_start = windows[index], index * WINDOW_SECONDS
+            for word in segment.words or []:
+                middle = (word.start + word.end) / 2 - window_start
+                at = window.piece_at(middle)
+                piece, offset = window.pieces[at], window.starts[at] / SAMPLE_RATE
+                middle -= offset
+                heard[piece].append((Word(
+                    word.word,
+                    piece.clip_time(word.start - window_start - offset, middle),
+                    piece.clip_time(word.end - window_start - offset, middle),
+                    round(float(word.probability), 4)), segment))
+        return heard
+
+    def _segments(self, heard: list[tuple[Word, object]],
+                  options: TranscriptionOptions) -> Iterator[Segment]:
+        """A piece's words as segments, cut at a pause or a sentence's end (the batched
+        pipeline decodes a whole window as one segment, too long for subtitles)."""
+        tokenizer = self.model.hf_tokenizer
+        for run in segment_runs(heard):
+            words = [word for word, _ in run]
+            text = "".join(word.word for word in words)
+            source = run[0][1]
+            yield Segment(
+                0, words[0].start, words[-1].end, text,
+                words if options.word_timestamps else [],
+                seek=round(words[0].start * 100),
+                tokens=tuple(tokenizer.encode(text, add_special_tokens=False).ids),
+                temperature=options.temperature[0], avg_logprob=float(source.avg_logprob),
+                compression_ratio=float(source.compression_ratio),
+                no_speech_prob=float(source.no_speech_prob),
+            )
 
     def _window(self, audio: np.ndarray, options: TranscriptionOptions) -> tuple[Iterator, object]:
         return self.model.transcribe(
@@ -117,3 +252,47 @@ def _convert(raw_segments: Iterator[tuple[float, object]]) -> Iterator[Segment]:
             avg_logprob=float(seg.avg_logprob), compression_ratio=float(seg.compression_ratio),
             no_speech_prob=float(seg.no_speech_prob),
         )
+
+
+def speech_pieces(clip: int, audio: np.ndarray, options: TranscriptionOptions) -> list[Piece]:
+    """A clip's speech (all of it without VAD) in pieces of at most one window."""
+    seconds = audio.size / SAMPLE_RATE
+    if not options.vad_filter:
+        cuts = window_cuts(audio, WINDOW_SAMPLES, seam=5 * SAMPLE_RATE)
+        return [Piece(clip, audio[a:b], a / SAMPLE_RATE, None, seconds)
+                for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+    vad = VadOptions() if audio.size <= WINDOW_SAMPLES else LONG_MEDIA_VAD
+    chunks = get_speech_timestamps(audio, vad)
+    if not chunks:
+        return []
+    speech = SpeechTimestampsMap(chunks, SAMPLE_RATE)
+    parts, metadata = collect_chunks(audio, chunks, max_duration=WINDOW_SECONDS)
+    return [Piece(clip, part, meta["offset"], speech, seconds)
+            for part, meta in zip(parts, metadata, strict=True) if part.size]
+
+
+def unheard(piece: Piece, heard: list) -> bool:
+    """Fewer words than one per UNHEARD_SECONDS of speech: skipped among other clips."""
+    return len(heard) < piece.audio.size / SAMPLE_RATE / UNHEARD_SECONDS
+
+
+def segment_runs(heard: list[tuple[Word, object]]) -> Iterator[list[tuple[Word, object]]]:
+    """Words grouped into segments: a new one after a pause of PAUSE_SECONDS, after a
+    sentence's end, or once one would pass SEGMENT_SECONDS."""
+    run: list[tuple[Word, object]] = []
+    for word, source in sorted(heard, key=lambda found: found[0].start):
+        if run:
+            last, first = run[-1][0], run[0][0]
+            if word.start - last.end >= PAUSE_SECONDS or word.end - first.start > \
+                    SEGMENT_SECONDS or last.word.rstrip().endswith(SENTENCE_ENDS):
+                yield run
+                run = []
+        run.append((word, source))
+    if run:
+        yield run
+
+
+def numbered(segments: list[Segment]) -> list[Segment]:
+    """A clip's segments in time order, numbered from 0 as an unbatched call numbers them."""
+    ordered = sorted(segments, key=lambda s: s.start)
+    return [replace(segment, id=index) for index, segment in enumerate(ordered)]
