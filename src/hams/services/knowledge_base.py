@@ -95,9 +95,10 @@ def create_items(session: Session, principal: Principal, items: Sequence[NewItem
     drafts = [_draft(session, principal, new, f"items.{index}", settings=settings,
                      storage=storage) for index, new in enumerate(items)]
     try:
-        for item, source in drafts:
+        for item, source in drafts:  # files first: no row written (no SQLite lock) meanwhile
             if source is not None:
                 _store_file(item, source, settings=settings, storage=storage)
+        for item, _ in drafts:
             session.add(item)
             session.flush()
             _queue(session, principal, item, settings=settings)
