@@ -10,6 +10,7 @@ the store or the network says is ``ServiceUnavailable`` (retryable: jobs try aga
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 from collections.abc import Iterator
@@ -115,7 +116,11 @@ class S3Storage:
 
     def write_bytes(self, key: str, data: bytes) -> None:
         with _translated(key):
-            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+            if len(data) > self.transfer.multipart_threshold:  # a long TTS job's audio
+                self.client.upload_fileobj(io.BytesIO(data), self.bucket, self._key(key),
+                                           Config=self.transfer)
+            else:
+                self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
 
     def write_file(self, key: str, path: Path) -> None:
         with _translated(key):
