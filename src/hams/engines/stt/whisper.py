@@ -27,6 +27,8 @@ WINDOW_SECONDS = WINDOW_SAMPLES / SAMPLE_RATE
 LONG_MEDIA_VAD = VadOptions(max_speech_duration_s=WINDOW_SECONDS, min_silence_duration_ms=160)
 """Speech in pieces that fit a window (the batched pipeline's own choice); a clip that fits
 one window keeps faster-whisper's defaults, as it has unbatched."""
+BATCHED_SPAN_SECONDS = 600
+NO_SPEECH_PROB, MIN_LOGPROB, MAX_COMPRESSION = 0.6, -1.0, 2.4  # Whisper's checks of a window
 UNHEARD_SECONDS = 4.0
 PAUSE_SECONDS = 1.0
 SEGMENT_SECONDS = 15.0
@@ -49,6 +51,7 @@ class WhisperEngine:
         self.window_seconds = DEFAULT_WINDOW_SECONDS
         self.batch_size = batch_size
         self._pipeline = BatchedInferencePipeline(model)
+        self.redecoded = 0  # clips decoded again alone, after their window failed its checks
         self._batcher = Batcher(self._decode_batch, capacity=batch_size * WINDOW_SECONDS,
                                 wait_seconds=batch_wait_seconds)
 
@@ -85,6 +88,11 @@ class WhisperEngine:
         Batched calls decode with others (see the class) and are returned whole."""
         if options.batch and self.batch_size > 1:
             return self._transcribe_batched(audio, options)
+        return self._transcribe_windows(audio, options)
+
+    def _transcribe_windows(
+        self, audio: np.ndarray, options: TranscriptionOptions
+    ) -> tuple[Iterator[Segment], TranscriptionInfo]:
         cuts = window_cuts(audio, self.window_seconds * SAMPLE_RATE)
         first, raw_info = self._window(audio[cuts[0]:cuts[1]], options)
 
@@ -108,11 +116,24 @@ class WhisperEngine:
     def _transcribe_batched(
         self, audio: np.ndarray, options: TranscriptionOptions
     ) -> tuple[Iterator[Segment], TranscriptionInfo]:
-        samples = as_float(audio)
-        seconds = samples.size / SAMPLE_RATE
-        segments, language = self._batcher.submit(
-            options, (samples, options), weight=seconds + GAP_SAMPLES / SAMPLE_RATE)
-        info = TranscriptionInfo(language=language, duration=seconds, model=self.name,
+        """Long media goes in spans of BATCHED_SPAN_SECONDS, cut in pauses, one after the
+        other: each span's windows are decoded together, and memory holds one span as floats
+        (the pipeline makes every window's features at once). As unbatched, the language
+        found in the first span is kept for the rest."""
+        cuts = window_cuts(audio, BATCHED_SPAN_SECONDS * SAMPLE_RATE)
+        segments: list[Segment] = []
+        chosen, language = options, None
+        for start, end in zip(cuts, cuts[1:], strict=False):
+            span = as_float(audio[start:end])
+            found, span_language = self._batcher.submit(
+                chosen, (span, chosen), weight=(span.size + GAP_SAMPLES) / SAMPLE_RATE)
+            language = language or span_language
+            first_id = len(segments)
+            segments.extend(shifted(segment, start / SAMPLE_RATE, first_id) for segment in found)
+            if found and chosen.language is None:
+                chosen = replace(options, language=span_language)
+        info = TranscriptionInfo(language=language or options.language or "en",
+                                 duration=audio.size / SAMPLE_RATE, model=self.name,
                                  options=options)
         return iter(segments), info
 
@@ -131,12 +152,20 @@ class WhisperEngine:
             if not chosen:
                 continue
             same = replace(options, language=language)
-            heard = self._decode_pieces(chosen, same, share=True)
-            missed = [piece for piece in chosen if unheard(piece, heard[piece])]
+            heard, failed = self._decode_pieces(chosen, same, share=True)
+            missed = [piece for piece in chosen
+                      if piece not in failed and unheard(piece, heard[piece])]
             if missed:  # Whisper can skip a clip among others; alone it cannot
-                heard.update(self._decode_pieces(missed, same, share=False))
+                again, failed_again = self._decode_pieces(missed, same, share=False)
+                heard.update(again)
+                failed |= failed_again
+            redo = {piece.clip for piece in failed}
             for piece in chosen:
-                results[piece.clip].extend(self._segments(heard[piece], same))
+                if piece.clip not in redo:
+                    results[piece.clip].extend(self._segments(heard[piece], same))
+            self.redecoded += len(redo)
+            for clip in sorted(redo):  # with the unbatched path's temperature fallback
+                results[clip] = list(self._transcribe_windows(clips[clip], same)[0])
         return [(numbered(found), language)
                 for found, language in zip(results, languages, strict=True)]
 
@@ -144,16 +173,18 @@ class WhisperEngine:
         """The language of a clip's first window of speech, as an unbatched call finds it."""
         if not self.multilingual:
             return "en"
-        language, _, _ = self.model.detect_language(
-            pieces[0].audio if pieces else clip[:WINDOW_SAMPLES])
-        return language
+        if not pieces:  # no speech: unbatched, the model hears an empty window
+            return self.model.detect_language(np.zeros(0, dtype=np.float32))[0]
+        return self.model.detect_language(pieces[0].audio)[0]
 
-    def _decode_pieces(self, pieces: list[Piece], options: TranscriptionOptions, *,
-                       share: bool) -> dict[Piece, list[tuple[Word, object]]]:
+    def _decode_pieces(self, pieces: list[Piece], options: TranscriptionOptions, *, share: bool,
+                       ) -> tuple[dict[Piece, list[tuple[Word, object]]], set[Piece]]:
         """One call of faster-whisper's batched pipeline over the packed windows laid end to
         end (one clip of its own per window, decoded ``batch_size`` at a time, no timestamp
         tokens: Whisper skips fewer clips without them). Each decoded word goes to the piece
-        under its middle, in that piece's clip's time, with the segment it came from."""
+        under its middle, in that piece's clip's time, with the segment it came from. Whisper's
+        own checks apply to each window: silence is dropped, and the pieces of a window that
+        decoded badly are returned as failed (the unbatched path retries warmer)."""
         windows = pack(pieces, share=share)
         audio = np.zeros(len(windows) * WINDOW_SAMPLES, dtype=np.float32)
         bounds = []
@@ -169,9 +200,15 @@ class WhisperEngine:
             clip_timestamps=bounds, batch_size=self.batch_size,
         )
         heard: dict[Piece, list[tuple[Word, object]]] = {piece: [] for piece in pieces}
+        failed: set[Piece] = set()
         for segment in raw:
             index = min(int(segment.start // WINDOW_SECONDS), len(windows) - 1)
             window, window_start = windows[index], index * WINDOW_SECONDS
+            if segment.no_speech_prob > NO_SPEECH_PROB and segment.avg_logprob < MIN_LOGPROB:
+                continue
+            if segment.compression_ratio > MAX_COMPRESSION or segment.avg_logprob < MIN_LOGPROB:
+                failed.update(window.pieces)
+                continue
             for word in segment.words or []:
                 middle = (word.start + word.end) / 2 - window_start
                 at = window.piece_at(middle)
@@ -182,7 +219,7 @@ class WhisperEngine:
                     piece.clip_time(word.start - window_start - offset, middle),
                     piece.clip_time(word.end - window_start - offset, middle),
                     round(float(word.probability), 4)), segment))
-        return heard
+        return heard, failed
 
     def _segments(self, heard: list[tuple[Word, object]],
                   options: TranscriptionOptions) -> Iterator[Segment]:
@@ -290,6 +327,17 @@ def segment_runs(heard: list[tuple[Word, object]]) -> Iterator[list[tuple[Word, 
         run.append((word, source))
     if run:
         yield run
+
+
+def shifted(segment: Segment, seconds: float, first_id: int) -> Segment:
+    """A span's segment in the whole file's time, numbered after those before it."""
+    if not seconds:
+        return replace(segment, id=first_id + segment.id)
+    words = [replace(w, start=round(w.start + seconds, 3), end=round(w.end + seconds, 3))
+             for w in segment.words]
+    return replace(segment, id=first_id + segment.id, start=round(segment.start + seconds, 3),
+                   end=round(segment.end + seconds, 3), words=words,
+                   seek=segment.seek + round(seconds * 100))
 
 
 def numbered(segments: list[Segment]) -> list[Segment]:
