@@ -21,6 +21,7 @@ from tests.helpers.postgres import fresh_database
 from tests.helpers.server import ServerProcess, start_server
 from tests.helpers.speech import SPEECH_SENTENCES, synthesize_speech
 
+pytest_plugins = ["tests.helpers.seaweedfs"]  # the `seaweedfs` fixture: one store per run
 TEST_DATABASE_ENV = "HAMS_TEST_DATABASE_URL"
 TEST_REDIS_ENV = "HAMS_TEST_REDIS_URL"
 _STRAY = [k for k in os.environ if k.startswith("HAMS_") and not k.startswith("HAMS_TEST_")]

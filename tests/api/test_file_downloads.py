@@ -21,7 +21,6 @@ from tests.factories import api_client
 if TYPE_CHECKING:
     from tests.helpers.seaweedfs import SeaweedFS
 
-pytest_plugins = ["tests.helpers.seaweedfs"]
 DATA = bytes(range(200))
 KEY = "jobs/j1/speech.wav"
 

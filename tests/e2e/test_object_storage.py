@@ -25,7 +25,6 @@ from tests.helpers.wait import wait_until
 if TYPE_CHECKING:
     from tests.helpers.seaweedfs import SeaweedFS
 
-pytest_plugins = ["tests.helpers.seaweedfs"]
 KB = "/v1/voice-agents/knowledge-base"
 DATABASE_FILES = {"hams.db", "hams.db-wal", "hams.db-shm"}
 KEPT_FOLDERS = {"models"}  # the bundled models, joined once: a cache, not a blob

@@ -128,7 +128,7 @@ class SeaweedFS:
 
 @pytest.fixture(scope="session")
 def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
-    """One SeaweedFS for the whole run (test modules load it with ``pytest_plugins``); each
+    """One SeaweedFS for the whole run (tests/conftest.py loads this module as a plugin); each
     test stores under a prefix of its own."""
     store = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
     yield store

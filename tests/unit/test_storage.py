@@ -22,7 +22,6 @@ from tests.helpers.server import free_port
 if TYPE_CHECKING:
     from tests.helpers.seaweedfs import SeaweedFS
 
-pytest_plugins = ["tests.helpers.seaweedfs"]
 MULTIPART = 5 * 1024 * 1024  # S3's smallest part
 
 
