@@ -42,7 +42,7 @@ def cluster(postgres_url, seaweedfs, tmp_path) -> Iterator[Cluster]:
 def test_every_job_completes_once_through_kills_and_a_store_restart(
         cluster, speech, webhook_receiver):
     run = run_chaos(cluster, jobs=JOBS, audio=speech.read_bytes(), hook_url=webhook_receiver.url,
-                    rng=random.Random(16))
+                    rng=random.Random(16), kill_every=(1.0, 3.0))
     assert cluster.killed >= 2 and run.store_restarts == 1
 
     states = dict(cluster.query("SELECT id, status FROM jobs"))
