@@ -312,8 +312,9 @@ class Settings(BaseSettings):
         None, description="S3 secret key for STORAGE_URL."
     )
     s3_presigned_downloads: bool = Field(
-        False, description="Signed file links redirect to a presigned S3 URL instead of "
-        "streaming the blob through the API (the S3 endpoint must then be reachable by clients)."
+        False, description="File links and /v1/media downloads redirect to a presigned S3 URL "
+        "instead of streaming through the API (the S3 endpoint must then be reachable by "
+        "clients)."
     )
     s3_multipart_bytes: int = Field(
         16 * 1024 * 1024, ge=5 * 1024 * 1024, description="Blobs larger than this are "
