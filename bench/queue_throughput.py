@@ -13,10 +13,13 @@ is seen COMPLETED when the worker is another process.
    plus `hams worker`, PostgreSQL) against the in-process baseline (`hams serve --workers 1`),
    each with the default poll interval. Goal: p50 ≤ 100 ms with external workers.
 
-    .venv/bin/python bench/queue_throughput.py [--jobs N] [--latency-runs N] [--json]
+    .venv/bin/python bench/queue_throughput.py [--jobs N] [--rounds N] [--latency-runs N]
+        [--baseline /tmp/q-base/src] [--skip-latency] [--json]
 
-To compare with an older checkout, run it with ``--src /tmp/q-base/src``: the worker
-processes and the `hams` servers then import that code (this script's own code is the same).
+``--baseline`` names an older checkout's src/ (``git worktree add /tmp/q-base <commit>``):
+its worker processes and `hams` servers run interleaved with this checkout's, and the drain
+rates are printed as ratios. The latency part also runs ``external_api_listening``: the API
+process listening for wake-ups as app.py's lifespan would (see ``servers``).
 """
 
 from __future__ import annotations
@@ -36,16 +39,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _use_source(src: str | None) -> None:
-    """Import hams from ``src`` (an older checkout's src/), here and in every child process."""
-    if src:
-        sys.path.insert(0, src)
-        os.environ["PYTHONPATH"] = os.pathsep.join(
-            [src, *filter(None, [os.environ.get("PYTHONPATH")])])
-    if str(ROOT) not in sys.path:
-        sys.path.insert(1 if src else 0, str(ROOT))
-
-
 NOOP_TYPE = "TTS"
 THREADS = 4
 WORD = "مرحبا"
@@ -63,9 +56,12 @@ def _noop(job: Any) -> Any:
     return JobOutcome(job_response={"ok": True}, usage_seconds=0.0, total_cost=0.0)
 
 
-def _worker_process(url: str, data_dir: str, threads: int, ready: Any, go: Any, done: Any
-                    ) -> None:
-    """One worker process: a ``Worker`` whose handlers are all the no-op, started on ``go``."""
+def _worker_process(src: str | None, url: str, data_dir: str, threads: int, ready: Any,
+                    go: Any, done: Any) -> None:
+    """One worker process: a ``Worker`` whose handlers are all the no-op, started on ``go``;
+    with ``src``, the hams of that checkout."""
+    if src:
+        sys.path.insert(0, src)
     from hams.runtime import build_runtime
     from hams.worker.runner import Worker
 
@@ -106,7 +102,7 @@ def _completed(runtime: Any) -> int:
         return session.scalar(select(func.count()).where(Job.state == "completed"))
 
 
-def drain(url: str, data_dir: Path, processes: int, jobs: int) -> float:
+def drain(url: str, data_dir: Path, processes: int, jobs: int, src: str | None = None) -> float:
     """Jobs per second for ``processes`` worker processes of THREADS threads each."""
     from hams.runtime import build_runtime
 
@@ -116,7 +112,7 @@ def drain(url: str, data_dir: Path, processes: int, jobs: int) -> float:
     go, done = context.Event(), context.Event()
     readies = [context.Event() for _ in range(processes)]
     children = [context.Process(target=_worker_process,
-                                args=(url, str(data_dir), THREADS, ready, go, done))
+                                args=(src, url, str(data_dir), THREADS, ready, go, done))
                 for ready in readies]
     for child in children:
         child.start()
@@ -162,12 +158,29 @@ def latencies(client: Any, runs: int) -> list[float]:
 
 
 @contextmanager
-def external_workers(tmp: Path, url: str) -> Any:
-    """`hams serve --workers 0` and one `hams worker`, on ``url``."""
-    from tests.helpers.server import start_server, start_worker
+def servers(tmp: Path, url: str, variant: str, src: str | None) -> Any:
+    """The API (and its worker) for one latency variant, on ``url``:
 
-    env = {"HAMS_DATABASE_URL": url}
-    server = start_server(tmp, workers=0, env=env)
+    - ``in_process``: `hams serve --workers 1`;
+    - ``external``: `hams serve --workers 0` plus `hams worker`;
+    - ``external_api_listening``: the same, but the API process also listens for wake-ups
+      (``queue.wakeups.start_wakeups``, as app.py's lifespan would call it), so its long-poll
+      waiters hear a finish at once instead of reading the row every half second.
+    """
+    from tests.helpers.server import ServerProcess, hams_env, start_server, start_worker
+
+    env = {"HAMS_DATABASE_URL": url, **({"PYTHONPATH": src} if src else {})}
+    if variant == "in_process":
+        server = start_server(tmp, workers=1, env=env)
+        try:
+            yield server
+        finally:
+            server.stop()
+        return
+    if variant == "external":
+        server = start_server(tmp, workers=0, env=env)
+    else:
+        server = _start_listening_api(tmp, hams_env(tmp / "data", env), ServerProcess)
     worker = start_worker(tmp / "data", env=env)
     try:
         yield server
@@ -177,15 +190,43 @@ def external_workers(tmp: Path, url: str) -> Any:
         server.stop()
 
 
-@contextmanager
-def in_process_worker(tmp: Path, url: str) -> Any:
-    from tests.helpers.server import start_server
+LISTENING_API = """
+import logging, sys, uvicorn
+logging.basicConfig(level=logging.INFO)
+from hams.app import create_app
+from hams.queue.wakeups import start_wakeups
+from hams.settings import Settings
+settings = Settings()
+app = create_app(settings, workers=0)
+start_wakeups(app.state.runtime.db, settings)
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
 
-    server = start_server(tmp, workers=1, env={"HAMS_DATABASE_URL": url})
-    try:
-        yield server
-    finally:
-        server.stop()
+
+def _start_listening_api(tmp: Path, env: dict[str, str], server_type: Any) -> Any:
+    import subprocess
+
+    import httpx
+    from tests.helpers.server import free_port
+    from tests.helpers.wait import wait_until
+
+    port = free_port()
+    log_path = tmp / "api.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-c", LISTENING_API, str(port)], env=env,
+                                   stdout=log, stderr=log)
+    base_url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"the API exited:\n{log_path.read_text()}")
+        try:
+            return httpx.get(f"{base_url}/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    wait_until(healthy, 60, interval=0.1, what="the API to answer /health")
+    return server_type(process, base_url, "", tmp / "data", log_path)
 
 
 def _api_key(url: str, data_dir: Path) -> str:
@@ -209,53 +250,67 @@ def p50_ms(values: list[float]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2000, help="no-op jobs per drain")
+    parser.add_argument("--rounds", type=int, default=2, help="drains per configuration")
     parser.add_argument("--latency-runs", type=int, default=30)
-    parser.add_argument("--src", help="import hams from this src/ (an older checkout)")
+    parser.add_argument("--baseline", help="an older checkout's src/, run interleaved with "
+                        "this one (e.g. /tmp/q-base/src from `git worktree add`)")
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    _use_source(args.src)
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
     from tests.helpers.postgres import fresh_database
 
-    import hams
-
     pg_base = os.environ.get("HAMS_TEST_DATABASE_URL")
-    results: dict[str, Any] = {"hams": str(Path(hams.__file__).parent),
-                               "load": os.getloadavg()}
-    with ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hams-queue-")))
-        for processes in (1, 4):
-            url = f"sqlite:///{tmp / f'drain-{processes}.db'}"
-            rate = drain(url, tmp / f"sqlite-{processes}", processes, args.jobs)
-            results[f"sqlite_{processes}x{THREADS}_jobs_per_s"] = round(rate, 1)
-            print(f"SQLite, {processes} process(es) × {THREADS} threads: {rate:.0f} jobs/s",
-                  flush=True)
-        if pg_base:
-            with fresh_database(pg_base, "hams_bench") as url:
-                rate = drain(url, tmp / "pg", 4, args.jobs)
-            results[f"postgresql_4x{THREADS}_jobs_per_s"] = round(rate, 1)
-            print(f"PostgreSQL, 4 processes × {THREADS} threads: {rate:.0f} jobs/s", flush=True)
-            if not args.skip_latency:
-                import httpx
+    codes = {"current": None, **({"baseline": args.baseline} if args.baseline else {})}
+    configs = [("sqlite", 1), ("sqlite", 4)] + ([("postgresql", 4)] if pg_base else [])
+    rates: dict[str, list[float]] = {}
+    results: dict[str, Any] = {"load_before": os.getloadavg()}
+    with tempfile.TemporaryDirectory(prefix="hams-queue-") as tmp_name:
+        tmp = Path(tmp_name)
+        for round_index in range(args.rounds):  # interleaved, so drift hits every variant
+            for code, src in codes.items():
+                for database, processes in configs:
+                    name = f"{database}_{processes}x{THREADS}_{code}"
+                    run_dir = tmp / f"{name}-{round_index}"
+                    with ExitStack() as stack:
+                        url = (stack.enter_context(fresh_database(pg_base, "hams_bench"))
+                               if database == "postgresql" else f"sqlite:///{run_dir}.db")
+                        rate = drain(url, run_dir, processes, args.jobs, src)
+                    rates.setdefault(name, []).append(rate)
+                    print(f"{database}, {processes} process(es) × {THREADS} threads, {code}: "
+                          f"{rate:.0f} jobs/s", flush=True)
+        for name, values in rates.items():
+            results[f"{name}_jobs_per_s"] = round(statistics.median(values), 1)
+        if args.baseline:
+            for database, processes in configs:
+                key = f"{database}_{processes}x{THREADS}"
+                ratio = (statistics.median(rates[f"{key}_current"])
+                         / statistics.median(rates[f"{key}_baseline"]))
+                results[f"{key}_ratio"] = round(ratio, 2)
+                print(f"{key}: current / baseline = {ratio:.2f}×")
+        if pg_base and not args.skip_latency:
+            import httpx
 
-                for name, variant in (("in_process", in_process_worker),
-                                      ("external", external_workers)):
-                    with fresh_database(pg_base, "hams_bench") as url:
-                        run_dir = tmp / f"latency-{name}"
-                        run_dir.mkdir()
-                        with variant(run_dir, url) as server:
-                            key = _api_key(url, run_dir / "admin")
-                            with httpx.Client(base_url=server.base_url, timeout=60, headers={
-                                    "Authorization": f"Token {key}"}) as client:
-                                times = latencies(client, args.latency_runs)
-                    results[f"latency_{name}_p50_ms"] = round(p50_ms(times), 1)
-                    print(f"create → COMPLETED seen, {name} worker: p50 "
-                          f"{p50_ms(times):.0f} ms, max {max(times) * 1000:.0f} ms", flush=True)
-                ratio = results["latency_external_p50_ms"] / results["latency_in_process_p50_ms"]
-                print(f"external / in-process p50: {ratio:.2f}×")
-        else:
-            print("PostgreSQL skipped: HAMS_TEST_DATABASE_URL is not set")
+            variants = [("in_process", None), ("external", None),
+                        ("external_api_listening", None)]
+            if args.baseline:
+                variants.append(("external_baseline", args.baseline))
+            for name, src in variants:
+                with fresh_database(pg_base, "hams_bench") as url:
+                    run_dir = tmp / f"latency-{name}"
+                    run_dir.mkdir()
+                    variant = name.removesuffix("_baseline")
+                    with servers(run_dir, url, variant, src) as server:
+                        key = _api_key(url, run_dir / "admin")
+                        with httpx.Client(base_url=server.base_url, timeout=60, headers={
+                                "Authorization": f"Token {key}"}) as client:
+                            times = latencies(client, args.latency_runs)
+                results[f"latency_{name}_p50_ms"] = round(p50_ms(times), 1)
+                print(f"create → COMPLETED seen, {name}: p50 {p50_ms(times):.0f} ms, "
+                      f"max {max(times) * 1000:.0f} ms", flush=True)
     results["load_after"] = os.getloadavg()
+    print(f"load average before {results['load_before']}, after {results['load_after']}")
     if args.json:
         print(json.dumps(results))
     return 0

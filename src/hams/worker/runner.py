@@ -21,6 +21,7 @@ from queue import SimpleQueue
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.orm import Session
 
 from hams.db.models import Job, utcnow
 from hams.engines.text import total_tokens
@@ -145,27 +146,39 @@ class Worker:
 
     def _claim(self, limit: int) -> list[tuple[queue.Claim, Job]]:
         with self.db.session() as session:
-            claimed = queue.claim_jobs(session, self.name, utcnow(), self.settings.lease_seconds,
-                                       self.settings.project_max_running_jobs, limit)
+            claimed = self._claim_in(session, limit)
+        return self._hold(claimed)
+
+    def _claim_in(self, session: Session, limit: int) -> list[tuple[queue.Claim, Job]]:
+        return queue.claim_jobs(session, self.name, utcnow(), self.settings.lease_seconds,
+                                self.settings.project_max_running_jobs, limit)
+
+    def _hold(self, claimed: list[tuple[queue.Claim, Job]]) -> list[tuple[queue.Claim, Job]]:
+        """Count committed claims as this worker's: heartbeat them, release them on stop."""
         with self._active_lock:
             for claim, _ in claimed:
                 self._active[(claim.job_id, claim.fencing)] = claim
         return claimed
 
     def _job_loop(self) -> None:
-        while (item := self._handed.get()) is not None:
+        """Run what the claimer hands over; each outcome's transaction also claims this
+        thread's next job, so a busy queue costs one transaction per job."""
+        item = self._handed.get()
+        while item is not None:
             claim, job = item
+            item = None
             try:
                 if not self._stop.is_set():  # else left claimed: stop() releases it
-                    self._run_claimed(claim, job)
+                    item = self._run_claimed(claim, job, claim_next=True)
             except Exception:  # noqa: BLE001 - the thread must survive a database hiccup
                 log.exception("worker error on job %s", claim.job_id)
-            finally:
+            if item is None:
                 with self._capacity:
                     self._idle += 1
                     self._capacity.notify_all()
                 if self.settings.project_max_running_jobs:  # a slot under the cap is free
                     self.signals.wake_all()
+                item = self._handed.get()
 
     def _webhook_loop(self) -> None:
         while not self._stop.is_set():
@@ -223,37 +236,40 @@ class Worker:
         self._run_claimed(*claimed[0])
         return True
 
-    def _run_claimed(self, claim: queue.Claim, job: Job) -> None:
-        """Run a claimed job and record its outcome; the heartbeat covers it meanwhile."""
+    def _run_claimed(self, claim: queue.Claim, job: Job, claim_next: bool = False
+                     ) -> tuple[queue.Claim, Job] | None:
+        """Run a claimed job and record its outcome (the heartbeat covers it meanwhile);
+        with ``claim_next``, the job claimed in the same transaction, if any."""
         try:
-            self._run_claim(claim, job)
+            following = self._run_claim(claim, job, claim_next)
         finally:
             key = (claim.job_id, claim.fencing)
             with self._active_lock:
                 self._active.pop(key, None)
                 self._lost.discard(key)
+        return following
 
-    def _run_claim(self, claim: queue.Claim, job: Job) -> None:
+    def _run_claim(self, claim: queue.Claim, job: Job, claim_next: bool
+                   ) -> tuple[queue.Claim, Job] | None:
         if claim.attempts > claim.max_attempts:
-            self._fail(claim, "The job was abandoned by its workers too many times")
-            return
+            return self._fail(claim, "The job was abandoned by its workers too many times",
+                              claim_next=claim_next)
         handler = self.handlers.get(claim.type)
         if handler is None:
-            self._fail(claim, f"No handler for job type {claim.type} on this worker")
-            return
+            return self._fail(claim, f"No handler for job type {claim.type} on this worker",
+                              claim_next=claim_next)
         outcome: JobOutcome | None = None
         error: Exception | None = None
         try:
             outcome = handler(job)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
             error = exc
-        self._record(claim, outcome, error)
+        return self._record(claim, outcome, error, claim_next)
 
     def _record(self, claim: queue.Claim, outcome: JobOutcome | None,
-                error: Exception | None) -> None:
+                error: Exception | None, claim_next: bool) -> tuple[queue.Claim, Job] | None:
         if outcome is not None:
-            self._complete(claim, outcome)
-            return
+            return self._complete(claim, outcome, claim_next)
         message = error.message if isinstance(error, HamsError) else (
             f"Internal error while processing job {claim.job_id}; the server log has details")
         retryable = not isinstance(error, HamsError) or error.retryable
@@ -264,11 +280,12 @@ class Worker:
             with self.db.session() as session:
                 queue.schedule_retry(session, claim, utcnow() + timedelta(seconds=delay), message,
                                      usage_tokens=_add_tokens(_tokens_used(error)))
-            return
+            return None
         key = error.message_key if isinstance(error, HamsError) else HamsError.message_key
-        self._fail(claim, message, _tokens_used(error), key)
+        return self._fail(claim, message, _tokens_used(error), key, claim_next=claim_next)
 
-    def _complete(self, claim: queue.Claim, outcome: JobOutcome) -> None:
+    def _complete(self, claim: queue.Claim, outcome: JobOutcome, claim_next: bool
+                  ) -> tuple[queue.Claim, Job] | None:
         with self.db.session() as session:
             stored = queue.finish_job(
                 session, claim, utcnow(), state="completed", status="COMPLETED", error=None,
@@ -283,9 +300,12 @@ class Worker:
                 log.warning("stale result for job %s refused (fencing %d)", claim.job_id,
                             claim.fencing)
             queue.notify_finished(session, claim.job_id)
+            following = self._claim_following(session, claim_next)
+        return self._first_held(following)
 
     def _fail(self, claim: queue.Claim, message: str, tokens: int | None = None,
-              message_key: str = HamsError.message_key) -> None:
+              message_key: str = HamsError.message_key, *, claim_next: bool = False
+              ) -> tuple[queue.Claim, Job] | None:
         """Record the failure with its stable key, so a caller waiting on the job (the
         OpenAI-compatible routes) can answer with the status the error stands for."""
         response = {"error": message, "messageKey": message_key}
@@ -295,6 +315,18 @@ class Worker:
                                 usage_tokens=_add_tokens(tokens)):
                 job_ended(session, claim.job_id)
             queue.notify_finished(session, claim.job_id)
+            following = self._claim_following(session, claim_next)
+        return self._first_held(following)
+
+    def _claim_following(self, session: Session, claim_next: bool
+                         ) -> list[tuple[queue.Claim, Job]]:
+        """The next job for the thread that is recording an outcome, claimed in the same
+        transaction (one commit instead of two); none once stopping."""
+        return self._claim_in(session, 1) if claim_next and not self._stop.is_set() else []
+
+    def _first_held(self, claimed: list[tuple[queue.Claim, Job]]
+                    ) -> tuple[queue.Claim, Job] | None:
+        return self._hold(claimed)[0] if claimed else None
 
 
 def _add_tokens(tokens: int | None) -> Any:
