@@ -32,12 +32,14 @@ class Piece:
     clip_seconds: float  # the clip's duration, which no time may pass
 
     def clip_time(self, seconds: float, middle: float) -> float:
-        """``seconds`` into this piece as seconds into its clip (within it); ``middle`` (the
-        word's) decides which stretch of speech it is in, so a word is never torn across a
-        pause."""
+        """``seconds`` into this piece (kept within it) as seconds into its clip; ``middle``
+        (the word's) decides which stretch of speech it is in, so a word is never torn across
+        a pause."""
+        length = self.audio.size / SAMPLE_RATE  # a word heard in the gap is at the edge
+        seconds, middle = min(max(seconds, 0.0), length), min(max(middle, 0.0), length)
         time = self.offset + seconds
         if self.speech is not None:
-            chunk = self.speech.get_chunk_index(max(self.offset + middle, 0.0))
+            chunk = self.speech.get_chunk_index(self.offset + middle)
             time = self.speech.get_original_time(time, chunk)
         return min(max(round(float(time), 3), 0.0), math.floor(self.clip_seconds * 1000) / 1000)
 

@@ -10,7 +10,6 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.vad import (
     SpeechTimestampsMap,
     VadOptions,
-    collect_chunks,
     get_speech_timestamps,
 )
 
@@ -303,14 +302,28 @@ def speech_pieces(clip: int, audio: np.ndarray, options: TranscriptionOptions) -
     if not chunks:
         return []
     speech = SpeechTimestampsMap(chunks, SAMPLE_RATE)
-    parts, metadata = collect_chunks(audio, chunks, max_duration=WINDOW_SECONDS)
-    return [Piece(clip, part, meta["offset"], speech, seconds)
-            for part, meta in zip(parts, metadata, strict=True) if part.size]
+    if audio.size <= WINDOW_SAMPLES:  # as unbatched: the speech joined, no pause left
+        joined = np.concatenate([audio[c["start"]:c["end"]] for c in chunks])
+        return [Piece(clip, joined, 0.0, speech, seconds)]
+    pieces, offset = [], 0  # long media: each stretch of speech apart, for Whisper to pause
+    for chunk in chunks:
+        pieces.append(Piece(clip, audio[chunk["start"]:chunk["end"]], offset / SAMPLE_RATE,
+                            speech, seconds))
+        offset += chunk["end"] - chunk["start"]
+    return pieces
 
 
-def unheard(piece: Piece, heard: list) -> bool:
-    """Fewer words than one per UNHEARD_SECONDS of speech: skipped among other clips."""
-    return len(heard) < piece.audio.size / SAMPLE_RATE / UNHEARD_SECONDS
+def unheard(piece: Piece, heard: list[tuple[Word, object]]) -> bool:
+    """Skipped among other clips: fewer words than one per UNHEARD_SECONDS of speech, or
+    more than that much speech left before the first word or after the last."""
+    seconds = piece.audio.size / SAMPLE_RATE
+    if len(heard) < seconds / UNHEARD_SECONDS:
+        return True
+    if not heard:
+        return False
+    start, end = piece.clip_time(0.0, 0.0), piece.clip_time(seconds, seconds)
+    first, last = heard[0][0], heard[-1][0]
+    return first.start - start > UNHEARD_SECONDS or end - last.end > UNHEARD_SECONDS
 
 
 def segment_runs(heard: list[tuple[Word, object]]) -> Iterator[list[tuple[Word, object]]]:
