@@ -46,6 +46,7 @@ from hams.api.deps import route_path
 from hams.api.envelope import error_response, validation_failed
 from hams.api.openai_errors import is_openai_path, openai_error_response
 from hams.errors import HamsError, MethodNotAllowed, NotFound, PayloadTooLarge, ValidationFailed
+from hams.queue.wakeups import start_wakeups
 from hams.runtime import Runtime, build_runtime
 from hams.settings import Settings
 from hams.worker.handlers import job_handlers
@@ -62,6 +63,7 @@ def create_app(settings: Settings, *, workers: int = 0, runtime: Runtime | None 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = app.state.runtime
+        start_wakeups(rt.db, rt.settings)  # other processes' new and finished jobs wake this one
         worker = Worker(rt, workers) if workers else None
         if worker:
             worker.start()

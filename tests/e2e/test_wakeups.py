@@ -22,12 +22,7 @@ POLL_SECONDS = "30"
 BOUND_SECONDS = 10  # an event bound, far below the poll interval: not a timing measurement
 
 
-NEEDS_API_WAKEUPS = pytest.mark.xfail(
-    strict=True, reason="the API process publishes to Redis only once app.py's lifespan calls "
-    "queue.wakeups.start_wakeups (PostgreSQL publishes without it)")
-
-
-@pytest.fixture(params=["postgresql", pytest.param("sqlite+redis", marks=NEEDS_API_WAKEUPS)])
+@pytest.fixture(params=["postgresql", "sqlite+redis"])
 def replica_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     """The settings every process shares: the database, and Redis for the SQLite replicas."""
     if request.param == "postgresql":
