@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from hams.db.models import Job, utcnow
 from hams.engines.text import total_tokens
 from hams.errors import HamsError
+from hams.logs import job_context
 from hams.media.urls import url_policy
 from hams.queue import jobs as queue
 from hams.queue.signals import signals_for
@@ -241,7 +242,8 @@ class Worker:
         """Run a claimed job and record its outcome (the heartbeat covers it meanwhile);
         with ``claim_next``, the job claimed in the same transaction, if any."""
         try:
-            following = self._run_claim(claim, job, claim_next)
+            with job_context(claim.job_id):  # its log lines, the runner's own included
+                following = self._run_claim(claim, job, claim_next)
         finally:
             key = (claim.job_id, claim.fencing)
             with self._active_lock:
