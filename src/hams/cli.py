@@ -123,11 +123,15 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the API (and N in-process workers)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="job threads; 0 = API only")
+    serve.add_argument("--workers", type=int, default=2,
+                       help="job threads; 0 = API only. Concurrent transcriptions share "
+                       "batched decodes (HAMS_STT_BATCH_SIZE)")
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="run job workers only")
-    worker.add_argument("--concurrency", type=int, default=1)
+    worker.add_argument("--concurrency", type=int, default=4,
+                        help="job threads; concurrent transcriptions share batched "
+                        "decodes (HAMS_STT_BATCH_SIZE)")
     worker.set_defaults(func=cmd_worker)
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
