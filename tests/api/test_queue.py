@@ -240,17 +240,40 @@ def test_stale_claim_cannot_extend_or_finish(runtime: Runtime) -> None:
     with runtime.db.session() as session:
         stored = queue.finish_job(session, first, utcnow(), state="completed",
                                   status="COMPLETED", job_response={"text": "stale"})
-    assert stored is False
+    assert stored is None
     assert job_row(runtime, job_id) == before
 
     with runtime.db.session() as session:
         stored = queue.finish_job(session, second, utcnow(), state="completed",
                                   status="COMPLETED", job_response={"text": "fresh"})
-    assert stored is True
+    assert stored is not None
     job = load_job(runtime, job_id)
     assert (job.state, job.status, job.job_response) == ("completed", "COMPLETED",
                                                          {"text": "fresh"})
     assert job.finished_at is not None and job.lease_expires_at is None
+
+
+def test_finish_returns_the_ended_row_and_whether_jobs_wait_on_it(runtime: Runtime) -> None:
+    """The row ``finish_job`` returns is what ends the job (no second read); its
+    ``has_followers`` decides whether the ending transaction looks for followers at all."""
+    principal = make_principal(runtime)
+    lonely = make_job(runtime, principal, webhook_url="https://example.com/hook")
+    followed = make_job(runtime, principal)
+    make_job(runtime, principal, type="AI_CONTENT", state="waiting", relevant_job_id=followed.id)
+    make_job(runtime, principal, type="AI_CONTENT", state="failed", relevant_job_id=lonely.id)
+    ended = {}
+    for _ in range(2):
+        got = claim(runtime)
+        assert got is not None
+        with runtime.db.session() as session:
+            ended[got.job_id] = queue.finish_job(session, got, utcnow(), state="completed",
+                                                 status="COMPLETED", job_response={"text": "x"})
+    assert ended[lonely.id].has_followers is False  # a follower that already ended is none
+    assert ended[followed.id].has_followers is True
+    row = ended[lonely.id]
+    assert (row.id, row.state, row.job_response, row.webhook_url) == (
+        lonely.id, "completed", {"text": "x"}, "https://example.com/hook")
+    assert row.finished_at == load_job(runtime, lonely.id).finished_at
 
 
 # --- 4. retries ------------------------------------------------------------------------------
@@ -342,7 +365,7 @@ def test_release_job_requeues_without_counting_the_attempt(runtime: Runtime) -> 
     before = job_row(runtime, job.id)
     with runtime.db.session() as session:
         assert queue.finish_job(session, first, utcnow(), state="completed",
-                                status="COMPLETED") is False
+                                status="COMPLETED") is None
     assert job_row(runtime, job.id) == before
 
     again = claim(runtime)

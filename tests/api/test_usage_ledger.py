@@ -96,7 +96,7 @@ def test_a_job_finished_again_after_a_crash_is_counted_once(runtime):
                                     status="COMPLETED", job_response=late_outcome.job_response)
     # the end of the job settled a second time (a redelivered completion): still one row
     with runtime.db.session() as session:
-        job_ended(session, job_id)
+        job_ended(session, session.get(Job, job_id))
         assert not usage.record_job(session, session.get(Job, job_id))
     assert len(ledger(runtime, job_id=job_id)) == 1
     assert len(ledger(runtime)) == 1

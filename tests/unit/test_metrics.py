@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from hams import metrics
 from hams.agents.host import ConversationHost
 from hams.app import create_app
-from hams.db.models import utcnow
+from hams.db.models import Job, utcnow
 from hams.db.session import Database
 from hams.engines.pool import InferencePool
 from hams.errors import TooManyRequests
@@ -88,11 +88,11 @@ def test_a_job_end_is_observed_once_committed_never_when_rolled_back(sqlite_runt
     total = sample("hams_job_latency_seconds_sum", **labels)
     short = sample("hams_job_duration_seconds_bucket", le="2.5", **labels)
     with pytest.raises(RuntimeError), sqlite_runtime.db.session() as session:
-        job_ended(session, job.id)
+        job_ended(session, session.get(Job, job.id))
         raise RuntimeError("the transaction that ended the job fails")
     assert sample("hams_job_latency_seconds_count", **labels) == count
     with sqlite_runtime.db.session() as session:
-        job_ended(session, job.id)
+        job_ended(session, session.get(Job, job.id))
     assert sample("hams_job_latency_seconds_count", **labels) == count + 1
     assert sample("hams_job_latency_seconds_sum", **labels) == pytest.approx(total + 7)
     assert sample("hams_job_duration_seconds_bucket", le="2.5", **labels) == short + 1

@@ -26,7 +26,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Select, Update, and_, func, literal, or_, select, text, tuple_, update
+from sqlalchemy import (
+    Float,
+    Row,
+    Select,
+    Update,
+    and_,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
@@ -216,18 +231,28 @@ def extend_lease(session: Session, claim: Claim, now: datetime, lease_seconds: f
     return claim.job_id in extend_leases(session, [claim], now, lease_seconds)
 
 
-def finish_job(session: Session, claim: Claim, now: datetime, **values: Any) -> bool:
-    """Record the outcome (completed or failed) only if ``claim`` still owns the job.
+_followers = jobs.alias("followers")
+HAS_FOLLOWERS = exists().where(
+    _followers.c.relevant_job_id == literal_column("jobs.id"), _followers.c.state == WAITING,
+).label("has_followers")
+"""Whether jobs wait on the updated one (for RETURNING): the transaction ending it settles
+followers only if so. ``jobs.id`` spelt out: SQLite's RETURNING drops table names, and a bare
+``id`` would mean the follower's."""
 
-    A stale worker (its lease expired and another took the job) gets False and must discard
+
+def finish_job(session: Session, claim: Claim, now: datetime, **values: Any) -> Row[Any] | None:
+    """Record the outcome (completed or failed) only if ``claim`` still owns the job; the
+    ended row (every column, plus ``has_followers``), so ending it needs no second read.
+
+    A stale worker (its lease expired and another took the job) gets None and must discard
     its result: the recorded outcome is exactly-once even though work is at-least-once.
     """
-    result = session.execute(
+    return session.execute(
         update(jobs)
         .where(_fenced(claim))
         .values(lease_expires_at=None, finished_at=now, updated_at=now, **values)
-    )
-    return result.rowcount == 1
+        .returning(*jobs.c, HAS_FOLLOWERS)
+    ).first()
 
 
 def schedule_retry(session: Session, claim: Claim, run_after: datetime, error: str,

@@ -7,8 +7,9 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, func, or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -97,7 +98,7 @@ def find_idempotent_job(session: Session, principal: Principal, idempotency_key:
     return job
 
 
-def enqueue_job_webhook(session: Session, job: Job) -> WebhookDelivery | None:
+def enqueue_job_webhook(session: Session, job: Job | Row[Any]) -> WebhookDelivery | None:
     """In the transaction that finishes ``job``: the delivery of its outcome, if it has a URL."""
     if not job.webhook_url:
         return None
@@ -108,19 +109,23 @@ def enqueue_job_webhook(session: Session, job: Job) -> WebhookDelivery | None:
     return delivery
 
 
-def job_ended(session: Session, job_id: str) -> Job:
+def job_ended(session: Session, job: Job | Row[Any], *, has_followers: bool = True) -> None:
     """In the transaction that ended the job: its usage in the ledger, its webhook, and its
     followers started or failed. Every way a job ends (completed, failed, cancelled) goes
-    through here."""
-    job = session.get(Job, job_id, populate_existing=True)
+    through here.
+
+    ``job`` is the row as it ended: a ``Job`` read after the end, or what ``queue.finish_job``
+    returned (the same columns, without a second read). ``has_followers=False`` (that row's
+    ``has_followers``) skips looking for followers: most jobs have none.
+    """
     usage.record_job(session, job)
     enqueue_job_webhook(session, job)
-    settle_followers(session, job)
+    if has_followers:
+        settle_followers(session, job)
     metrics.job_ended(session, job)
-    return job
 
 
-def settle_followers(session: Session, job: Job) -> None:
+def settle_followers(session: Session, job: Job | Row[Any]) -> None:
     """In the transaction that ends ``job``: start the jobs waiting on it, or fail them."""
     now = utcnow()
     if job.state == "completed":
@@ -219,7 +224,8 @@ def cancel_job(session: Session, principal: Principal, job_id: str) -> Job:
     job = get_job(session, principal, job_id)
     if not queue.cancel_job(session, job.id, utcnow(), "Job was cancelled"):
         raise Conflict(f"Job {job_id!r} has already finished ({job.status})")
-    job = job_ended(session, job.id)
+    job = session.get(Job, job.id, populate_existing=True)
+    job_ended(session, job)
     queue.notify_finished(session, job.id)
     return job
 

@@ -16,6 +16,7 @@ import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Row
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -81,7 +82,7 @@ def record_later(db: Database, principal: Principal, **values: Any) -> None:
     asyncio.get_running_loop().run_in_executor(None, write)
 
 
-def record_job(session: Session, job: Job) -> bool:
+def record_job(session: Session, job: Job | Row[Any]) -> bool:
     """In the transaction that ends ``job``: its ledger row, if it used anything (a completed
     job; a failed one only for the LLM tokens it had spent). False when there was nothing to
     record or the job was already recorded."""
@@ -104,10 +105,16 @@ def record_job(session: Session, job: Job) -> bool:
            "characters": characters, "tokens": tokens, "quantity": quantity, "unit": unit,
            "cost": (job.total_cost or 0.0) if job.state == "completed" else 0.0,
            "created_at": job.finished_at or utcnow()}
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    inserted = session.execute(dialect.insert(UsageRecord).values(**row).on_conflict_do_nothing(
-        index_elements=["job_id", "kind"]))
+    inserted = session.execute(_INSERT_JOB_ROW[session.get_bind().dialect.name], row)
     return inserted.rowcount == 1
+
+
+_INSERT_JOB_ROW = {  # built once, by dialect name: building it per job showed in profiles
+    "postgresql": postgresql.insert(UsageRecord.__table__).on_conflict_do_nothing(
+        index_elements=["job_id", "kind"]),
+    "sqlite": sqlite.insert(UsageRecord.__table__).on_conflict_do_nothing(
+        index_elements=["job_id", "kind"]),
+}
 
 
 def _transcript_length(session: Session, source_id: str | None) -> int:

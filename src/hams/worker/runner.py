@@ -289,15 +289,15 @@ class Worker:
     def _complete(self, claim: queue.Claim, outcome: JobOutcome, claim_next: bool
                   ) -> tuple[queue.Claim, Job] | None:
         with self.db.session() as session:
-            stored = queue.finish_job(
+            ended = queue.finish_job(
                 session, claim, utcnow(), state="completed", status="COMPLETED", error=None,
                 job_response=outcome.job_response, usage_seconds=outcome.usage_seconds,
                 total_cost=outcome.total_cost, media_key=outcome.media_key,
                 usage_tokens=_add_tokens(outcome.usage_tokens),
                 **({"media_url": outcome.media_url} if outcome.media_url else {}),
             )
-            if stored:
-                job_ended(session, claim.job_id)
+            if ended is not None:
+                job_ended(session, ended, has_followers=ended.has_followers)
             else:
                 log.warning("stale result for job %s refused (fencing %d)", claim.job_id,
                             claim.fencing)
@@ -312,10 +312,11 @@ class Worker:
         OpenAI-compatible routes) can answer with the status the error stands for."""
         response = {"error": message, "messageKey": message_key}
         with self.db.session() as session:
-            if queue.finish_job(session, claim, utcnow(), state="failed", status="FAILED",
-                                error=message, job_response=response,
-                                usage_tokens=_add_tokens(tokens)):
-                job_ended(session, claim.job_id)
+            ended = queue.finish_job(session, claim, utcnow(), state="failed", status="FAILED",
+                                     error=message, job_response=response,
+                                     usage_tokens=_add_tokens(tokens))
+            if ended is not None:
+                job_ended(session, ended, has_followers=ended.has_followers)
             queue.notify_finished(session, claim.job_id)
             following = self._claim_following(session, claim_next)
         return self._first_held(following)
