@@ -19,7 +19,7 @@ from hams.queue import jobs as queue
 from hams.runtime import Runtime
 from hams.worker.outcome import JobOutcome
 from hams.worker.runner import Worker
-from tests.api.test_queue import FIXED_NOW, compiled, matches_snapshot
+from tests.api.test_queue import compiled, matches_snapshot
 from tests.factories import load_job, make_job, make_jobs, make_principal
 from tests.helpers.wait import wait_until
 
@@ -186,7 +186,7 @@ def test_workers_share_fairly_under_the_cap(runtime: Runtime):
 
 @pytest.mark.parametrize("dialect_name", ["postgresql", "sqlite"])
 def test_fair_claim_sql_snapshot(dialect_name: str):
-    sql = compiled(queue.claim_statement("w", FIXED_NOW, 60, max_running=CAP), dialect_name)
+    sql = compiled(queue.claim_statement(max_running=CAP), dialect_name)
     if dialect_name == "postgresql":
         assert "FOR UPDATE OF jobs SKIP LOCKED" in sql  # the job row, not the running counts
     assert matches_snapshot(f"claim_fair_{dialect_name}.sql", sql), sql

@@ -515,7 +515,7 @@ def assert_locking(sql: str, dialect_name: str) -> None:
 
 @pytest.mark.parametrize("dialect_name", sorted(DIALECTS))
 def test_claim_sql_snapshot(dialect_name: str) -> None:
-    sql = compiled(queue.claim_statement("w", FIXED_NOW, 60), dialect_name)
+    sql = compiled(queue.claim_statement(), dialect_name)
     assert_locking(sql, dialect_name)
     assert matches_snapshot(f"claim_{dialect_name}.sql", sql), sql
 

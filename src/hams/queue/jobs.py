@@ -22,6 +22,7 @@ processes (``wakeups``) in the same transaction.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,8 +31,10 @@ from sqlalchemy import (
     Float,
     Row,
     Select,
+    String,
     Update,
     and_,
+    bindparam,
     exists,
     func,
     literal,
@@ -107,10 +110,25 @@ class Claim:
         return cls(job.id, job.fencing, job.attempts, job.max_attempts, job.type)
 
 
-def claim_statement(worker_id: str, now: datetime, lease_seconds: float,
-                    max_running: int = 0, limit: int = 1) -> Update:
+# The claim's values, bound at execution: the statement is built (and compiled) once.
+_NOW = bindparam("now", type_=UtcDateTime())
+_LEASE_UNTIL = bindparam("lease_until", type_=UtcDateTime())
+_LEASE_SECONDS = bindparam("lease_seconds", type_=Float())
+_WORKER_ID = bindparam("worker_id", type_=String())
+
+
+def claim_params(worker_id: str, now: datetime, lease_seconds: float) -> dict[str, Any]:
+    """The values ``claim_statement`` is executed with."""
+    return {"worker_id": worker_id, "now": now, "lease_seconds": float(lease_seconds),
+            "lease_until": now + timedelta(seconds=lease_seconds)}
+
+
+@functools.cache
+def claim_statement(max_running: int = 0, limit: int = 1) -> Update:
     """Claim up to ``limit`` runnable jobs, or ones whose lease expired, in one atomic
-    statement that returns the whole rows (the worker needs no second read).
+    statement that returns the whole rows (the worker needs no second read). Executed with
+    ``claim_params``; one statement per (``max_running``, ``limit``), built once: building it
+    per claim cost more CPU than running it.
 
     PostgreSQL renders the sub-select ``FOR UPDATE SKIP LOCKED`` so concurrent claimers never
     wait on or take the same row; SQLite ignores the lock clause and relies on its single writer
@@ -118,13 +136,13 @@ def claim_statement(worker_id: str, now: datetime, lease_seconds: float,
     claim fair (``fair_candidate``) and takes one job: the running counts it ranks by are read
     once per statement, so a batch could overshoot a project's cap.
     """
+    clock = DatabaseClock(_NOW)
     if max_running:  # lock only the job row, not the running counts joined to it
-        query = fair_candidate(now, max_running).with_for_update(of=jobs, skip_locked=True)
+        query = fair_candidate(clock, max_running).with_for_update(of=jobs, skip_locked=True)
         limit = 1
     else:
-        query = _claimable(select(jobs.c.id), now).order_by(*OLDEST_FIRST).with_for_update(
+        query = _claimable(select(jobs.c.id), clock).order_by(*OLDEST_FIRST).with_for_update(
             skip_locked=True)
-    clock = database_clock(now)
     return (
         update(Job)
         .where(Job.id.in_(query.limit(limit)))
@@ -132,8 +150,8 @@ def claim_statement(worker_id: str, now: datetime, lease_seconds: float,
             state="running",
             fencing=Job.fencing + 1,
             attempts=Job.attempts + 1,
-            lease_expires_at=database_clock(now, lease_seconds),
-            worker_id=worker_id,
+            lease_expires_at=DatabaseClock(_LEASE_UNTIL, _LEASE_SECONDS),
+            worker_id=_WORKER_ID,
             started_at=clock,
             updated_at=clock,
         )
@@ -142,9 +160,8 @@ def claim_statement(worker_id: str, now: datetime, lease_seconds: float,
     )
 
 
-def _claimable(query: Select, now: datetime) -> Select:
+def _claimable(query: Select, clock: DatabaseClock) -> Select:
     """Jobs a worker may take: queued, retrying and due, or running with an expired lease."""
-    clock = database_clock(now)
     return query.where(or_(
         jobs.c.state == "queued",
         and_(jobs.c.state == "retrying", jobs.c.run_after <= clock),
@@ -152,7 +169,7 @@ def _claimable(query: Select, now: datetime) -> Select:
     ))
 
 
-def fair_candidate(now: datetime, max_running: int) -> Select:
+def fair_candidate(clock: DatabaseClock, max_running: int) -> Select:
     """The next job under a per-project cap: never one of a project already running
     ``max_running`` jobs; among the others, the project running fewest first, then the oldest
     job. One project's burst thus waits behind nobody and holds back nobody.
@@ -163,13 +180,13 @@ def fair_candidate(now: datetime, max_running: int) -> Select:
     live = jobs.alias("live")
     busy = (
         select(live.c.project_id, func.count().label("running"))
-        .where(live.c.state == "running", live.c.lease_expires_at >= database_clock(now))
+        .where(live.c.state == "running", live.c.lease_expires_at >= clock)
         .group_by(live.c.project_id)
         .subquery("busy")
     )
     running = func.coalesce(busy.c.running, 0)
     return (
-        _claimable(select(jobs.c.id), now)
+        _claimable(select(jobs.c.id), clock)
         .select_from(jobs.outerjoin(busy, busy.c.project_id == jobs.c.project_id))
         .where(running < max_running)
         .order_by(running, *OLDEST_FIRST)
@@ -190,8 +207,9 @@ def claim_jobs(
     """
     if max_running and session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_CLAIM_LOCK})
-    statement = claim_statement(worker_id, now, lease_seconds, max_running, limit)
-    claimed = sorted(session.scalars(statement), key=lambda job: (job.run_after, job.created_at))
+    statement = claim_statement(max_running, limit)
+    claimed = sorted(session.scalars(statement, claim_params(worker_id, now, lease_seconds)),
+                     key=lambda job: (job.run_after, job.created_at))
     return [(Claim.of(job), job) for job in claimed]
 
 
