@@ -108,7 +108,10 @@ class RedactKeys(logging.Filter):
     _KEY = re.compile(r"(api_key=)[^&\s\"']+", re.IGNORECASE)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format call is the handler's to report,
+            return True  # never an exception raised into the code that logged
         if "api_key=" in message.lower():
             record.msg, record.args = self._KEY.sub(r"\1[redacted]", message), None
         return True

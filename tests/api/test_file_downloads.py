@@ -40,6 +40,7 @@ def link(runtime: Runtime, key: str = KEY, **query: str) -> str:
 @pytest.mark.parametrize(("asked", "status", "body", "content_range"), [
     (None, 200, DATA, None),
     ("bytes=2-5", 206, DATA[2:6], "bytes 2-5/200"),
+    ("BYTES=2-5", 206, DATA[2:6], "bytes 2-5/200"),  # the unit is case-insensitive
     ("bytes=190-", 206, DATA[190:], "bytes 190-199/200"),
     ("bytes=-3", 206, DATA[-3:], "bytes 197-199/200"),
     ("bytes=150-900", 206, DATA[150:], "bytes 150-199/200"),

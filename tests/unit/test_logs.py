@@ -69,3 +69,8 @@ def test_an_access_line_has_its_fields_and_a_key_in_its_url_is_redacted():
     assert RedactKeys().filter(leaky)
     entry = formatted(leaky)
     assert "secret123" not in json.dumps(entry) and "api_key=[redacted]" in entry["message"]
+
+
+def test_a_bad_format_call_is_not_raised_into_the_code_that_logged():
+    broken = record("broken %s %s", "only one")
+    assert RedactKeys().filter(broken)  # logging reports it on stderr; the caller goes on

@@ -153,6 +153,11 @@ class RecordingWriter:
             self._file.setframerate(sample_rate)
         self._file.writeframes(audio)
 
+    def stop(self) -> None:
+        """No more audio: call it on the event loop before ``close`` runs in a thread, so no
+        ``append`` writes to the file while it is being closed."""
+        self.closed = True
+
     def close(self) -> bool:
         """Store what was recorded (blocking: call it off the event loop); True when
         something was."""

@@ -287,6 +287,7 @@ class LiveConversation:
             if p is not None:
                 await p.audio.stop_recording()
         try:
+            self.recording.stop()
             recorded = await run_in_threadpool(self.recording.close)  # an upload, on S3
         except Exception:  # noqa: BLE001 - the call's end is recorded, without its audio
             log.exception("conversation %s: its recording could not be stored", self.job_id)

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from hams.services.links import StoredFile
 from hams.storage.blobs import content_disposition
 
-RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+RANGE = re.compile(r"bytes=(\d*)-(\d*)", re.IGNORECASE)  # units are case-insensitive
 
 # documented beside each file route's 200
 PARTIAL = {206: {"description": "The byte range asked for with Range",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -33,6 +34,8 @@ from hams.storage.blobs import (
 
 if TYPE_CHECKING:
     from hams.settings import Settings
+
+log = logging.getLogger(__name__)
 
 MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 CREDENTIAL_CODES = frozenset({"403", "AccessDenied", "InvalidAccessKeyId",
@@ -69,6 +72,8 @@ class S3Storage:
             aws_access_key_id=access_key_id, aws_secret_access_key=secret_access_key,
             config=Config(signature_version="s3v4", connect_timeout=5, read_timeout=60,
                           retries={"mode": "standard", "max_attempts": 3},
+                          # streamed downloads, job threads and multipart parts at once
+                          max_pool_connections=64,
                           # SeaweedFS and MinIO behind an address: the bucket in the path
                           s3={"addressing_style": "path" if endpoint_url else "auto"}))
         self.transfer = TransferConfig(multipart_threshold=multipart_bytes,
@@ -77,7 +82,8 @@ class S3Storage:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Storage:
-        """The store ``HAMS_STORAGE_URL`` names, checked: the bucket exists and takes the keys."""
+        """The store ``HAMS_STORAGE_URL`` names, checked: the bucket exists and the keys may
+        see it (HeadBucket; a key without write access shows at the first write)."""
         bucket, prefix = parse_storage_url(settings.storage_url or "")
         secret = settings.s3_secret_access_key
         storage = cls(bucket, prefix, endpoint_url=settings.s3_endpoint_url,
@@ -163,7 +169,7 @@ class S3Storage:
         request: dict[str, Any] = {"Bucket": self.bucket, "Key": self._key(key)}
         if start or stop is not None:
             request["Range"] = f"bytes={start}-{'' if stop is None else stop - 1}"
-        with _translated(key):
+        with _translated(key):  # sent now: a missing blob is known before a response starts
             body = self.client.get_object(**request)["Body"]
 
         def chunks() -> Iterator[bytes]:
@@ -198,16 +204,24 @@ class S3Storage:
     # ---- deleting ------------------------------------------------------------------------
 
     def delete_prefix(self, prefix: str) -> None:
-        name = self._key(prefix)
-        with _translated(prefix):
+        """Best effort, as ``rmtree`` on a local disk: callers delete after their commit or
+        while already failing, where a store error must not replace what happened; what could
+        not be deleted is logged."""
+        name = self._key(prefix)  # a key that could escape is still refused
+        try:
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=name)
             doomed = [item["Key"] for page in pages for item in page.get("Contents", [])
                       if item["Key"] == name or item["Key"].startswith(name + "/")]
             for first in range(0, len(doomed), DELETE_BATCH):
                 batch = doomed[first:first + DELETE_BATCH]
-                self.client.delete_objects(Bucket=self.bucket, Delete={
+                answer = self.client.delete_objects(Bucket=self.bucket, Delete={
                     "Objects": [{"Key": key} for key in batch], "Quiet": True})
+                for error in answer.get("Errors", []):
+                    log.warning("could not delete blob %s: %s %s", error.get("Key"),
+                                error.get("Code"), error.get("Message"))
+        except (BotoCoreError, ClientError):
+            log.warning("could not delete the blobs under %s", prefix, exc_info=True)
 
     def _key(self, key: str) -> str:
         check_key(key)
