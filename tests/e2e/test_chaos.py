@@ -43,7 +43,8 @@ def test_every_job_completes_once_through_kills_and_a_store_restart(
         cluster, speech, webhook_receiver):
     run = run_chaos(cluster, jobs=JOBS, audio=speech.read_bytes(), hook_url=webhook_receiver.url,
                     rng=random.Random(16), kill_every=(1.0, 3.0))
-    assert cluster.killed >= 2 and run.store_restarts == 1
+    assert cluster.killed >= 2, "the chaos must kill workers mid-job"
+    assert run.store_restarts == 1 and run.finished_at_restart < JOBS, "a restart mid-run"
 
     states = dict(cluster.query("SELECT id, status FROM jobs"))
     assert {states[job_id] for job_id in run.jobs} == {"COMPLETED"}, (states, cluster.logs())

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from hams.settings import Settings
 from tests.helpers.seaweedfs import SeaweedFS
@@ -37,9 +37,12 @@ class Cluster:
     settings: dict[str, str] = field(default_factory=dict)
     replicas: list[ServerProcess] = field(default_factory=list)
     workers: list[subprocess.Popen] = field(default_factory=list)
+    home_of: dict[int, Path] = field(default_factory=dict)  # worker pid → its directory
+    crashed: set[Path] = field(default_factory=set)  # homes of SIGKILLed workers
     killed: int = 0
     _started: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _engine: Engine | None = None
 
     def env(self, home: Path) -> dict[str, str]:
         spool = home / "tmp"
@@ -68,6 +71,7 @@ class Cluster:
                 env=hams_env(home / "data", self.env(home)), stdout=log, stderr=log)
         with self._lock:
             self.workers.append(process)
+            self.home_of[process.pid] = home
         return process
 
     def kill_a_worker(self, rng: random.Random) -> bool:
@@ -84,6 +88,7 @@ class Cluster:
         victim.send_signal(signal.SIGKILL)
         victim.wait(30)
         self.killed += 1
+        self.crashed.add(self.home_of[victim.pid])
         self.start_worker()
         return True
 
@@ -93,18 +98,20 @@ class Cluster:
                             headers={"Authorization": f"Token {self.key}"})
 
     def query(self, sql: str, **params: object) -> list[tuple]:
-        engine = create_engine(Settings(database_url=self.database_url).resolved_database_url)
-        try:
-            with engine.connect() as conn:
-                return [tuple(row) for row in conn.execute(text(sql), params)]
-        finally:
-            engine.dispose()
+        with self._lock:
+            if self._engine is None:
+                self._engine = create_engine(
+                    Settings(database_url=self.database_url).resolved_database_url)
+        with self._engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(sql), params)]
 
     def homes(self) -> list[Path]:
         return sorted(p for p in self.root.iterdir() if p.is_dir())
 
     def stray_files(self) -> list[str]:
-        """What any process left in its data or temporary directory besides models and caches."""
+        """What any process left in its data or temporary directory besides models and caches.
+        A SIGKILLed worker's temporary directory is not looked at: a crashed process cannot
+        remove the file it was reading (the operating system's temporary cleanup does)."""
         stray = []
         for home in self.homes():
             data = home / "data"
@@ -112,7 +119,7 @@ class Cluster:
                 stray += [str(p.relative_to(self.root)) for p in data.iterdir()
                           if p.name not in KEPT_IN_DATA_DIR]
             spool = home / "tmp"
-            if spool.is_dir():
+            if spool.is_dir() and home not in self.crashed:
                 stray += [str(p.relative_to(self.root)) for p in spool.iterdir()
                           if p.name not in NOT_OURS]
         return stray
@@ -137,6 +144,8 @@ class Cluster:
                 worker.wait()
         for replica in self.replicas:
             replica.stop()
+        if self._engine is not None:
+            self._engine.dispose()
 
 
 @dataclass
@@ -147,6 +156,7 @@ class ChaosRun:
     hooks: dict[str, str] = field(default_factory=dict)  # job id → its webhook path
     uploads: dict[str, str] = field(default_factory=dict)  # job id → its upload's mediaUrl
     store_restarts: int = 0
+    finished_at_restart: int | None = None  # jobs that had ended when the store restarted
     seconds: float = 0.0
 
 
@@ -214,13 +224,17 @@ def run_chaos(cluster: Cluster, *, jobs: int, audio: bytes, hook_url: Callable[[
     done = threading.Event()
 
     def chaos() -> None:
-        while not done.wait(rng.uniform(*kill_every)):
-            if cluster.killed < max_kills:
-                cluster.kill_a_worker(rng)
-            if (not run.store_restarts and len(run.jobs) == jobs
-                    and finished_count(cluster, list(run.jobs)) >= jobs // 3):
-                cluster.store.restart()
-                run.store_restarts += 1
+        next_kill = time.monotonic() + rng.uniform(*kill_every)
+        while not done.wait(0.25):
+            if (time.monotonic() >= next_kill and cluster.killed < max_kills
+                    and cluster.kill_a_worker(rng)):  # else: no worker busy yet, next tick
+                next_kill = time.monotonic() + rng.uniform(*kill_every)
+            if not run.store_restarts and len(run.jobs) == jobs:
+                finished = finished_count(cluster, list(run.jobs))
+                if finished >= jobs // 3:
+                    run.finished_at_restart = finished
+                    cluster.store.restart()
+                    run.store_restarts += 1
 
     chaos_thread = threading.Thread(target=chaos, name="chaos", daemon=True)
     chaos_thread.start()
@@ -234,11 +248,8 @@ def run_chaos(cluster: Cluster, *, jobs: int, audio: bytes, hook_url: Callable[[
                     f"only {finished_count(cluster, list(run.jobs))} of {jobs} jobs ended in "
                     f"{timeout} s\n{cluster.logs()}")
             time.sleep(0.5)
-        if not run.store_restarts:  # everything ran before a third was done: restart now
-            cluster.store.restart()
-            run.store_restarts += 1
     finally:
         done.set()
-        chaos_thread.join(60)
+        chaos_thread.join(120)
     run.seconds = time.monotonic() - started
     return run
