@@ -47,6 +47,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from hams.db.models import Job, UtcDateTime, utcnow
@@ -264,13 +265,29 @@ def finish_job(session: Session, claim: Claim, now: datetime, **values: Any) -> 
 
     A stale worker (its lease expired and another took the job) gets None and must discard
     its result: the recorded outcome is exactly-once even though work is at-least-once.
+    Plain values are bound to a statement built once per set of columns; a SQL expression
+    among them (tokens added to a column) builds the statement anew.
     """
-    return session.execute(
+    values = {"lease_expires_at": None, "finished_at": now, "updated_at": now, **values}
+    if any(isinstance(value, ClauseElement) for value in values.values()):
+        return session.execute(
+            update(jobs).where(_fenced(claim)).values(**values)
+            .returning(*jobs.c, HAS_FOLLOWERS)
+        ).first()
+    params = {f"new_{name}": value for name, value in values.items()}
+    return session.execute(_finish_statement(frozenset(values)), {
+        "claimed_id": claim.job_id, "claimed_fencing": claim.fencing, **params}).first()
+
+
+@functools.cache
+def _finish_statement(columns: frozenset[str]) -> Update:
+    return (
         update(jobs)
-        .where(_fenced(claim))
-        .values(lease_expires_at=None, finished_at=now, updated_at=now, **values)
+        .where(jobs.c.id == bindparam("claimed_id"),
+               jobs.c.fencing == bindparam("claimed_fencing"), jobs.c.state == "running")
+        .values({name: bindparam(f"new_{name}", type_=jobs.c[name].type) for name in columns})
         .returning(*jobs.c, HAS_FOLLOWERS)
-    ).first()
+    )
 
 
 def schedule_retry(session: Session, claim: Claim, run_after: datetime, error: str,

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from hams.db.session import Database, after_commit, on_dispose
@@ -40,8 +40,10 @@ class Publisher(Protocol):
 class PostgresPublisher:
     """NOTIFY in the caller's transaction: sent exactly when, and only if, it commits."""
 
+    _notify = select(func.pg_notify(CHANNEL, bindparam("message", type_=String())))
+
     def publish(self, session: Session, message: str) -> None:
-        session.execute(select(func.pg_notify(CHANNEL, message)))
+        session.execute(self._notify, {"message": message})
 
 
 class RedisPublisher:

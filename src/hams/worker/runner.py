@@ -281,7 +281,7 @@ class Worker:
             delay = self.settings.retry_backoff_seconds * 2 ** (claim.attempts - 1)
             with self.db.session() as session:
                 queue.schedule_retry(session, claim, utcnow() + timedelta(seconds=delay), message,
-                                     usage_tokens=_add_tokens(_tokens_used(error)))
+                                     **_add_tokens(_tokens_used(error)))
             return None
         key = error.message_key if isinstance(error, HamsError) else HamsError.message_key
         return self._fail(claim, message, _tokens_used(error), key, claim_next=claim_next)
@@ -293,7 +293,7 @@ class Worker:
                 session, claim, utcnow(), state="completed", status="COMPLETED", error=None,
                 job_response=outcome.job_response, usage_seconds=outcome.usage_seconds,
                 total_cost=outcome.total_cost, media_key=outcome.media_key,
-                usage_tokens=_add_tokens(outcome.usage_tokens),
+                **_add_tokens(outcome.usage_tokens),
                 **({"media_url": outcome.media_url} if outcome.media_url else {}),
             )
             if ended is not None:
@@ -314,7 +314,7 @@ class Worker:
         with self.db.session() as session:
             ended = queue.finish_job(session, claim, utcnow(), state="failed", status="FAILED",
                                      error=message, job_response=response,
-                                     usage_tokens=_add_tokens(tokens))
+                                     **_add_tokens(tokens))
             if ended is not None:
                 job_ended(session, ended, has_followers=ended.has_followers)
             queue.notify_finished(session, claim.job_id)
@@ -332,11 +332,12 @@ class Worker:
         return self._hold(claimed)[0] if claimed else None
 
 
-def _add_tokens(tokens: int | None) -> Any:
+def _add_tokens(tokens: int | None) -> dict[str, Any]:
     """This attempt's LLM tokens added to what earlier attempts of the job spent: a retried
-    job is billed for every call it made, not only the last attempt's."""
+    job is billed for every call it made, not only the last attempt's. Without tokens, no
+    value at all: the column keeps what it holds, and the queue reuses its built statement."""
     column = Job.__table__.c.usage_tokens
-    return func.coalesce(column, 0) + tokens if tokens else column
+    return {"usage_tokens": func.coalesce(column, 0) + tokens} if tokens else {}
 
 
 def _tokens_used(error: Exception | None) -> int | None:
