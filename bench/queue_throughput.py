@@ -18,8 +18,8 @@ is seen COMPLETED when the worker is another process.
 
 ``--baseline`` names an older checkout's src/ (``git worktree add /tmp/q-base <commit>``):
 its worker processes and `hams` servers run interleaved with this checkout's, and the drain
-rates are printed as ratios. The latency part also runs ``external_api_listening``: the API
-process listening for wake-ups as app.py's lifespan would (see ``servers``).
+rates are printed as ratios; the latency part runs the baseline's external workers too
+(``external_baseline``).
 """
 
 from __future__ import annotations
@@ -159,74 +159,21 @@ def latencies(client: Any, runs: int) -> list[float]:
 
 @contextmanager
 def servers(tmp: Path, url: str, variant: str, src: str | None) -> Any:
-    """The API (and its worker) for one latency variant, on ``url``:
-
-    - ``in_process``: `hams serve --workers 1`;
-    - ``external``: `hams serve --workers 0` plus `hams worker`;
-    - ``external_api_listening``: the same, but the API process also listens for wake-ups
-      (``queue.wakeups.start_wakeups``, as app.py's lifespan would call it), so its long-poll
-      waiters hear a finish at once instead of reading the row every half second.
-    """
-    from tests.helpers.server import ServerProcess, hams_env, start_server, start_worker
+    """The API (and its worker) for one latency variant, on ``url``: ``in_process`` is
+    `hams serve --workers 1`; ``external`` is `hams serve --workers 0` plus `hams worker`,
+    each process as deployed (the API's lifespan starts its own wake-up listener)."""
+    from tests.helpers.server import start_server, start_worker
 
     env = {"HAMS_DATABASE_URL": url, **({"PYTHONPATH": src} if src else {})}
-    if variant == "in_process":
-        server = start_server(tmp, workers=1, env=env)
-        try:
-            yield server
-        finally:
-            server.stop()
-        return
-    if variant == "external":
-        server = start_server(tmp, workers=0, env=env)
-    else:
-        server = _start_listening_api(tmp, hams_env(tmp / "data", env), ServerProcess)
-    worker = start_worker(tmp / "data", env=env)
+    server = start_server(tmp, workers=1 if variant == "in_process" else 0, env=env)
+    worker = None if variant == "in_process" else start_worker(tmp / "data", env=env)
     try:
         yield server
     finally:
-        worker.terminate()
-        worker.wait(30)
+        if worker is not None:
+            worker.terminate()
+            worker.wait(30)
         server.stop()
-
-
-LISTENING_API = """
-import logging, sys, uvicorn
-logging.basicConfig(level=logging.INFO)
-from hams.app import create_app
-from hams.queue.wakeups import start_wakeups
-from hams.settings import Settings
-settings = Settings()
-app = create_app(settings, workers=0)
-start_wakeups(app.state.runtime.db, settings)
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
-"""
-
-
-def _start_listening_api(tmp: Path, env: dict[str, str], server_type: Any) -> Any:
-    import subprocess
-
-    import httpx
-    from tests.helpers.server import free_port
-    from tests.helpers.wait import wait_until
-
-    port = free_port()
-    log_path = tmp / "api.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-c", LISTENING_API, str(port)], env=env,
-                                   stdout=log, stderr=log)
-    base_url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"the API exited:\n{log_path.read_text()}")
-        try:
-            return httpx.get(f"{base_url}/health", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    wait_until(healthy, 60, interval=0.1, what="the API to answer /health")
-    return server_type(process, base_url, "", tmp / "data", log_path)
 
 
 def _api_key(url: str, data_dir: Path) -> str:
@@ -292,8 +239,7 @@ def main() -> int:
         if pg_base and not args.skip_latency:
             import httpx
 
-            variants = [("in_process", None), ("external", None),
-                        ("external_api_listening", None)]
+            variants = [("in_process", None), ("external", None)]
             if args.baseline:
                 variants.append(("external_baseline", args.baseline))
             for name, src in variants:
