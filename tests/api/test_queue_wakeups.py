@@ -223,3 +223,22 @@ def test_queue_notify_off_publishes_nothing(runtime: Runtime):
     settings: Settings = runtime.settings.model_copy(update={"queue_notify": False})
     assert wakeups.start_wakeups(runtime.db, settings) is None
     assert signals_for(runtime.db).publisher is None
+
+
+def test_a_listener_that_loses_its_connection_reconnects_and_backs_off_afresh():
+    """Each loss after a good connection waits the shortest backoff again, not a longer one."""
+    attempts: list[int] = []
+
+    def receive(stop: threading.Event, on_message) -> None:
+        attempts.append(len(attempts))
+        if len(attempts) % 2 == 0:  # every second try connects, then the link drops
+            on_message("")
+        raise ConnectionError("link dropped")
+
+    listener = wakeups.Listener("test", QueueSignals(), receive).start()
+    try:
+        wait_until(lambda: len(attempts) >= 5, 10, what="the listener to retry")
+        assert listener.alive and listener.failures <= 2
+    finally:
+        listener.stop()
+    assert not listener.alive

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -29,6 +30,9 @@ CHANNEL = "hams_queue"
 CREATED, FINISHED = "c", "f"
 LISTEN_TIMEOUT_SECONDS = 0.5  # how soon a listener notices it was stopped
 REDIS_TIMEOUT_SECONDS = 2.0
+REDIS_PUBLISH_TIMEOUT_SECONDS = 0.5  # after a commit, on the request's time
+REDIS_PAUSE_SECONDS = 10
+PING_SECONDS = 30.0
 BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 30)
 
 
@@ -47,14 +51,17 @@ class PostgresPublisher:
 
 
 class RedisPublisher:
-    """PUBLISH after commit; an unreachable Redis costs the wake-up, never the request."""
+    """PUBLISH after commit; an unreachable Redis costs the wake-up, never the request: after
+    a failure it is not tried again for REDIS_PAUSE_SECONDS, so a Redis that swallows packets
+    delays one commit by its timeout, not every commit."""
 
     def __init__(self, url: str, channel: str):
         import redis
 
         self.channel = channel
-        self.client = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
-                                           socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+        self.client = redis.Redis.from_url(url, socket_timeout=REDIS_PUBLISH_TIMEOUT_SECONDS,
+                                           socket_connect_timeout=REDIS_PUBLISH_TIMEOUT_SECONDS)
+        self._paused_until = 0.0
 
     def publish(self, session: Session, message: str) -> None:
         after_commit(session, lambda: self._send(message))
@@ -62,10 +69,14 @@ class RedisPublisher:
     def _send(self, message: str) -> None:
         import redis
 
+        if time.monotonic() < self._paused_until:
+            return  # polling covers it meanwhile
         try:
             self.client.publish(self.channel, message)
         except redis.RedisError as exc:
-            log.warning("queue wake-up not published to Redis: %s", exc)
+            self._paused_until = time.monotonic() + REDIS_PAUSE_SECONDS
+            log.warning("queue wake-ups not published to Redis for %d s: %s",
+                        REDIS_PAUSE_SECONDS, exc)
 
 
 def publish_created(session: Session) -> None:
@@ -103,6 +114,7 @@ class Listener:
         self._receive = receive
         self._stop = threading.Event()
         self.connected = threading.Event()
+        self.failures = 0  # losses since the last connection
         self._thread = threading.Thread(target=self._run, name="hams-queue-wakeups",
                                         daemon=True)
 
@@ -120,15 +132,13 @@ class Listener:
         return self._thread.is_alive()
 
     def _run(self) -> None:
-        failures = 0
         while not self._stop.is_set():
             try:
                 self._receive(self._stop, self._on_message)
-                failures = 0
             except Exception as exc:  # noqa: BLE001 - the queue must outlive the listener
                 self.connected.clear()
-                delay = BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)]
-                failures += 1
+                delay = BACKOFF_SECONDS[min(self.failures, len(BACKOFF_SECONDS) - 1)]
+                self.failures += 1
                 log.warning("queue wake-up listener lost its connection (%s); retrying in "
                             "%.1f s, polling meanwhile", exc, delay)
                 self._stop.wait(delay)
@@ -136,6 +146,7 @@ class Listener:
     def _on_message(self, message: str) -> None:
         if message == "":  # (re)connected: whatever was sent meanwhile is lost, so look now
             log.info("queue wake-ups: listening on %s", self.source)
+            self.failures = 0  # the next loss starts its backoff short again
             self.connected.set()
             self.signals.job_created()
             return
@@ -146,12 +157,20 @@ def _postgres_receiver(url: str) -> Callable[[threading.Event, Callable[[str], N
     def receive(stop: threading.Event, on_message: Callable[[str], None]) -> None:
         import psycopg
 
-        with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        # TCP keepalives and a ping now and then: a connection cut without a word (a
+        # partition, a failover) is noticed and replaced, not waited on for ever
+        with psycopg.connect(url, autocommit=True, connect_timeout=5, keepalives=1,
+                             keepalives_idle=30, keepalives_interval=10,
+                             keepalives_count=3) as conn:
             conn.execute(f"LISTEN {CHANNEL}")
             on_message("")
+            pinged = time.monotonic()
             while not stop.is_set():
                 for notify in conn.notifies(timeout=LISTEN_TIMEOUT_SECONDS):
                     on_message(notify.payload)
+                if time.monotonic() - pinged > PING_SECONDS:
+                    conn.execute("SELECT 1")
+                    pinged = time.monotonic()
 
     return receive
 
