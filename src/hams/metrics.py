@@ -54,7 +54,8 @@ JOB_DURATION = Histogram(
     ["type", "state"], buckets=JOB_SECONDS_BUCKETS)
 ENGINE_RTF = Histogram(
     "hams_engine_real_time_factor", "Processing seconds per audio second of each successful "
-    "job run in this process (below 1 is faster than real time), by job type.",
+    "job run in this process (below 1 is faster than real time), by job type; the whole run: "
+    "fetching and storing media and waiting for a batch count too.",
     ["type"], buckets=RTF_BUCKETS)
 REALTIME_ADMITTED = Gauge(
     "hams_realtime_pool_admitted", "Realtime inferences running or waiting in this process's "
