@@ -94,14 +94,17 @@ def compared(base, batched, clips) -> tuple[list[Decoded], list[Decoded]]:
 
 
 def test_each_clip_gets_its_own_language_and_text(compared):
-    """The English clip is decoded with confidence: sharing changes nothing. The Arabic ones
-    (Whisper base is unsure of them) may differ by a letter or a word, since a shared window
-    is one decoding: the earlier clips' words condition the later ones', as any text before
-    them would. Yet each is far closer to its own unbatched text than to any other clip's."""
+    """A clip decoded in a batch may differ from the same clip alone by a letter or a word:
+    a shared window is one decoding (the earlier clips' words condition the later ones', as
+    any text before them would), and even a window of its own is decoded in a batch whose
+    padding moves the numbers a little (seen: "the report" read as "a report" in the English
+    clip on one run, identical on others). Yet each is far closer to its own unbatched text
+    than to any other clip's: no word lands in another job's result."""
     alone, together = compared
     assert [d.language for d in alone] == ["ar", "ar", "ar", "en"]
     assert [d.language for d in together] == [d.language for d in alone]
-    assert together[-1].text == alone[-1].text
+    assert character_error_rate(alone[-1].text, together[-1].text) <= 0.05, (
+        alone[-1].text, together[-1].text)
     for index, shared in enumerate(together):
         own = character_error_rate(alone[index].text, shared.text)
         assert own <= (0.05 if CLIPS[index:index + 1] in (("ar_01.wav",), ("ar_02.wav",))
