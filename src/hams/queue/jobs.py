@@ -373,8 +373,9 @@ def stranded_followers(session: Session, limit: int = 100) -> list[tuple[str, st
 def notify_created(session: Session) -> None:
     """Wake idle workers once ``session`` commits, a job became runnable: this process's
     after commit, other processes' by a message sent with the commit."""
-    after_commit(session, signals_for(session).job_created)
-    wakeups.publish_created(session)
+    signals = signals_for(session)
+    after_commit(session, signals.job_created)
+    wakeups.publish_created(session, signals)
 
 
 def notify_finished(session: Session, job_id: str) -> None:
@@ -382,7 +383,7 @@ def notify_finished(session: Session, job_id: str) -> None:
     after commit, other processes' by a message sent with the commit."""
     signals = signals_for(session)
     after_commit(session, lambda: signals.job_finished(job_id))
-    wakeups.publish_finished(session, job_id)
+    wakeups.publish_finished(session, signals, job_id)
 
 
 def seen_finished(db: Database, job_id: str) -> bool:

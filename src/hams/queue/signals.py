@@ -69,17 +69,12 @@ _by_engine: WeakKeyDictionary[Engine, QueueSignals] = WeakKeyDictionary()
 _by_engine_lock = threading.Lock()
 
 
-def signals_for(source: Database | Session | Engine) -> QueueSignals:
-    """The wake-ups of the database ``source`` uses (a ``Database``, a session of one, or its
-    engine). On PostgreSQL they publish by NOTIFY unless ``queue.wakeups`` was told otherwise:
-    a NOTIFY nobody listens to costs nothing, and a process that only creates jobs (an API
-    replica) then wakes the workers of every other process."""
-    if isinstance(source, Database):
-        engine = source.engine
-    elif isinstance(source, Session):
-        engine = source.get_bind().engine
-    else:
-        engine = source
+def signals_for(source: Database | Session) -> QueueSignals:
+    """The wake-ups of the database ``source`` uses (a ``Database``, or a session of one). On
+    PostgreSQL they publish by NOTIFY unless ``queue.wakeups`` was told otherwise: a NOTIFY
+    nobody listens to costs nothing, and a process that only creates jobs (an API replica)
+    then wakes the workers of every other process."""
+    engine = source.engine if isinstance(source, Database) else source.get_bind().engine
     with _by_engine_lock:
         signals = _by_engine.get(engine)
         if signals is None:

@@ -79,14 +79,12 @@ class RedisPublisher:
                         REDIS_PAUSE_SECONDS, exc)
 
 
-def publish_created(session: Session) -> None:
-    signals = signals_for(session)
+def publish_created(session: Session, signals: QueueSignals) -> None:
     if signals.publisher is not None:
         signals.publisher.publish(session, f"{CREATED} {signals.origin}")
 
 
-def publish_finished(session: Session, job_id: str) -> None:
-    signals = signals_for(session)
+def publish_finished(session: Session, signals: QueueSignals, job_id: str) -> None:
     if signals.publisher is not None:
         signals.publisher.publish(session, f"{FINISHED} {signals.origin} {job_id}")
 

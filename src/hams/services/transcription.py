@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from hams.services.stt_policy import check_model_and_language, engine_for
 from hams.services.uploads import upload_id_in
 from hams.services.usage import stt_cost
 from hams.settings import PUBLIC_STT_MODELS, Settings
-from hams.storage import BlobStorage
+from hams.storage import BlobNotFound, BlobStorage
 from hams.worker.outcome import JobOutcome
 
 log = logging.getLogger(__name__)
@@ -90,10 +90,15 @@ def _local_media(job: Job, media_key: str, *, settings: Settings,
                  storage: BlobStorage) -> Iterator[Path]:
     """The job's media as a local file for the decoder: the stored upload, or the mediaUrl
     fetched into a temporary file and kept at the job's key (the preview plays it)."""
-    if job.media_key and storage.exists(job.media_key):
-        with storage.local_copy(job.media_key) as path:
-            yield path
-        return
+    if job.media_key:
+        with ExitStack() as stack:
+            try:  # one read: a missing upload is known before the copy starts
+                path = stack.enter_context(storage.local_copy(job.media_key))
+            except BlobNotFound:
+                pass
+            else:
+                yield path
+                return
     with tempfile.TemporaryDirectory(prefix="hams-fetch-") as folder:
         path = Path(folder) / "source"
         fetch_to_file(job.media_url or "", path, policy=url_policy(settings),

@@ -38,8 +38,7 @@ class Batcher:
         self._pending: list[_Call] = []
         self._running = False
         self._cond = threading.Condition()
-        self.batches_run = 0  # for tests and metrics
-        self.calls_run = 0
+        self.batches_run = 0  # for tests
 
     def submit(self, key: Hashable, item: Any, weight: float = 1.0) -> Any:
         """``run``'s result for ``item``, decoded with others of the same ``key`` whose
@@ -58,7 +57,6 @@ class Batcher:
                     continue
                 self._running = True
                 self.batches_run += 1
-                self.calls_run += len(batch)
                 self._cond.release()
                 try:
                     self._run_batch(batch)
